@@ -1,0 +1,1 @@
+"""steprunner: a small, durable Python runtime for Motia step files (see DESIGN.md)."""

@@ -1,0 +1,5 @@
+import sys
+
+from steprunner.cli import main
+
+sys.exit(main())

@@ -1,0 +1,142 @@
+"""HTTP for API steps: Starlette routes built from `path`/`method`, Motia's `req` in, `{status, body}` out.
+
+The runtime itself answers, always as JSON with a `message` and always with the trace id in
+`x-trace-id`: 404 unknown route, 405 wrong method, 400 body that is not JSON, 413 body over the
+limit, 500 handler that raised or returned no response (the traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import traceback
+import uuid
+from typing import Any, Awaitable, Callable
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from steprunner.context import Context
+from steprunner.events import EventBus
+from steprunner.loader import Step
+from steprunner.log import Logger
+from steprunner.step_config import ApiConfig
+
+TRACE_HEADER = "x-trace-id"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def new_trace_id() -> str:
+    return uuid.uuid4().hex
+
+
+def error(status: int, message: str, trace_id: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse({"message": message, **extra}, status_code=status, headers={**(headers or {}), TRACE_HEADER: trace_id})
+
+
+def starlette_path(motia_path: str) -> str:
+    """`/py/pets/:id` -> `/py/pets/{id}`."""
+    return re.sub(r":(\w+)", r"{\1}", motia_path)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_body(raw: bytes) -> Any:
+    """API step bodies are JSON whatever the Content-Type says (curl without -H sends form type);
+    raises ValueError when it is not. The undecoded text stays available as `rawBody`."""
+    return json.loads(raw) if raw.strip() else None
+
+
+def query_params(request: Request) -> dict[str, str | list[str]]:
+    params: dict[str, str | list[str]] = {}
+    for key in request.query_params.keys():
+        values = request.query_params.getlist(key)
+        params[key] = values[0] if len(values) == 1 else values
+    return params
+
+
+def to_response(result: Any, trace_id: str) -> Response:
+    if not isinstance(result, dict) or not isinstance(result.get("status"), int):
+        raise TypeError(f"handler must return {{'status': int, 'body': ...}}, got {result!r:.200}")
+    headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+    headers[TRACE_HEADER] = trace_id
+    body = result.get("body")
+    if body is None:
+        return Response(status_code=result["status"], headers=headers)
+    if isinstance(body, (bytes, str)) and "content-type" in {k.lower() for k in headers}:
+        return Response(body, status_code=result["status"], headers=headers)
+    return JSONResponse(body, status_code=result["status"], headers=headers)
+
+
+Handler = Callable[[dict[str, Any], Context], Awaitable[Any]]
+
+
+def chain(middleware: list[Any], handler: Handler) -> Handler:
+    """Motia middleware: `async def mw(req, context, next)`; `next()` runs the rest of the chain."""
+    for mw in reversed(middleware):
+        handler = (lambda m, nxt: (lambda req, ctx: m(req, ctx, lambda: nxt(req, ctx))))(mw, handler)
+    return handler
+
+
+def api_route(step: Step, bus: EventBus, max_body: int, observe: Callable[[str, dict[str, Any]], None]) -> Route:
+    config = step.config
+    assert isinstance(config, ApiConfig)
+    run = chain(list(config.middleware or []), step.handler)  # type: ignore[arg-type]
+    logger_name = step.name
+
+    async def endpoint(request: Request) -> Response:
+        trace_id = request.headers.get(TRACE_HEADER) or new_trace_id()
+        try:
+            raw = await read_body(request, max_body)
+        except BodyTooLarge:
+            return error(413, f"Request body is larger than {max_body} bytes", trace_id)
+        try:
+            body = parse_body(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return error(400, f"Request body is not valid JSON: {exc}", trace_id)
+        req = {
+            "body": body,
+            "pathParams": dict(request.path_params),
+            "queryParams": query_params(request),
+            "headers": dict(request.headers),
+            "rawBody": raw.decode("utf-8", errors="replace"),
+        }
+        observe("request.start", {"traceId": trace_id, "step": logger_name, "method": request.method, "path": request.url.path})
+        status = 500
+        try:
+            result = await run(req, Context(step, trace_id, bus))
+            response = to_response(result, trace_id)
+            status = response.status_code
+            return response
+        except Exception as exc:  # noqa: BLE001 - one bad request must not take the server down
+            Logger(logger_name, trace_id).error(f"handler failed: {exc!r}", {"traceback": traceback.format_exc()})
+            return error(500, "Internal server error", trace_id, traceId=trace_id)
+        finally:
+            observe("request.end", {"traceId": trace_id, "step": logger_name, "status": status})
+
+    return Route(starlette_path(config.path), endpoint, methods=[config.method], name=step.name)
+
+
+async def not_found(request: Request, exc: HTTPException) -> Response:
+    trace_id = request.headers.get(TRACE_HEADER) or new_trace_id()
+    if exc.status_code == 405:
+        return error(405, f"Method {request.method} not allowed on {request.url.path}", trace_id, headers=exc.headers)
+    if exc.status_code == 404:
+        return error(404, f"No route for {request.method} {request.url.path}", trace_id)
+    return error(exc.status_code, exc.detail, trace_id, headers=exc.headers)

@@ -1,0 +1,180 @@
+"""`python -m steprunner [--root DIR] COMMAND`: dev, steps, events, emit, cron run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from steprunner import journal, log
+from steprunner.loader import StepLoadError, describe, load_steps
+from steprunner.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(args.root)
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from steprunner.runtime import Runtime
+
+    settings = _settings(args)
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
+    steps = load_steps(settings.root)  # fail fast, with the file named, before any worker starts
+    common = dict(host=host, port=port, loop="uvloop", http="httptools", access_log=False, log_level="warning",
+                  timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None)
+    print(f"steprunner: {len(steps)} steps from {settings.root}/steps, data in {settings.data_dir}, http://{host}:{port}", flush=True)
+    if args.workers > 1:
+        os.environ["STEPRUNNER_ROOT"] = str(settings.root)
+        uvicorn.run("steprunner.runtime:create_app", factory=True, workers=args.workers, **common)
+    else:
+        uvicorn.run(Runtime(settings, steps).app(), **common)
+    return 0
+
+
+def cmd_steps(args: argparse.Namespace) -> int:
+    steps = load_steps(args.root.resolve())
+    rows = [("TYPE", "NAME", "TRIGGER", "EMITS", "FLOWS", "FILE")]
+    for s in steps:
+        rows.append((s.type, s.name, describe(s), ", ".join(sorted(s.emits)) or "-", ", ".join(s.flows) or "-", s.file))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    conn = journal.connect(settings.journal_path, settings.journal_sync)
+    if args.action == "replay":
+        if args.id is None and not args.all:
+            print("events replay: give a delivery id, or --all", file=sys.stderr)
+            return 2
+        n = journal.replay(conn, None if args.all else args.id)
+        print(f"replayed {n} dead-lettered deliver{'y' if n == 1 else 'ies'}; a running server picks them up within {settings.poll_seconds:g}s")
+        return 0 if n else 1
+    rows = journal.stats(conn)
+    print(f"journal: {settings.journal_path}")
+    if not rows:
+        print("no pending, running or dead-lettered events")
+    else:
+        print(f"{'TOPIC':<40} {'STEP':<30} {'PENDING':>7} {'RUNNING':>7} {'DEAD':>5}")
+        for r in rows:
+            print(f"{r['topic']:<40} {r['step']:<30} {r['pending']:>7} {r['claimed']:>7} {r['dead']:>5}")
+    dead = journal.dead_deliveries(conn)
+    if dead:
+        print("\ndead-lettered (replay with `python -m steprunner events replay ID`):")
+        for r in dead:
+            print(f"  #{r['id']} {r['topic']} -> {r['step']} tries={r['attempts']} trace={r['trace_id'][:8]} data={r['data'][:80]}")
+            print(f"      last error: {r['last_error']}")
+    return 0
+
+
+async def _one_shot(settings: Settings, action) -> int:  # noqa: ANN001 - a coroutine taking the runtime
+    from steprunner.runtime import Runtime
+
+    runtime = Runtime(settings)
+    runtime.bus.start(sweep=False)
+    try:
+        code = await action(runtime)
+        if not await runtime.bus.drain(timeout=120):
+            print("some handlers were still running; their events stay pending for the server", file=sys.stderr)
+        return code
+    finally:
+        await runtime.stop()
+
+
+def cmd_cron(args: argparse.Namespace) -> int:
+    from steprunner.cron import run_cron_step
+
+    async def action(runtime) -> int:  # noqa: ANN001
+        step = runtime.step(args.name)
+        if step is None or step.type != "cron":
+            names = [s.name for s in runtime.steps if s.type == "cron"]
+            print(f"no cron step named {args.name!r}; cron steps: {', '.join(names) or 'none'}", file=sys.stderr)
+            return 2
+        return 0 if await run_cron_step(step, runtime.bus) else 1
+
+    return asyncio.run(_one_shot(_settings(args), action))
+
+
+def cmd_emit(args: argparse.Namespace) -> int:
+    data = json.loads(args.data) if args.data else {}
+
+    async def action(runtime) -> int:  # noqa: ANN001
+        trace_id = uuid.uuid4().hex
+        for _ in range(args.count):
+            await runtime.bus.publish(args.topic, data, trace_id, source="cli")
+        print(f"emitted {args.count} x {args.topic} (trace {trace_id})")
+        return 0
+
+    settings = _settings(args)
+    if args.no_run:  # journal only: whatever server is running delivers them
+        async def journal_only() -> int:
+            from steprunner.runtime import Runtime
+
+            runtime = Runtime(settings)
+            try:
+                return await action(runtime)
+            finally:
+                await runtime.stop()
+        return asyncio.run(journal_only())
+    return asyncio.run(_one_shot(settings, action))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m steprunner", description="Run Motia step files (steps/*_step.py) in one Python process.")
+    p.add_argument("--root", type=Path, default=Path("."), help="project root holding steps/ (default: current folder)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="serve the API steps and run event and cron steps")
+    dev.add_argument("--host", default=None, help="default: $HOST or 127.0.0.1")
+    dev.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
+    dev.add_argument("--workers", type=int, default=1, help="processes sharing the port and DATA_DIR (default 1)")
+    dev.set_defaults(func=cmd_dev)
+
+    sub.add_parser("steps", help="list every step: type, name, trigger, emits, flows").set_defaults(func=cmd_steps)
+
+    events = sub.add_parser("events", help="pending and dead-lettered events per topic; replay dead ones")
+    events.add_argument("action", nargs="?", choices=["list", "replay"], default="list")
+    events.add_argument("id", nargs="?", type=int, default=None, help="delivery id to replay")
+    events.add_argument("--all", action="store_true", help="replay every dead-lettered delivery")
+    events.set_defaults(func=cmd_events)
+
+    emit = sub.add_parser("emit", help="emit an event to its subscribers, as a step would")
+    emit.add_argument("topic")
+    emit.add_argument("data", nargs="?", default=None, help="JSON payload (default {})")
+    emit.add_argument("--count", type=int, default=1)
+    emit.add_argument("--no-run", action="store_true", help="only journal it; a running server delivers it")
+    emit.set_defaults(func=cmd_emit)
+
+    cron = sub.add_parser("cron", help="cron steps")
+    cron_sub = cron.add_subparsers(dest="cron_command", required=True)
+    run = cron_sub.add_parser("run", help="run a cron step once now, against the same data")
+    run.add_argument("name")
+    run.set_defaults(func=cmd_cron)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    args.root = args.root.resolve()
+    os.chdir(args.root)  # DATA_DIR and the steps' relative paths resolve from the project root, as under Motia
+    load_dotenv(args.root / ".env", override=False)
+    log.reconfigure()
+    try:
+        return args.func(args)
+    except StepLoadError as exc:
+        print(f"steprunner: cannot start: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

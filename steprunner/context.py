@@ -1,0 +1,59 @@
+"""`context`, the second argument of every handler: trace id, flows, emit, logger, state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from steprunner import journal
+from steprunner.log import Logger
+
+if TYPE_CHECKING:
+    from steprunner.events import EventBus
+    from steprunner.loader import Step
+
+
+class UndeclaredEmitError(Exception):
+    """A step emitted a topic its config does not list in `emits`."""
+
+
+class State:
+    """Motia's `context.state`: JSON values by (group, key), persisted in the journal database."""
+
+    def __init__(self, db: journal.Journal) -> None:
+        self._db = db
+
+    async def get(self, group_id: str, key: str) -> Any:
+        return await self._db.call(lambda c: journal.state_get(c, group_id, key))
+
+    async def set(self, group_id: str, key: str, value: Any) -> Any:
+        return await self._db.call(lambda c: journal.state_set(c, group_id, key, value))
+
+    async def delete(self, group_id: str, key: str) -> Any:
+        return await self._db.call(lambda c: journal.state_delete(c, group_id, key))
+
+    async def get_group(self, group_id: str) -> list[Any]:
+        return await self._db.call(lambda c: journal.state_get_group(c, group_id))
+
+    async def clear(self, group_id: str) -> None:
+        await self._db.call(lambda c: journal.state_clear(c, group_id))
+
+
+class Context:
+    def __init__(self, step: "Step", trace_id: str, bus: "EventBus") -> None:
+        self.trace_id = trace_id
+        self.flows = step.flows
+        self.logger = Logger(step.name, trace_id)
+        self.state = State(bus.journal)
+        self._step = step
+        self._bus = bus
+
+    async def emit(self, event: dict[str, Any]) -> None:
+        """Journal the event for every subscriber before returning; refuse topics the step did not declare."""
+        if not isinstance(event, dict) or not isinstance(event.get("topic"), str):
+            raise TypeError(f"{self._step.name}: emit takes {{'topic': str, 'data': ...}}, got {event!r}")
+        topic = event["topic"]
+        if topic not in self._step.emits:
+            raise UndeclaredEmitError(
+                f"step {self._step.name!r} emitted topic {topic!r}, which is not in its config `emits` {sorted(self._step.emits)}"
+            )
+        await self._bus.publish(topic, event.get("data"), self.trace_id, source=self._step.name)

@@ -1,0 +1,194 @@
+"""Event delivery: journal first, then run the subscribers, at least once.
+
+Hot path: `publish` journals one delivery per subscriber, already claimed by this process, and
+starts the handlers at once -- an in-process queue with a durable write in front of it. The
+sweep (woken by retries and shutdowns, and every `poll_seconds` as a fallback) picks up what
+this process did not start itself: events from other processes, retries that came due, and
+claims abandoned by a process that died.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import traceback
+from typing import Any, Callable
+
+from steprunner import journal
+from steprunner.context import Context
+from steprunner.journal import Delivery, Journal
+from steprunner.loader import Step
+from steprunner.log import runtime_log
+from steprunner.settings import Settings
+from steprunner.step_config import EventConfig
+
+Observer = Callable[[str, dict[str, Any]], None]
+MAX_BACKOFF_SECONDS = 300.0
+
+
+class EventBus:
+    def __init__(self, steps: list[Step], settings: Settings, db: Journal, capacity: int = 256) -> None:
+        self.settings = settings
+        self.journal = db
+        self.capacity = capacity
+        self.by_name = {s.name: s for s in steps}
+        self.subscribers: dict[str, list[Step]] = {}
+        for step in steps:
+            if isinstance(step.config, EventConfig):
+                for topic in step.config.subscribes:
+                    self.subscribers.setdefault(topic, []).append(step)
+        self.observers: list[Observer] = []
+        self.running = False
+        self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- emitting -------------------------------------------------------------------------
+
+    async def publish(self, topic: str, data: Any, trace_id: str, source: str) -> None:
+        subscribers = self.subscribers.get(topic, [])
+        self._notify("emit", {"topic": topic, "traceId": trace_id, "source": source, "subscribers": [s.name for s in subscribers]})
+        if not subscribers:
+            return
+        payload = json.loads(json.dumps(data))  # what a subscriber gets is what the journal holds
+        now = time.time()
+        rows = []
+        for step in subscribers:
+            queue_cfg = step.config.infrastructure.queue  # type: ignore[union-attr]
+            rows.append((topic, step.name, payload, trace_id, 1 + queue_cfg.maxRetries, now + queue_cfg.delaySeconds))
+        owner = self.journal.owner if self.running else None
+        lease_until = now + self._lease_for(subscribers)
+        ids = await self.journal.call(lambda c: journal.insert_deliveries(c, rows, owner, lease_until))
+        if not self.running:
+            return
+        for delivery_id, (topic_, step_name, data_, trace, max_attempts, available_at) in zip(ids, rows):
+            if available_at <= now:
+                self._start(Delivery(delivery_id, topic_, step_name, data_, trace, 1, max_attempts))
+            else:
+                asyncio.get_running_loop().call_later(available_at - now, self._wake.set)
+
+    # --- running --------------------------------------------------------------------------
+
+    def _lease_for(self, steps: list[Step]) -> float:
+        return max([self.settings.lease_seconds] + [self._timeout(s) + 5 for s in steps])
+
+    def _timeout(self, step: Step) -> float:
+        return step.config.infrastructure.handler.timeout or self.settings.default_handler_timeout  # type: ignore[union-attr]
+
+    def _start(self, delivery: Delivery) -> None:
+        task = asyncio.create_task(self._run(delivery), name=f"delivery-{delivery.id}")
+        self._inflight[delivery.id] = task
+        task.add_done_callback(lambda _: self._finished(delivery.id))
+
+    def _finished(self, delivery_id: int) -> None:
+        was_full = len(self._inflight) >= self.capacity
+        self._inflight.pop(delivery_id, None)
+        if was_full:
+            self._wake.set()
+
+    async def _run(self, d: Delivery) -> None:
+        step = self.by_name[d.step]
+        context = Context(step, d.trace_id, self)
+        timeout = self._timeout(step)
+        started = time.time()
+        self._notify("delivery.start", {"id": d.id, "step": d.step, "topic": d.topic, "traceId": d.trace_id, "attempt": d.attempts})
+        try:
+            await asyncio.wait_for(step.handler(d.data, context), timeout)  # type: ignore[misc]
+        except asyncio.TimeoutError:
+            error = f"handler timed out after {timeout:g}s"
+        except Exception as exc:  # noqa: BLE001 - a failing handler is retried, never fatal
+            error = "".join(traceback.format_exception_only(exc)).strip()
+            context.logger.error(f"handler raised: {error}", {"topic": d.topic, "attempt": d.attempts, "traceback": traceback.format_exc()})
+        else:
+            await self.journal.call(lambda c: journal.ack(c, d.id))
+            self._notify("delivery.end", {"id": d.id, "step": d.step, "traceId": d.trace_id, "outcome": "ok", "started": started, "duration": time.time() - started})
+            return
+        fields = {"topic": d.topic, "deliveryId": d.id, "attempt": d.attempts, "maxAttempts": d.max_attempts, "error": error}
+        if d.attempts < d.max_attempts:
+            delay = min(self.settings.retry_backoff_seconds * 2 ** (d.attempts - 1), MAX_BACKOFF_SECONDS)
+            context.logger.warn(f"↻ retrying in {delay:g}s", fields)
+            await self.journal.call(lambda c: journal.retry_later(c, d.id, time.time() + delay, error))
+            asyncio.get_running_loop().call_later(delay, self._wake.set)
+            outcome = "retried"
+        else:
+            context.logger.error("☠️ dead-lettered: no tries left (see `python -m steprunner events`)", fields)
+            await self.journal.call(lambda c: journal.dead_letter(c, d.id, error))
+            outcome = "dead"
+        self._notify("delivery.end", {"id": d.id, "step": d.step, "traceId": d.trace_id, "outcome": outcome, "error": error, "started": started, "duration": time.time() - started})
+
+    def _notify(self, kind: str, info: dict[str, Any]) -> None:
+        for observer in self.observers:
+            observer(kind, info)
+
+    # --- the sweep and the lease ------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def sweep_once(self) -> int:
+        free = self.capacity - len(self._inflight)
+        names = [name for name, s in self.by_name.items() if isinstance(s.config, EventConfig)]
+        lease_until = time.time() + self._lease_for([self.by_name[n] for n in names])
+        owner = self.journal.owner
+
+        def claim(c: Any) -> list[Delivery]:
+            journal.reclaim_abandoned(c, owner)
+            return journal.claim_due(c, owner, free, lease_until, names)
+
+        deliveries = await self.journal.call(claim) if free > 0 else []
+        for d in deliveries:
+            self._start(d)
+        return len(deliveries)
+
+    async def _sweep_loop(self) -> None:
+        while self.running:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.settings.poll_seconds)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.sweep_once()
+            except Exception as exc:  # noqa: BLE001 - a locked database now is not fatal later
+                runtime_log.error("event sweep failed", {"error": repr(exc)})
+
+    async def _renew_loop(self) -> None:
+        interval = self.settings.lease_seconds / 3
+        while self.running:
+            await asyncio.sleep(interval)  # a lease heartbeat, not a wait for work
+            if self._inflight:
+                until = time.time() + self._lease_for([s for s in self.by_name.values() if isinstance(s.config, EventConfig)])
+                await self.journal.call(lambda c: journal.renew(c, self.journal.owner, until))
+
+    def start(self, sweep: bool = True) -> None:
+        """Begin delivering. Without `sweep` (the one-shot CLI commands) only what this process emits runs."""
+        self.running = True
+        if sweep:
+            self._tasks = [asyncio.create_task(self._sweep_loop()), asyncio.create_task(self._renew_loop())]
+            self._wake.set()
+
+    async def drain(self, timeout: float = 60.0) -> bool:
+        """Wait until nothing this process started is still running; False if the deadline passed first."""
+        deadline = time.monotonic() + timeout
+        while self._inflight:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            await asyncio.wait(list(self._inflight.values()), timeout=remaining)
+        return True
+
+    async def stop(self) -> None:
+        """Stop claiming; let in-flight handlers finish within the grace period; hand back the rest."""
+        self.running = False
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._inflight:
+            _, unfinished = await asyncio.wait(list(self._inflight.values()), timeout=self.settings.shutdown_grace_seconds)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+        released = await self.journal.call(lambda c: journal.release(c, self.journal.owner))
+        if released:
+            runtime_log.warn("left unfinished deliveries pending for the next start", {"count": released})

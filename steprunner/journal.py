@@ -1,0 +1,335 @@
+"""The durable event journal: SQLite in `DATA_DIR/steprunner.db`, shared by every process.
+
+One row per (event, subscriber) delivery. A row is written before `emit` returns, claimed with
+a lease by the process that runs it, deleted when its handler succeeds, put back with a later
+`available_at` when it fails, and marked `dead` after its last try. A claim whose owner died
+(its lease ran out, or its pid is gone on this host) is taken over by the next sweep.
+
+All access from the async runtime goes through one writer thread that commits whatever has
+queued up in one transaction (group commit), so many concurrent emits share one fsync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import queue
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    step TEXT NOT NULL,
+    data TEXT NOT NULL,
+    trace_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'claimed', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL,
+    available_at REAL NOT NULL,
+    lease_owner TEXT,
+    lease_until REAL,
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, available_at);
+CREATE TABLE IF NOT EXISTS state (
+    group_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (group_id, key)
+);
+CREATE TABLE IF NOT EXISTS cron_ticks (
+    step TEXT NOT NULL,
+    tick INTEGER NOT NULL,
+    owner TEXT NOT NULL,
+    fired_at REAL NOT NULL,
+    PRIMARY KEY (step, tick)
+);
+"""
+
+HOST = socket.gethostname()
+
+
+def new_owner_id() -> str:
+    """`host:pid:token`: enough to tell whether the claiming process is still alive."""
+    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_is_dead(owner: str, me: str) -> bool:
+    """Whether the process behind a claim is gone. Only decidable on this host; elsewhere the lease decides."""
+    if owner == me:
+        return False
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != HOST or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True  # an earlier process that had our pid (a restart in a container, say)
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+        return state in (b"Z", b"X")  # a zombie is a dead process nobody has reaped yet
+    except FileNotFoundError:
+        return True
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    topic: str
+    step: str
+    data: Any
+    trace_id: str
+    attempts: int
+    max_attempts: int
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "Delivery":
+        return cls(row["id"], row["topic"], row["step"], json.loads(row["data"]), row["trace_id"], row["attempts"], row["max_attempts"])
+
+
+def connect(path: Path, sync: str = "FULL") -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={'NORMAL' if sync == 'NORMAL' else 'FULL'}")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+# --- operations: plain functions on a connection, used by the runtime and the CLI alike ---------
+
+def insert_deliveries(conn: sqlite3.Connection, rows: list[tuple[str, str, Any, str, int, float]], owner: str | None, lease_until: float | None) -> list[int]:
+    """rows: (topic, step, data, trace_id, max_attempts, available_at). With an owner, insert already claimed."""
+    now = time.time()
+    ids = []
+    for topic, step, data, trace_id, max_attempts, available_at in rows:
+        claimed = owner is not None and available_at <= now
+        cur = conn.execute(
+            "INSERT INTO deliveries (topic, step, data, trace_id, status, attempts, max_attempts, available_at, lease_owner, lease_until, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (topic, step, json.dumps(data), trace_id, "claimed" if claimed else "pending", 1 if claimed else 0, max_attempts, available_at,
+             owner if claimed else None, lease_until if claimed else None, now, now),
+        )
+        ids.append(cur.lastrowid)
+    return ids
+
+
+def reclaim_abandoned(conn: sqlite3.Connection, me: str) -> int:
+    """Put back claims whose lease ran out or whose owner process is gone."""
+    now = time.time()
+    n = conn.execute(
+        "UPDATE deliveries SET status='pending', lease_owner=NULL, lease_until=NULL, updated_at=? WHERE status='claimed' AND lease_until < ?",
+        (now, now),
+    ).rowcount
+    owners = [r[0] for r in conn.execute("SELECT DISTINCT lease_owner FROM deliveries WHERE status='claimed'")]
+    for owner in owners:
+        if owner and owner_is_dead(owner, me):
+            n += conn.execute(
+                "UPDATE deliveries SET status='pending', lease_owner=NULL, lease_until=NULL, updated_at=? WHERE status='claimed' AND lease_owner=?",
+                (now, owner),
+            ).rowcount
+    return n
+
+
+def claim_due(conn: sqlite3.Connection, owner: str, limit: int, lease_until: float, steps: list[str]) -> list[Delivery]:
+    """Atomically claim up to `limit` due deliveries for the steps this process runs."""
+    if limit <= 0 or not steps:
+        return []
+    now = time.time()
+    marks = ",".join("?" * len(steps))
+    rows = conn.execute(
+        f"UPDATE deliveries SET status='claimed', lease_owner=?, lease_until=?, attempts=attempts+1, updated_at=?"
+        f" WHERE id IN (SELECT id FROM deliveries WHERE status='pending' AND available_at <= ? AND step IN ({marks}) ORDER BY id LIMIT ?)"
+        f" RETURNING *",
+        (owner, lease_until, now, now, *steps, limit),
+    ).fetchall()
+    return sorted((Delivery.from_row(r) for r in rows), key=lambda d: d.id)
+
+
+def ack(conn: sqlite3.Connection, delivery_id: int) -> None:
+    conn.execute("DELETE FROM deliveries WHERE id=?", (delivery_id,))
+
+
+def retry_later(conn: sqlite3.Connection, delivery_id: int, available_at: float, error: str) -> None:
+    conn.execute(
+        "UPDATE deliveries SET status='pending', lease_owner=NULL, lease_until=NULL, available_at=?, last_error=?, updated_at=? WHERE id=?",
+        (available_at, error, time.time(), delivery_id),
+    )
+
+
+def dead_letter(conn: sqlite3.Connection, delivery_id: int, error: str) -> None:
+    conn.execute(
+        "UPDATE deliveries SET status='dead', lease_owner=NULL, lease_until=NULL, last_error=?, updated_at=? WHERE id=?",
+        (error, time.time(), delivery_id),
+    )
+
+
+def release(conn: sqlite3.Connection, owner: str, ids: list[int] | None = None) -> int:
+    """Hand claims back (shutdown): they stay pending for the next process, not lost."""
+    now = time.time()
+    if ids is None:
+        return conn.execute(
+            "UPDATE deliveries SET status='pending', lease_owner=NULL, lease_until=NULL, attempts=MAX(attempts-1, 0), updated_at=? WHERE status='claimed' AND lease_owner=?",
+            (now, owner),
+        ).rowcount
+    n = 0
+    for delivery_id in ids:
+        n += conn.execute(
+            "UPDATE deliveries SET status='pending', lease_owner=NULL, lease_until=NULL, attempts=MAX(attempts-1, 0), updated_at=? WHERE id=? AND lease_owner=?",
+            (now, delivery_id, owner),
+        ).rowcount
+    return n
+
+
+def renew(conn: sqlite3.Connection, owner: str, lease_until: float) -> None:
+    conn.execute("UPDATE deliveries SET lease_until=? WHERE status='claimed' AND lease_owner=?", (lease_until, owner))
+
+
+def replay(conn: sqlite3.Connection, delivery_id: int | None) -> int:
+    """Dead-lettered -> pending with a fresh try count. None replays every dead delivery."""
+    where, args = ("status='dead'", ()) if delivery_id is None else ("status='dead' AND id=?", (delivery_id,))
+    return conn.execute(
+        f"UPDATE deliveries SET status='pending', attempts=0, available_at=?, updated_at=? WHERE {where}", (time.time(), time.time(), *args)
+    ).rowcount
+
+
+def claim_cron_tick(conn: sqlite3.Connection, step: str, tick: int, owner: str) -> bool:
+    """True for exactly one process per (step, tick)."""
+    cur = conn.execute("INSERT OR IGNORE INTO cron_ticks (step, tick, owner, fired_at) VALUES (?, ?, ?, ?)", (step, tick, owner, time.time()))
+    conn.execute("DELETE FROM cron_ticks WHERE step=? AND tick < ?", (step, tick - 7 * 86400))
+    return cur.rowcount == 1
+
+
+def stats(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute(
+        "SELECT topic, step, SUM(status='pending') AS pending, SUM(status='claimed') AS claimed, SUM(status='dead') AS dead"
+        " FROM deliveries GROUP BY topic, step ORDER BY topic, step"
+    ).fetchall()
+
+
+def dead_deliveries(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM deliveries WHERE status='dead' ORDER BY id").fetchall()
+
+
+def state_get(conn: sqlite3.Connection, group_id: str, key: str) -> Any:
+    row = conn.execute("SELECT value FROM state WHERE group_id=? AND key=?", (group_id, key)).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def state_set(conn: sqlite3.Connection, group_id: str, key: str, value: Any) -> Any:
+    conn.execute("INSERT OR REPLACE INTO state (group_id, key, value) VALUES (?, ?, ?)", (group_id, key, json.dumps(value)))
+    return value
+
+
+def state_delete(conn: sqlite3.Connection, group_id: str, key: str) -> Any:
+    value = state_get(conn, group_id, key)
+    conn.execute("DELETE FROM state WHERE group_id=? AND key=?", (group_id, key))
+    return value
+
+
+def state_get_group(conn: sqlite3.Connection, group_id: str) -> list[Any]:
+    return [json.loads(r[0]) for r in conn.execute("SELECT value FROM state WHERE group_id=? ORDER BY key", (group_id,))]
+
+
+def state_clear(conn: sqlite3.Connection, group_id: str) -> None:
+    conn.execute("DELETE FROM state WHERE group_id=?", (group_id,))
+
+
+# --- the async front: one writer thread, group commit -------------------------------------------
+
+class Journal:
+    """Runs journal operations on one thread, many per transaction, and hands results back to asyncio."""
+
+    def __init__(self, path: Path, sync: str = "FULL") -> None:
+        self.path = path
+        self.owner = new_owner_id()
+        self._conn = connect(path, sync)
+        self._ops: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="steprunner-journal", daemon=True)
+        self._thread.start()
+
+    def call(self, fn: Callable[[sqlite3.Connection], T]) -> "asyncio.Future[T]":
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._ops.put((fn, future, loop))
+        return future
+
+    def close(self) -> None:
+        self._ops.put(None)
+        self._thread.join(timeout=10)
+        self._conn.close()
+
+    def _run(self) -> None:
+        while True:
+            first = self._ops.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while True:
+                try:
+                    item = self._ops.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._run_batch(batch)
+            if stop:
+                return
+
+    def _run_batch(self, batch: list[tuple[Callable, asyncio.Future, asyncio.AbstractEventLoop]]) -> None:
+        conn = self._conn
+        results: list[tuple[Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, _, _ in batch:
+                conn.execute("SAVEPOINT op")
+                try:
+                    results.append((fn(conn), None))
+                    conn.execute("RELEASE op")
+                except Exception as exc:  # noqa: BLE001 - handed to the caller's future
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    results.append((None, exc))
+            conn.execute("COMMIT")
+        except Exception as exc:  # noqa: BLE001 - the whole transaction failed: every caller hears it
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            results = [(None, exc)] * len(batch)
+        for (_, future, loop), (value, error) in zip(batch, results):
+            loop.call_soon_threadsafe(_settle, future, value, error)
+
+
+def _settle(future: asyncio.Future, value: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)

@@ -1,0 +1,93 @@
+"""Log lines for people and for machines.
+
+Text (default): `12:00:00.123 INFO  CreatePet      3f2a9c1e 🐾 Pet created {"petId": "1"}`.
+`LOG_FORMAT=json`: one JSON object per line with time, level, step, traceId, message, fields.
+Every line also goes to any registered listener (the trace view uses that).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import datetime
+from typing import Any, Callable
+
+LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
+Listener = Callable[[dict[str, Any]], None]
+
+_listeners: list[Listener] = []
+_COLOURS = {"debug": "\x1b[2m", "info": "\x1b[36m", "warn": "\x1b[33m", "error": "\x1b[31m"}
+
+
+def add_listener(listener: Listener) -> None:
+    _listeners.append(listener)
+
+
+def _config() -> tuple[str, int, bool]:
+    fmt = (os.environ.get("LOG_FORMAT") or "text").lower()
+    level = LEVELS.get((os.environ.get("LOG_LEVEL") or "info").lower(), 20)
+    colour = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    return fmt, level, colour
+
+
+_FORMAT, _LEVEL, _COLOUR = _config()
+
+
+def reconfigure() -> None:
+    """Re-read LOG_FORMAT / LOG_LEVEL (after `.env` has been loaded)."""
+    global _FORMAT, _LEVEL, _COLOUR
+    _FORMAT, _LEVEL, _COLOUR = _config()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def emit_line(level: str, step: str, trace_id: str | None, message: str, fields: dict[str, Any] | None = None) -> None:
+    record = {"time": time.time(), "level": level, "step": step, "traceId": trace_id, "message": message, "fields": fields or {}}
+    for listener in _listeners:
+        listener(record)
+    if LEVELS[level] < _LEVEL:
+        return
+    if _FORMAT == "json":
+        line = _dumps({**record, "time": datetime.fromtimestamp(record["time"]).isoformat(timespec="milliseconds")})
+    else:
+        stamp = datetime.fromtimestamp(record["time"]).strftime("%H:%M:%S.%f")[:-3]
+        tag = level.upper().ljust(5)
+        if _COLOUR:
+            tag = f"{_COLOURS[level]}{tag}\x1b[0m"
+        line = f"{stamp} {tag} {step:<22} {(trace_id or '-')[:8]:<8} {message}"
+        shown = {k: v for k, v in (fields or {}).items() if k != "traceback"}
+        if shown:
+            line += " " + _dumps(shown)
+        if fields and fields.get("traceback"):
+            line += "\n" + "\n".join("    " + t for t in str(fields["traceback"]).rstrip().splitlines())
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+class Logger:
+    """`context.logger`: Motia's `info|warn|error|debug(message, fields)`, bound to a step and trace."""
+
+    def __init__(self, step: str, trace_id: str | None) -> None:
+        self.step = step
+        self.trace_id = trace_id
+
+    def debug(self, message: str, fields: dict[str, Any] | None = None) -> None:
+        emit_line("debug", self.step, self.trace_id, message, fields)
+
+    def info(self, message: str, fields: dict[str, Any] | None = None) -> None:
+        emit_line("info", self.step, self.trace_id, message, fields)
+
+    def warn(self, message: str, fields: dict[str, Any] | None = None) -> None:
+        emit_line("warn", self.step, self.trace_id, message, fields)
+
+    warning = warn
+
+    def error(self, message: str, fields: dict[str, Any] | None = None) -> None:
+        emit_line("error", self.step, self.trace_id, message, fields)
+
+
+runtime_log = Logger("steprunner", None)

@@ -1,0 +1,76 @@
+"""Put the pieces together: steps -> journal -> event bus -> cron -> Starlette app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from steprunner.api import api_route, not_found
+from steprunner.cron import schedule_loop, schedule_of
+from steprunner.events import EventBus
+from steprunner.journal import Journal
+from steprunner.loader import INTERNAL_PREFIX, Step, load_steps
+from steprunner.log import runtime_log
+from steprunner.settings import Settings
+from steprunner.step_config import ApiConfig, CronConfig
+
+
+class Runtime:
+    """One process's view of the project: its steps, its journal connection and its event bus."""
+
+    def __init__(self, settings: Settings, steps: list[Step] | None = None) -> None:
+        self.settings = settings
+        self.steps = steps if steps is not None else load_steps(settings.root)
+        for step in self.steps:
+            if isinstance(step.config, CronConfig):
+                schedule_of(step)  # a bad override stops start-up here
+        self.journal = Journal(settings.journal_path, settings.journal_sync)
+        self.bus = EventBus(self.steps, settings, self.journal)
+        self._cron_tasks: list[asyncio.Task[None]] = []
+
+    def step(self, name: str) -> Step | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+    async def start(self, cron: bool = True) -> None:
+        self.bus.start()
+        if cron:
+            self._cron_tasks = [asyncio.create_task(schedule_loop(s, self.bus)) for s in self.steps if isinstance(s.config, CronConfig)]
+
+    async def stop(self) -> None:
+        for task in self._cron_tasks:
+            task.cancel()
+        await asyncio.gather(*self._cron_tasks, return_exceptions=True)
+        await self.bus.stop()
+        self.journal.close()
+
+    def app(self) -> Starlette:
+        async def health(_: Request) -> JSONResponse:
+            return JSONResponse({"status": "ok", "pid": os.getpid(), "steps": len(self.steps)})
+
+        routes = [Route(f"{INTERNAL_PREFIX}/health", health)]
+        routes += [api_route(s, self.bus, self.settings.max_body_bytes, self.bus._notify) for s in self.steps if isinstance(s.config, ApiConfig)]
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_: Starlette) -> AsyncIterator[None]:
+            await self.start()
+            runtime_log.info("ready", {"pid": os.getpid(), "steps": len(self.steps), "dataDir": str(self.settings.data_dir)})
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: not_found})
+
+
+def create_app() -> Any:
+    """uvicorn factory for `--workers N`: each worker rebuilds the runtime from the environment."""
+    root = Path(os.environ.get("STEPRUNNER_ROOT") or ".")
+    return Runtime(Settings.from_env(root)).app()

@@ -1,0 +1,69 @@
+"""Runtime settings, read once from the environment (and `.env`, loaded by the CLI).
+
+Every knob has a default that suits a developer's machine; the README lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def cron_override_variable(step_name: str) -> str:
+    """`DeletionReaper` -> `STEPRUNNER_CRON_DELETION_REAPER`: the variable that replaces a step's schedule."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", step_name)
+    return "STEPRUNNER_CRON_" + re.sub(r"[^A-Za-z0-9]+", "_", snake).strip("_").upper()
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    host: str = "127.0.0.1"
+    port: int = 3000
+    data_dir: Path = field(default=Path(".data"))
+    max_body_bytes: int = 1024 * 1024
+    retry_backoff_seconds: float = 1.0
+    poll_seconds: float = 0.5
+    lease_seconds: float = 30.0
+    default_handler_timeout: float = 30.0
+    shutdown_grace_seconds: float = 10.0
+    journal_sync: str = "FULL"
+    log_format: str = "text"
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, root: Path) -> "Settings":
+        data_dir = Path(os.environ.get("DATA_DIR") or ".data")
+        if not data_dir.is_absolute():
+            data_dir = Path.cwd() / data_dir
+        return cls(
+            root=root.resolve(),
+            host=os.environ.get("HOST") or "127.0.0.1",
+            port=_int("PORT", 3000),
+            data_dir=data_dir,
+            max_body_bytes=_int("STEPRUNNER_MAX_BODY_BYTES", 1024 * 1024),
+            retry_backoff_seconds=_float("STEPRUNNER_RETRY_BACKOFF_SECONDS", 1.0),
+            poll_seconds=_float("STEPRUNNER_POLL_SECONDS", 0.5),
+            lease_seconds=_float("STEPRUNNER_LEASE_SECONDS", 30.0),
+            default_handler_timeout=_float("STEPRUNNER_HANDLER_TIMEOUT_SECONDS", 30.0),
+            shutdown_grace_seconds=_float("STEPRUNNER_SHUTDOWN_GRACE_SECONDS", 10.0),
+            journal_sync=(os.environ.get("STEPRUNNER_JOURNAL_SYNC") or "FULL").upper(),
+            log_format=(os.environ.get("LOG_FORMAT") or "text").lower(),
+            log_level=(os.environ.get("LOG_LEVEL") or "info").lower(),
+        )
+
+    @property
+    def journal_path(self) -> Path:
+        return self.data_dir / "steprunner.db"

@@ -1,0 +1,32 @@
+"""Fixtures shared by every test: real server processes, each with its own DATA_DIR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from tests.support.server import REPO_ROOT, Server, start_server
+from tests.support.waiting import wait_until  # noqa: F401 - re-exported for tests
+
+ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start real `python -m steprunner dev` processes; every one is stopped at teardown.
+
+    `server_factory(data_dir=None, env=None, root=REPO_ROOT, args=None, wait=True)`; without a
+    data_dir each server gets a fresh folder under the test's tmp_path.
+    """
+    servers: list[Server] = []
+
+    def factory(data_dir: Path | None = None, env: dict[str, str] | None = None, root: Path = REPO_ROOT, args: list[str] | None = None, wait: bool = True) -> Server:
+        server = start_server(data_dir or tmp_path / f"data{len(servers)}", env=env, root=root, args=args, wait=wait)
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        server.stop()

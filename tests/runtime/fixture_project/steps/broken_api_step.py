@@ -1,0 +1,10 @@
+config = {"type": "api", "name": "Broken", "path": "/broken/:how", "method": "GET", "emits": ["t.declared"]}
+
+
+async def handler(req, context):
+    how = req["pathParams"]["how"]
+    if how == "raise":
+        raise RuntimeError("boom from the fixture")
+    if how == "undeclared":
+        await context.emit({"topic": "t.not.declared", "data": {}})
+    return None

@@ -1,0 +1,16 @@
+from fixture_support.record import flag, record
+
+config = {
+    "type": "event",
+    "name": "Flaky",
+    "subscribes": ["t.flaky"],
+    "emits": [],
+    "infrastructure": {"queue": {"maxRetries": 2}},
+}
+
+
+async def handler(data, context):
+    if flag("flaky-fail"):
+        record("flaky-failed", data=data)
+        raise RuntimeError("flaky fixture fails while DATA_DIR/flaky-fail exists")
+    record("flaky-ok", data=data)

@@ -1,0 +1,1 @@
+config = {"type": "noop", "name": "Operator", "virtualEmits": ["t.fanout"], "virtualSubscribes": [], "flows": ["fixture"]}

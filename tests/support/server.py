@@ -1,0 +1,97 @@
+"""Start the real server (`python -m steprunner dev`) as a child process for black-box tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from tests.support.waiting import wait_until
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def base_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for a child process: this one, minus anything that would reach a real service."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    env.update({"DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", "LOG_FORMAT": "text"})
+    env.update(extra or {})
+    return env
+
+
+class Server:
+    """A running `python -m steprunner dev` process, its output captured to a file."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, root: Path = REPO_ROOT, args: list[str] | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.root = Path(root)
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = base_env(self.data_dir, env)
+        self._log = tempfile.NamedTemporaryFile(prefix="steprunner-", suffix=".log", delete=False)
+        cmd = [PYTHON, "-m", "steprunner", "--root", str(self.root), "dev", "--host", "127.0.0.1", "--port", str(self.port), *(args or [])]
+        self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def logs(self) -> str:
+        return Path(self._log.name).read_text(encoding="utf-8", errors="replace")
+
+    def wait_ready(self, timeout: float = 20.0) -> "Server":
+        def ready() -> bool:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.logs()}")
+            return httpx.get(f"{self.base_url}/__steprunner/health", timeout=1.0).status_code == 200
+
+        try:
+            wait_until(ready, timeout=timeout, message=f"server on {self.base_url} to be ready")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- server output ---\n{self.logs()}") from None
+        return self
+
+    def wait_exit(self, timeout: float = 20.0) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        """Ctrl-C, as a user would; SIGKILL if it does not stop in time."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no chance to clean up."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def client(self, **kwargs) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=kwargs.pop("timeout", 10.0), **kwargs)
+
+
+def start_server(data_dir: Path, env: dict[str, str] | None = None, root: Path = REPO_ROOT, args: list[str] | None = None, wait: bool = True) -> Server:
+    server = Server(data_dir, env=env, root=root, args=args)
+    return server.wait_ready() if wait else server
+
+
+def run_cli(*args: str, data_dir: Path, env: dict[str, str] | None = None, root: Path = REPO_ROOT, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """Run `python -m steprunner --root ROOT ARGS...` to completion and return its output."""
+    return subprocess.run(
+        [PYTHON, "-m", "steprunner", "--root", str(root), *args],
+        cwd=root, env=base_env(Path(data_dir), env), capture_output=True, text=True, timeout=timeout,
+    )
