@@ -24,12 +24,16 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_dev(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from steprunner.cron import schedule_of
     from steprunner.runtime import Runtime
 
     settings = _settings(args)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     steps = load_steps(settings.root)  # fail fast, with the file named, before any worker starts
+    for step in steps:
+        if step.type == "cron":
+            schedule_of(step)
     common = dict(host=host, port=port, loop="uvloop", http="httptools", access_log=False, log_level="warning",
                   timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None)
     print(f"steprunner: {len(steps)} steps from {settings.root}/steps, data in {settings.data_dir}, http://{host}:{port}", flush=True)
@@ -112,8 +116,9 @@ def cmd_emit(args: argparse.Namespace) -> int:
 
     async def action(runtime) -> int:  # noqa: ANN001
         trace_id = uuid.uuid4().hex
-        for _ in range(args.count):
-            await runtime.bus.publish(args.topic, data, trace_id, source="cli")
+        for seq in range(args.count):
+            payload = {**data, "seq": seq} if args.count > 1 and isinstance(data, dict) else data
+            await runtime.bus.publish(args.topic, payload, trace_id, source="cli")
         print(f"emitted {args.count} x {args.topic} (trace {trace_id})")
         return 0
 
@@ -153,7 +158,7 @@ def parser() -> argparse.ArgumentParser:
     emit = sub.add_parser("emit", help="emit an event to its subscribers, as a step would")
     emit.add_argument("topic")
     emit.add_argument("data", nargs="?", default=None, help="JSON payload (default {})")
-    emit.add_argument("--count", type=int, default=1)
+    emit.add_argument("--count", type=int, default=1, help="emit N events; a dict payload gets a `seq` field 0..N-1")
     emit.add_argument("--no-run", action="store_true", help="only journal it; a running server delivers it")
     emit.set_defaults(func=cmd_emit)
 

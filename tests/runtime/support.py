@@ -1,0 +1,17 @@
+"""Helpers for runtime tests that use the fixture project under tests/runtime/fixture_project."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+FIXTURE_ROOT = Path(__file__).parent / "fixture_project"
+
+
+def records(data_dir: Path, kind: str | None = None) -> list[dict]:
+    """What the fixture steps recorded they did (DATA_DIR/records.jsonl)."""
+    path = Path(data_dir) / "records.jsonl"
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in rows if kind is None or r["kind"] == kind]
