@@ -1,0 +1,3 @@
+"""In-process latency samples for the runtime benchmark (steprunner runs every step in one process)."""
+
+samples: list[float] = []
