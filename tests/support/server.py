@@ -26,10 +26,10 @@ def free_port() -> int:
 
 def base_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for a child process: this one, minus anything that would reach a real service."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "STEPRUNNER_", "LOG_"))}
     # PYTHONPATH: steprunner is importable even when the project root is a fixture folder
     path = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    env.update({"DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", "LOG_FORMAT": "text", "PYTHONPATH": path})
+    env.update({"DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", "PYTHONPATH": path})
     env.update(extra or {})
     return env
 
