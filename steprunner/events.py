@@ -71,7 +71,12 @@ class EventBus:
     # --- running --------------------------------------------------------------------------
 
     def _lease_for(self, steps: list[Step]) -> float:
-        return max([self.settings.lease_seconds] + [self._timeout(s) + 5 for s in steps])
+        """How long a claim holds before another process may take it over (renewed while running)."""
+        leases = [self.settings.lease_seconds]
+        for s in steps:
+            visibility = s.config.infrastructure.queue.visibilityTimeout  # type: ignore[union-attr]
+            leases.append(visibility if visibility else self._timeout(s) + 5)
+        return max(leases)
 
     def _timeout(self, step: Step) -> float:
         return step.config.infrastructure.handler.timeout or self.settings.default_handler_timeout  # type: ignore[union-attr]
