@@ -17,6 +17,7 @@ dev: $(STAMP)
 	$(PY) -m steprunner dev
 
 test: $(STAMP)
+	@$(MAKE) --no-print-directory test-tools || echo "make test: Motia or Chromium could not be installed; the tests that need them skip and say why"
 	$(PY) -m pytest
 
 steps: $(STAMP)
@@ -32,3 +33,50 @@ clean:
 bench: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) bench/runtime_bench.py
+
+# --- Real Motia and its Workbench on the same steps/ (issue 4) ---------------------------------
+# npm motia, pinned in package.json + package-lock.json, into node_modules/ (`npm install --no-save`,
+# not `npm ci`: the registry reached here lacks some other platforms' optional packages, so the
+# lock has no entries for them and `npm ci` refuses it); its Python venv
+# (with requirements.txt) into python_modules/. Both are git-ignored and rebuilt only when the
+# files they come from change. Debian's redis-server replaces the Redis build that
+# redis-memory-server would download; Debian's chromium is the browser of the Workbench test.
+MOTIA_NPM_STAMP := node_modules/.motia-npm-installed
+MOTIA_PY_STAMP := python_modules/.motia-python-installed
+MOTIA_LOG := tests/artifacts/motia-install.log
+MOTIA_ENV := MOTIA_ANALYTICS_DISABLED=true REDISMS_SYSTEM_BINARY=/usr/bin/redis-server
+WORKBENCH_PORT ?= 3000
+
+.PHONY: workbench motia-install redis chromium test-tools
+
+redis:
+	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null)
+
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+$(MOTIA_NPM_STAMP): package.json package-lock.json
+	@mkdir -p $(dir $(MOTIA_LOG))
+	@echo "motia-install: npm install (motia and its Workbench plugins, as package-lock.json pins them; about a minute, ~560 MB)"
+	@REDISMS_DISABLE_POSTINSTALL=1 npm install --no-save --no-audit --no-fund --loglevel=error >$(MOTIA_LOG) 2>&1 \
+		|| (tail -n 20 $(MOTIA_LOG); exit 1)
+	@touch $@
+
+$(MOTIA_PY_STAMP): $(MOTIA_NPM_STAMP) requirements.txt
+	@echo "motia-install: npx motia install (python_modules/ with requirements.txt)"
+	@MOTIA_ANALYTICS_DISABLED=true npx --no-install motia install >>$(MOTIA_LOG) 2>&1 \
+		|| (tail -n 20 $(MOTIA_LOG); exit 1)
+	@# Motia re-reads a changed step's config with only steps/ on PYTHONPATH, so `import services`
+	@# fails and the step drops out until a restart; this .pth puts the project root on the path.
+	@echo "$(CURDIR)" > "$$(python_modules/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/motia_project_root.pth"
+	@touch $@
+
+motia-install: redis $(MOTIA_PY_STAMP)
+
+test-tools: motia-install chromium
+
+# Motia's Workbench at http://127.0.0.1:$(WORKBENCH_PORT), on steps/ and the same DATA_DIR (.data)
+# as `make dev`. Its Vite dev socket listens on port WORKBENCH_PORT + 21678 on all interfaces.
+workbench: motia-install
+	@echo "Workbench: http://127.0.0.1:$(WORKBENCH_PORT)  (Vite's dev socket: port $$(($(WORKBENCH_PORT) + 21678)), all interfaces)"
+	$(MOTIA_ENV) npx --no-install motia dev --host 127.0.0.1 --port $(WORKBENCH_PORT)

@@ -16,7 +16,7 @@ from typing import Any, Awaitable, Callable
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from steprunner.context import Context
 from steprunner.events import EventBus
@@ -133,10 +133,23 @@ def api_route(step: Step, bus: EventBus, max_body: int, observe: Callable[[str, 
     return Route(starlette_path(config.path), endpoint, methods=[config.method], name=step.name)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path. Starlette's 405 names only the first route
+    that matched the path, which is wrong when GET, PUT and DELETE are three steps."""
+    methods: set[str] = set()
+    router = request.scope.get("router")
+    for route in getattr(router, "routes", []):
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
 async def not_found(request: Request, exc: HTTPException) -> Response:
     trace_id = request.headers.get(TRACE_HEADER) or new_trace_id()
     if exc.status_code == 405:
-        return error(405, f"Method {request.method} not allowed on {request.url.path}", trace_id, headers=exc.headers)
+        allow = allowed_methods(request)
+        headers = {**(exc.headers or {}), **({"Allow": allow} if allow else {})}
+        return error(405, f"Method {request.method} not allowed on {request.url.path}", trace_id, headers=headers)
     if exc.status_code == 404:
         return error(404, f"No route for {request.method} {request.url.path}", trace_id)
     return error(exc.status_code, exc.detail, trace_id, headers=exc.headers)

@@ -25,6 +25,11 @@ def add_listener(listener: Listener) -> None:
     _listeners.append(listener)
 
 
+def remove_listener(listener: Listener) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
 def _config() -> tuple[str, int, bool]:
     fmt = (os.environ.get("LOG_FORMAT") or "text").lower()
     level = LEVELS.get((os.environ.get("LOG_LEVEL") or "info").lower(), 20)

@@ -21,6 +21,7 @@ from steprunner.loader import INTERNAL_PREFIX, Step, load_steps
 from steprunner.log import runtime_log
 from steprunner.settings import Settings
 from steprunner.step_config import ApiConfig, CronConfig
+from steprunner.web import WebUI
 
 
 class Runtime:
@@ -55,16 +56,20 @@ class Runtime:
         async def health(_: Request) -> JSONResponse:
             return JSONResponse({"status": "ok", "pid": os.getpid(), "steps": len(self.steps)})
 
+        web = WebUI(self)
         routes = [Route(f"{INTERNAL_PREFIX}/health", health)]
         routes += [api_route(s, self.bus, self.settings.max_body_bytes, self.bus._notify) for s in self.steps if isinstance(s.config, ApiConfig)]
+        routes += web.routes()  # after the steps: a step declaring `/`, `/docs` or `/openapi.json` wins
 
         @contextlib.asynccontextmanager
         async def lifespan(_: Starlette) -> AsyncIterator[None]:
             await self.start()
+            web.start()
             runtime_log.info("ready", {"pid": os.getpid(), "steps": len(self.steps), "dataDir": str(self.settings.data_dir)})
             try:
                 yield
             finally:
+                web.stop()
                 await self.stop()
 
         return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: not_found})

@@ -1,0 +1,133 @@
+"""The pet lifecycle: which status changes are allowed, why not, and what follows by itself.
+
+This is the spec's "Transition Rules" table (pet-store-seed.md, Section 3) as data, with the
+description strings of its console examples. The orchestrator step is the only writer of
+`status`; it and the PUT step both ask `check()` so they can never disagree.
+
+- Staff requests (PUT) and automatic progressions both arrive as `status.update.requested`.
+- `new -> in_quarantine` happens only when the feeding reminder completes, never on request.
+- `deleted` is not part of the lifecycle: only DELETE reaches it and only restore leaves it.
+- Asking for the status a pet already has is a no-op, not an error (DECISIONS.md #4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from services.models import Status
+
+FEEDING_REMINDER_COMPLETED = "feeding.reminder.completed"
+STATUS_UPDATE_REQUESTED = "status.update.requested"
+
+
+class Kind(str, Enum):
+    """Who drives a transition, as in the table's "Action Type" column."""
+
+    AUTOMATIC = "automatic"
+    STAFF = "staff"
+    AUTOMATIC_PROGRESSION = "automatic_progression"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One row of the table: from -> to, on which trigger, and the log's description."""
+
+    source: Status
+    target: Status
+    trigger: str
+    kind: Kind
+    description: str
+    # Said instead of `description` when staff ask for a change that normally happens by
+    # itself (the spec's walkthrough PUTs `available` right after `healthy`, for example).
+    staff_description: str | None = None
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(Status.NEW, Status.IN_QUARANTINE, FEEDING_REMINDER_COMPLETED, Kind.AUTOMATIC,
+               "Pet moved to quarantine after feeding setup"),
+    Transition(Status.IN_QUARANTINE, Status.HEALTHY, STATUS_UPDATE_REQUESTED, Kind.STAFF,
+               "Staff health check - pet cleared from quarantine"),
+    Transition(Status.HEALTHY, Status.AVAILABLE, STATUS_UPDATE_REQUESTED, Kind.AUTOMATIC_PROGRESSION,
+               "Automatic progression - pet ready for adoption",
+               "Staff decision - pet marked ready for adoption"),
+    Transition(Status.HEALTHY, Status.ILL, STATUS_UPDATE_REQUESTED, Kind.STAFF,
+               "Staff assessment - pet identified as ill"),
+    Transition(Status.IN_QUARANTINE, Status.ILL, STATUS_UPDATE_REQUESTED, Kind.STAFF,
+               "Staff assessment - pet identified as ill"),
+    Transition(Status.AVAILABLE, Status.ILL, STATUS_UPDATE_REQUESTED, Kind.STAFF,
+               "Staff assessment - pet identified as ill"),
+    Transition(Status.ILL, Status.UNDER_TREATMENT, STATUS_UPDATE_REQUESTED, Kind.AUTOMATIC_PROGRESSION,
+               "Automatic progression - treatment started",
+               "Staff decision - treatment started"),
+    Transition(Status.UNDER_TREATMENT, Status.RECOVERED, STATUS_UPDATE_REQUESTED, Kind.STAFF,
+               "Staff assessment - treatment completed"),
+    Transition(Status.RECOVERED, Status.HEALTHY, STATUS_UPDATE_REQUESTED, Kind.AUTOMATIC_PROGRESSION,
+               "Automatic progression - recovery complete",
+               "Staff health check - recovery confirmed"),
+    Transition(Status.AVAILABLE, Status.PENDING, STATUS_UPDATE_REQUESTED, Kind.STAFF,
+               "Staff decision - adoption application received"),
+    Transition(Status.PENDING, Status.ADOPTED, STATUS_UPDATE_REQUESTED, Kind.STAFF,
+               "Staff decision - adoption completed"),
+    Transition(Status.PENDING, Status.AVAILABLE, STATUS_UPDATE_REQUESTED, Kind.STAFF,
+               "Staff decision - adoption fell through, pet available again"),
+)
+
+_BY_PAIR: dict[tuple[str, str, str], Transition] = {
+    (t.trigger, t.source.value, t.target.value): t for t in TRANSITIONS
+}
+
+# What the orchestrator does next, by itself, once a pet reaches these statuses.
+AUTOMATIC_NEXT: dict[Status, Status] = {
+    t.source: t.target for t in TRANSITIONS if t.kind is Kind.AUTOMATIC_PROGRESSION
+}
+
+
+def find(current: str, requested: str, trigger: str = STATUS_UPDATE_REQUESTED) -> Transition | None:
+    """The table row for this change on this trigger, or None if the table has none."""
+    return _BY_PAIR.get((trigger, _value(current), _value(requested)))
+
+
+def is_noop(current: str, requested: str) -> bool:
+    """Asking for the status the pet already has: nothing to do, and no error."""
+    return _value(current) == _value(requested)
+
+
+def check(current: str, requested: str, trigger: str = STATUS_UPDATE_REQUESTED) -> tuple[bool, str]:
+    """May a pet in `current` move to `requested` on `trigger`? Returns (allowed, reason).
+
+    The same status twice is allowed (it is a no-op; see `is_noop`). The reason of a refusal
+    is the text staff see in the 202 body and the `Transition rejected` log line.
+    """
+    current, requested = _value(current), _value(requested)
+    if requested == Status.DELETED.value and current != requested:
+        return False, "Status 'deleted' can't be requested: use DELETE /py/pets/:id to delete a pet"
+    if current == Status.DELETED.value and current != requested:
+        return False, "Pet is deleted: restore it with POST /py/pets/:id/restore before changing its status"
+    if current == requested:
+        return True, f"Pet is already {current}: nothing to change"
+    if find(current, requested, trigger) is None:
+        return False, f"Invalid transition: cannot change from {current} to {requested}"
+    return True, f"Transition from {current} to {requested} allowed"
+
+
+def description(current: str, requested: str, *, automatic: bool, trigger: str = STATUS_UPDATE_REQUESTED) -> str:
+    """The log's description of an allowed change, worded for who asked for it."""
+    transition = find(current, requested, trigger)
+    if transition is None:
+        raise ValueError(f"no transition from {current} to {requested} on {trigger}")
+    if not automatic and transition.staff_description:
+        return transition.staff_description
+    return transition.description
+
+
+def next_automatic(status: str) -> Status | None:
+    """The status the orchestrator moves a pet on to by itself from `status`, if any."""
+    try:
+        return AUTOMATIC_NEXT.get(Status(_value(status)))
+    except ValueError:
+        return None
+
+
+def _value(status: str) -> str:
+    return status.value if isinstance(status, Status) else str(status)

@@ -1,0 +1,309 @@
+"""Pydantic models of the pet service: what a client may send, what it gets back, what events carry.
+
+Validation lives here, once. Steps call `CreatePet.model_validate(body)` and friends and turn
+a `ValidationError` into the 400 body with `invalid_payload()`; the JSON Schemas in the step
+configs (`bodySchema`, `responseSchema`, `input`) are generated from these same models.
+
+Types are strict where a client could send the wrong one: `"24"` is not a number of months
+and `1` is not a name; pydantic would otherwise quietly convert them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from services.pet_store import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, StoreBusyError, StoreError, decode_cursor
+from services.profile import Profile
+
+# Bounds of `ageMonths`: 0 is a newborn; 1200 months (100 years) covers the longest-lived
+# shelter animals ("other" includes tortoises, parrots outlive people) and still catches a
+# slip such as a birth year or a timestamp typed into the field.
+MAX_AGE_MONTHS = 1200
+NAME_MAX_CHARS = 100
+
+
+class Species(StrEnum):
+    DOG = "dog"
+    CAT = "cat"
+    BIRD = "bird"
+    OTHER = "other"
+
+
+class Status(StrEnum):
+    """The ten statuses of DECISIONS.md #2, in lifecycle order."""
+
+    NEW = "new"
+    IN_QUARANTINE = "in_quarantine"
+    HEALTHY = "healthy"
+    AVAILABLE = "available"
+    PENDING = "pending"
+    ADOPTED = "adopted"
+    ILL = "ill"
+    UNDER_TREATMENT = "under_treatment"
+    RECOVERED = "recovered"
+    DELETED = "deleted"
+
+
+Name = Annotated[
+    str,
+    Strict(),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_CHARS),
+    Field(description="The pet's name; surrounding spaces are trimmed, and it can't be empty."),
+]
+AgeMonths = Annotated[
+    float,
+    Strict(),
+    Field(ge=0, le=MAX_AGE_MONTHS, allow_inf_nan=False, description=f"Age in months, 0 to {MAX_AGE_MONTHS}."),
+]
+EpochMs = Annotated[int, Field(description="A time in epoch milliseconds.")]
+
+
+def _whole_number(value: float) -> float | int:
+    """24.0 is written back as 24, as the spec shows it."""
+    return int(value) if value.is_integer() else value
+
+
+class CreatePet(BaseModel):
+    """Body of POST /py/pets."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Buddy", "species": "dog", "ageMonths": 24}]})
+
+    name: Name
+    species: Species
+    ageMonths: AgeMonths
+
+    @field_serializer("ageMonths")
+    def _age(self, value: float) -> float | int:
+        return _whole_number(value)
+
+
+class UpdatePet(BaseModel):
+    """Body of PUT /py/pets/:id: any of the fields, at least one.
+
+    `status` is a request to the lifecycle orchestrator, never written directly; `deleted`
+    is refused here because only DELETE soft-deletes a pet (DECISIONS.md #5). A field sent
+    as null is refused rather than read as "leave it": a pet can't lose its name.
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "healthy"}, {"name": "Max", "ageMonths": 30}]})
+
+    name: Name | None = None
+    species: Species | None = None
+    ageMonths: AgeMonths | None = None
+    status: Status | None = None
+
+    @field_validator("name", "species", "ageMonths", "status", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise PydanticCustomError("null_field", "can't be null; leave the field out to keep it as it is")
+        return value
+
+    @field_validator("status")
+    @classmethod
+    def _not_deleted(cls, value: Status | None) -> Status | None:
+        if value is Status.DELETED:
+            raise PydanticCustomError(
+                "use_delete", "a pet can't be set to 'deleted' with PUT: use DELETE /py/pets/:id to delete it"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> UpdatePet:
+        if not self.model_fields_set:
+            raise PydanticCustomError("empty_update", "send at least one of name, species, ageMonths, status")
+        return self
+
+    @field_serializer("ageMonths")
+    def _age(self, value: float | None) -> float | int | None:
+        return None if value is None else _whole_number(value)
+
+    def field_changes(self) -> dict[str, Any]:
+        """The non-status fields the client sent, ready to patch into the pet."""
+        sent = self.model_dump(mode="json", include=self.model_fields_set - {"status"})
+        return sent
+
+
+class ListQuery(BaseModel):
+    """Query of GET /py/pets. Values arrive as text; each may be given once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status | None = Field(default=None, description="Only pets with this status (deleted pets are listed only when asked for).")
+    species: Species | None = Field(default=None, description="Only pets of this species.")
+    limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"Page size, 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}).")
+    cursor: str | None = Field(default=None, description="`nextCursor` of the previous page.")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _single_value(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            raise PydanticCustomError("repeated_param", "given {n} times; give it once", {"n": len(value)})
+        return value
+
+    @field_validator("cursor")
+    @classmethod
+    def _valid_cursor(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                decode_cursor(value)
+            except ValueError as exc:
+                raise PydanticCustomError("bad_cursor", "{why}", {"why": str(exc)}) from None
+        return value
+
+
+class Pet(BaseModel):
+    """A pet as stored in pets.json and returned by the API."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    species: Species
+    ageMonths: float
+    status: Status
+    createdAt: EpochMs
+    updatedAt: EpochMs
+    notes: str | None = Field(default=None, description="Set by the feeding reminder job.")
+    nextFeedingAt: EpochMs | None = Field(default=None, description="createdAt + 24 h, set by the feeding reminder job.")
+    deletedAt: EpochMs | None = None
+    purgeAt: EpochMs | None = Field(default=None, description="deletedAt + 30 days; the reaper removes the pet after it.")
+    profile: Profile | None = Field(default=None, description="Written by the AI profile enrichment step.")
+    statusBeforeDelete: Status | None = Field(default=None, description="While deleted: the status a restore goes back to.")
+    lastStatusRequestId: str | None = Field(default=None, description="The last status request the orchestrator applied (makes redelivery harmless).")
+
+
+class PetPage(BaseModel):
+    """Body of GET /py/pets."""
+
+    items: list[Pet]
+    nextCursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class StatusRequestAnswer(BaseModel):
+    """Body of the 202 a PUT with `status` answers: what will (or won't) happen."""
+
+    message: str
+    petId: str
+    currentStatus: Status
+    requestedStatus: Status
+    accepted: bool
+    reason: str | None = Field(default=None, description="Why the transition table rules it out (accepted: false).")
+    requestId: str | None = Field(default=None, description="Carried by the lifecycle events this request causes.")
+    pet: Pet
+
+
+class SoftDeleted(BaseModel):
+    """Body of the 202 DELETE answers."""
+
+    message: str
+    petId: str
+    purgeAt: EpochMs
+
+
+class FieldError(BaseModel):
+    field: str
+    error: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a message, and for 400 each bad field with why."""
+
+    message: str
+    errors: list[FieldError] | None = None
+
+
+# ----------------------------------------------------------------------- event payloads
+
+
+class PetCreated(BaseModel):
+    petId: str
+    name: str
+    species: Species
+    ageMonths: float
+
+
+class FeedingReminderEnqueued(BaseModel):
+    petId: str
+    enqueuedAt: EpochMs
+
+
+class FeedingReminderCompleted(BaseModel):
+    petId: str
+    nextFeedingAt: EpochMs
+    processingTimeMs: int | None = None
+
+
+class StatusUpdateRequested(BaseModel):
+    """A request to the orchestrator, from staff (PUT) or its own automatic progression."""
+
+    petId: str
+    requestedStatus: Status
+    currentStatus: Status | None = Field(default=None, description="The status the requester saw.")
+    automatic: bool = False
+    fromStatus: Status | None = Field(default=None, description="Automatic only: apply only while the pet is still in this status.")
+    requestId: str | None = None
+
+
+# ----------------------------------------------------------------------- errors
+
+
+def schema(*models: type[BaseModel]) -> dict[str, Any]:
+    """The JSON Schema of a model (or of any one of several), self-contained, for a step config.
+
+    Nested models sit under the top-level `$defs`, where `#/$defs/...` references find them.
+    """
+    if len(models) == 1:
+        return models[0].model_json_schema()
+    return TypeAdapter(Union[models]).json_schema()  # type: ignore[arg-type]
+
+
+def invalid_payload(exc: ValidationError, message: str = "Invalid payload") -> dict[str, Any]:
+    """The 400 body for a ValidationError: every bad field named, with why.
+
+    `{"message": "Invalid payload", "errors": [{"field": "species", "error": "..."}]}`;
+    a problem with the body as a whole (not an object, nothing to update) is field "body".
+    """
+    errors = []
+    for error in exc.errors(include_url=False):
+        loc = [str(part) for part in error["loc"]]
+        field = ".".join(loc) or "body"
+        kind = error["type"]
+        text = error["msg"]
+        if kind == "extra_forbidden":
+            text = "unknown field"
+        elif kind == "missing":
+            text = "is required"
+        elif kind in ("model_type", "model_attributes_type", "dict_type"):
+            field, text = "body", "must be a JSON object"
+        elif kind == "string_too_short" and error.get("ctx", {}).get("min_length") == 1:
+            text = "must not be empty"
+        elif kind in ("float_type", "int_type") and isinstance(error.get("input"), bool):
+            text = "Input should be a valid number, not true/false"
+        errors.append({"field": field, "error": text})
+    return {"message": message, "errors": errors}
+
+
+def store_failure(exc: StoreError) -> dict[str, Any]:
+    """The answer when the store can't be used: 500 naming the file (503 when it is only busy).
+
+    A corrupt pets.json must never look like an empty shelter, so every API step answers
+    with this instead of pretending.
+    """
+    status = 503 if isinstance(exc, StoreBusyError) else 500
+    return {"status": status, "body": {"message": str(exc)}}

@@ -1,0 +1,190 @@
+// The flow canvas: one HTML box per step, one SVG arrow per topic link, nodes draggable.
+// The server decides positions (motia-workbench.json, else a layered layout) and node sizes;
+// this file only draws them and reports where a node was dropped.
+
+const SVG = "http://www.w3.org/2000/svg";
+const PAD = 40; // space around the drawing
+const LOOP = 70; // how far a self-link bulges out to the right
+
+function el(tag, attrs = {}, text) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function svg(tag, attrs = {}) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  return node;
+}
+
+export class FlowView {
+  /** @param {{world: HTMLElement, nodes: HTMLElement, edges: SVGSVGElement, onMove: (node: object) => void}} parts */
+  constructor({ world, nodes, edges, onMove }) {
+    this.world = world;
+    this.nodesLayer = nodes;
+    this.edgesLayer = edges;
+    this.onMove = onMove;
+    this.graph = { nodes: [], edges: [] };
+    this.byId = new Map();
+    this.offset = { x: PAD, y: PAD };
+  }
+
+  render(graph) {
+    this.graph = graph;
+    this.byId = new Map(graph.nodes.map((n) => [n.id, n]));
+    const xs = graph.nodes.map((n) => n.x), ys = graph.nodes.map((n) => n.y);
+    this.offset = { x: PAD - Math.min(0, ...xs), y: PAD - Math.min(0, ...ys) };
+    this.nodesLayer.replaceChildren(...graph.nodes.map((n) => this.nodeElement(n)));
+    this.drawEdges();
+  }
+
+  nodeElement(n) {
+    const box = el("div", {
+      class: `node node--${n.type}`,
+      "data-id": n.id, "data-name": n.name, "data-type": n.type,
+      title: [n.description, n.file].filter(Boolean).join("\n"),
+    });
+    Object.assign(box.style, { width: `${n.width}px`, height: `${n.height}px` });
+    const head = el("div", { class: "node__head" });
+    head.append(el("span", { class: `badge badge--${n.type}` }, n.type), el("span", { class: "node__name" }, n.name));
+    box.append(head);
+    for (const line of n.details) box.append(el("div", { class: "node__detail" }, line));
+    this.place(box, n);
+    this.makeDraggable(box, n);
+    return box;
+  }
+
+  place(box, n) {
+    box.style.left = `${n.x + this.offset.x}px`;
+    box.style.top = `${n.y + this.offset.y}px`;
+  }
+
+  makeDraggable(box, n) {
+    box.addEventListener("pointerdown", (down) => {
+      if (down.button !== 0) return;
+      down.preventDefault();
+      box.setPointerCapture(down.pointerId);
+      box.classList.add("is-dragging");
+      const start = { x: n.x, y: n.y, px: down.clientX, py: down.clientY };
+      let moved = false;
+      const move = (ev) => {
+        const dx = ev.clientX - start.px, dy = ev.clientY - start.py;
+        if (!moved && Math.hypot(dx, dy) < 3) return; // a click is not a move
+        moved = true;
+        n.x = Math.round(start.x + dx);
+        n.y = Math.round(start.y + dy);
+        this.place(box, n);
+        this.drawEdges();
+      };
+      const up = () => {
+        box.removeEventListener("pointermove", move);
+        box.removeEventListener("pointerup", up);
+        box.removeEventListener("pointercancel", up);
+        box.classList.remove("is-dragging");
+        if (moved) this.onMove(n);
+      };
+      box.addEventListener("pointermove", move);
+      box.addEventListener("pointerup", up);
+      box.addEventListener("pointercancel", up);
+    });
+  }
+
+  /**
+   * Which sides an arrow leaves and enters by: bottom -> top when the target is mostly below
+   * (or above: top -> bottom), right -> left when it is mostly beside. So a top-down layout
+   * and a left-to-right one (as Motia users often arrange them) both read naturally.
+   */
+  sides(s, t) {
+    const dx = t.x + t.width / 2 - (s.x + s.width / 2), dy = t.y + t.height / 2 - (s.y + s.height / 2);
+    const vGap = dy > 0 ? t.y - (s.y + s.height) : s.y - (t.y + t.height);
+    const hGap = dx > 0 ? t.x - (s.x + s.width) : s.x - (t.x + t.width);
+    if (hGap > vGap) return dx > 0 ? ["right", "left"] : ["left", "right"];
+    return dy > 0 ? ["bottom", "top"] : ["top", "bottom"];
+  }
+
+  /** The point each arrow leaves from and arrives at: arrows sharing a side are spread along it. */
+  ports() {
+    const groups = new Map();
+    const add = (nodeId, side, edge, end, other) => {
+      const key = `${nodeId}|${side}`;
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key).push({ edge, end, other });
+    };
+    for (const e of this.graph.edges) {
+      if (e.source === e.target) continue;
+      const s = this.byId.get(e.source), t = this.byId.get(e.target);
+      const [out, into] = this.sides(s, t);
+      add(e.source, out, e, "out", t);
+      add(e.target, into, e, "in", s);
+    }
+    const points = new Map();
+    for (const [key, list] of groups) {
+      const [nodeId, side] = key.split("|");
+      const n = this.byId.get(nodeId);
+      const horizontal = side === "top" || side === "bottom";
+      list.sort((a, b) => (horizontal ? a.other.x - b.other.x : a.other.y - b.other.y));
+      list.forEach(({ edge, end }, i) => {
+        const f = (i + 1) / (list.length + 1);
+        const x = side === "left" ? n.x : side === "right" ? n.x + n.width : n.x + n.width * f;
+        const y = side === "top" ? n.y : side === "bottom" ? n.y + n.height : n.y + n.height * f;
+        points.set(`${edge.id}|${end}`, { x, y, side });
+      });
+    }
+    return points;
+  }
+
+  drawEdges() {
+    const { x: ox, y: oy } = this.offset;
+    const nodes = this.graph.nodes;
+    const width = Math.max(0, ...nodes.map((n) => n.x + n.width)) + ox + PAD + LOOP;
+    const height = Math.max(0, ...nodes.map((n) => n.y + n.height)) + oy + PAD;
+    Object.assign(this.world.style, { width: `${width}px`, height: `${height}px` });
+    this.edgesLayer.setAttribute("width", width);
+    this.edgesLayer.setAttribute("height", height);
+    for (const old of this.edgesLayer.querySelectorAll("g.edge")) old.remove();
+    const points = this.ports();
+    const NORMAL = { top: [0, -1], bottom: [0, 1], left: [-1, 0], right: [1, 0] };
+    for (const e of this.graph.edges) {
+      const s = this.byId.get(e.source);
+      let d, lx, ly;
+      if (e.source === e.target) {
+        const x = s.x + s.width + ox, y1 = s.y + oy + s.height * 0.3, y2 = s.y + oy + s.height * 0.7;
+        d = `M${x},${y1} C${x + LOOP},${y1 - 30} ${x + LOOP},${y2 + 30} ${x},${y2}`;
+        lx = x + LOOP * 0.8; ly = (y1 + y2) / 2;
+      } else {
+        const a = points.get(`${e.id}|out`), b = points.get(`${e.id}|in`);
+        const [x1, y1, x2, y2] = [a.x + ox, a.y + oy, b.x + ox, b.y + oy];
+        const bend = Math.max(40, Math.hypot(x2 - x1, y2 - y1) / 3);
+        const [n1, n2] = [NORMAL[a.side], NORMAL[b.side]];
+        const c1 = [x1 + n1[0] * bend, y1 + n1[1] * bend], c2 = [x2 + n2[0] * bend, y2 + n2[1] * bend];
+        d = `M${x1},${y1} C${c1[0]},${c1[1]} ${c2[0]},${c2[1]} ${x2},${y2}`;
+        // the cubic's midpoint (t = 0.5) carries the label
+        lx = (x1 + 3 * c1[0] + 3 * c2[0] + x2) / 8; ly = (y1 + 3 * c1[1] + 3 * c2[1] + y2) / 8;
+      }
+      const kind = e.conditional ? "conditional" : e.virtual ? "virtual" : "";
+      const g = svg("g", {
+        class: `edge${e.virtual ? " edge--virtual" : ""}${e.conditional ? " edge--conditional" : ""}`,
+        "data-source": e.source, "data-target": e.target, "data-topic": e.topic, "data-label": e.label,
+        "data-virtual": String(e.virtual), "data-conditional": String(e.conditional),
+      });
+      const title = svg("title");
+      title.textContent = `${e.topic}${e.label !== e.topic ? ` (${e.label})` : ""}${e.virtual ? " · virtual" : ""}${e.conditional ? " · conditional" : ""}`;
+      const path = svg("path", { class: "edge__line", d, "marker-end": `url(#arrow${kind ? `-${kind}` : ""})` });
+      const bg = svg("rect", { class: "edge__label-bg", rx: 3 });
+      const label = svg("text", { class: "edge__label", x: lx, y: ly, "text-anchor": "middle", "dominant-baseline": "middle" });
+      label.textContent = e.label;
+      g.append(title, path, bg, label);
+      this.edgesLayer.append(g);
+      const box = label.getBBox();
+      Object.entries({ x: box.x - 3, y: box.y - 1, width: box.width + 6, height: box.height + 2 }).forEach(([k, v]) => bg.setAttribute(k, v));
+    }
+  }
+
+  /** Outline the nodes of the steps a trace touched (step names), or clear with []. */
+  highlight(stepNames) {
+    const names = new Set(stepNames);
+    for (const box of this.nodesLayer.children) box.classList.toggle("is-touched", names.has(box.dataset.name));
+  }
+}

@@ -1,0 +1,325 @@
+"""Live traces: what each request, event and cron tick set off, kept in memory for the page.
+
+The recorder listens to the event bus (`bus.observers`: `request.start/end`, `emit`,
+`delivery.start/end`, `cron.start/end`) and to every log line (`steprunner.log.add_listener`),
+and groups them by trace id. A trace is `running` while its request or cron handler runs or
+an event it emitted has not been handled for good yet; then `ok`, or `error` when the request
+answered 5xx, the cron handler raised or a delivery was dead-lettered. A delivery that failed
+and will be retried shows as `retried`, and its later attempt as a step of its own.
+
+It is bounded: the newest `max_traces` traces, at most `max_entries` steps and log lines in
+each, at most `max_total` entries in all (the oldest traces go first), log fields cut at
+2,000 characters; a few tens of MB at worst. It is local to the process: with `--workers N`
+each worker shows what it ran itself, and a trace whose events another process handles stays
+`running` here.
+
+Browsers are told about changes by server-sent events (`subscribe`): changes within a short
+window are coalesced into one message per trace, so a burst of log lines costs one update.
+Observers may be called from any thread (a handler may log from a worker thread); state is
+guarded by a lock and pushes are handed to the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+FLUSH_DELAY_SECONDS = 0.05
+MAX_FIELD_CHARS = 2000
+
+
+@dataclass
+class Span:
+    """One run of one step within a trace: the API handler, a delivery attempt or a cron run."""
+
+    key: str
+    step: str
+    kind: str  # api | event | cron
+    started: float
+    topic: str | None = None
+    attempt: int = 1
+    duration: float | None = None
+    outcome: str = "running"  # running | ok | retried | dead | error
+    status: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class Trace:
+    trace_id: str
+    started: float
+    origin: dict[str, Any]
+    ended: float | None = None
+    spans: list[Span] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    emits: list[dict[str, Any]] = field(default_factory=list)
+    awaiting: dict[str, int] = field(default_factory=dict)  # step -> deliveries emitted but not finished for good
+    dropped: int = 0
+    failed: bool = False
+
+    def running(self) -> bool:
+        return any(s.outcome == "running" for s in self.spans) or any(n > 0 for n in self.awaiting.values())
+
+    def status(self) -> str:
+        if self.running():
+            return "running"
+        return "error" if self.failed else "ok"
+
+    def summary(self) -> dict[str, Any]:
+        retries = sum(1 for s in self.spans if s.outcome == "retried")
+        return {
+            "traceId": self.trace_id,
+            "origin": self.origin,
+            "status": self.status(),
+            "started": self.started,
+            "ended": None if self.running() else self.ended,
+            "duration": None if self.running() or self.ended is None else self.ended - self.started,
+            "steps": len(self.spans),
+            "retries": retries,
+            "logs": len(self.logs),
+        }
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            **self.summary(),
+            "spans": [span.__dict__.copy() for span in self.spans],
+            "emits": list(self.emits),
+            "logLines": list(self.logs),
+            "dropped": self.dropped,
+        }
+
+
+def _bounded_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Log fields as the page shows them; a huge value (a whole pet list, say) is cut, not kept."""
+    try:
+        text = json.dumps(fields, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(fields)
+    if len(text) <= MAX_FIELD_CHARS:
+        return json.loads(text)
+    return {"truncated": text[:MAX_FIELD_CHARS] + "…"}
+
+
+class Subscriber:
+    """One browser's stream: trace summaries waiting to be sent, or a request to resend everything."""
+
+    def __init__(self, limit: int) -> None:
+        self.pending: deque[dict[str, Any]] = deque()
+        self.limit = limit
+        self.resync = False
+        self.closed = False
+        self.wakeup = asyncio.Event()
+
+    def push(self, message: dict[str, Any]) -> None:
+        if len(self.pending) >= self.limit:
+            self.pending.clear()
+            self.resync = True  # a slow reader gets a fresh snapshot instead of an unbounded backlog
+        else:
+            self.pending.append(message)
+        self.wakeup.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self.wakeup.set()
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self.wakeup.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+        self.wakeup.clear()
+
+    def take(self) -> list[dict[str, Any]]:
+        out = list(self.pending)
+        self.pending.clear()
+        return out
+
+
+class TraceRecorder:
+    def __init__(self, max_traces: int = 300, max_entries: int = 300, max_total: int = 20_000) -> None:
+        self.max_traces = max_traces
+        self.max_entries = max_entries
+        self.max_total = max_total
+        self._total = 0  # spans + log lines + emits kept, over all traces
+        self._traces: OrderedDict[str, Trace] = OrderedDict()
+        self._lock = threading.Lock()
+        self._subscribers: set[Subscriber] = set()
+        self._dirty: set[str] = set()
+        self._flush_scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    # --- wiring ---------------------------------------------------------------------------
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Pushes go through this loop (the server's); before it is bound, nothing is pushed."""
+        self._loop = loop
+
+    def close(self) -> None:
+        """End every open stream (the server is stopping: an open stream would hold it up)."""
+        self._closed = True
+        for subscriber in list(self._subscribers):
+            subscriber.close()
+
+    def subscribe(self) -> Subscriber:
+        subscriber = Subscriber(limit=max(100, self.max_traces))
+        if self._closed:
+            subscriber.close()
+        self._subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.discard(subscriber)
+
+    # --- reading --------------------------------------------------------------------------
+
+    def summaries(self) -> list[dict[str, Any]]:
+        """Newest first."""
+        with self._lock:
+            return [t.summary() for t in reversed(self._traces.values())]
+
+    def detail(self, trace_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            trace = self._traces.get(trace_id)
+            return trace.detail() if trace else None
+
+    # --- recording ------------------------------------------------------------------------
+
+    def _trace(self, trace_id: str, now: float, origin: dict[str, Any]) -> Trace:
+        trace = self._traces.get(trace_id)
+        if trace is None:
+            trace = Trace(trace_id=trace_id, started=now, origin=origin)
+            self._traces[trace_id] = trace
+            while len(self._traces) > self.max_traces:
+                self._forget_oldest()
+        return trace
+
+    def _forget_oldest(self) -> None:
+        _, old = self._traces.popitem(last=False)
+        self._total -= len(old.spans) + len(old.logs) + len(old.emits)
+
+    def _room(self, trace: Trace, entries: list[Any]) -> bool:
+        """Whether one more entry may join `entries` of `trace`; makes room by forgetting old traces."""
+        if len(entries) >= self.max_entries:
+            trace.dropped += 1
+            return False
+        while self._total >= self.max_total and len(self._traces) > 1 and next(iter(self._traces)) != trace.trace_id:
+            self._forget_oldest()
+        self._total += 1
+        return True
+
+    def _add_span(self, trace: Trace, span: Span) -> None:
+        if self._room(trace, trace.spans):
+            trace.spans.append(span)
+
+    @staticmethod
+    def _find(trace: Trace, key: str) -> Span | None:
+        return next((s for s in reversed(trace.spans) if s.key == key), None)
+
+    def observe(self, kind: str, info: dict[str, Any]) -> None:
+        """An event-bus observer: `bus.observers.append(recorder.observe)`."""
+        trace_id = info.get("traceId")
+        if not trace_id:
+            return
+        now = time.time()
+        with self._lock:
+            self._record(kind, info, str(trace_id), now)
+        self._touch(str(trace_id))
+
+    def _record(self, kind: str, info: dict[str, Any], trace_id: str, now: float) -> None:
+        step = str(info.get("step") or info.get("source") or "?")
+        if kind == "request.start":
+            trace = self._trace(trace_id, now, {"kind": "api", "step": step, "method": info.get("method"), "path": info.get("path")})
+            self._add_span(trace, Span(key="request", step=step, kind="api", started=now))
+        elif kind == "request.end":
+            trace = self._trace(trace_id, now, {"kind": "api", "step": step})
+            span = self._find(trace, "request")
+            status = int(info.get("status") or 0)
+            if span:
+                span.duration, span.status = now - span.started, status
+                span.outcome = "error" if status >= 500 else "ok"
+            trace.failed |= status >= 500
+            trace.ended = now
+        elif kind == "cron.start":
+            trace = self._trace(trace_id, now, {"kind": "cron", "step": step})
+            self._add_span(trace, Span(key="cron", step=step, kind="cron", started=now))
+        elif kind == "cron.end":
+            trace = self._trace(trace_id, now, {"kind": "cron", "step": step})
+            span = self._find(trace, "cron")
+            ok = bool(info.get("ok"))
+            if span:
+                span.duration, span.outcome = now - span.started, "ok" if ok else "error"
+            trace.failed |= not ok
+            trace.ended = now
+        elif kind == "emit":
+            trace = self._trace(trace_id, now, {"kind": "event", "step": step, "topic": info.get("topic")})
+            subscribers = [str(s) for s in info.get("subscribers") or []]
+            if self._room(trace, trace.emits):
+                trace.emits.append({"time": now, "topic": info.get("topic"), "source": step, "subscribers": subscribers})
+            for name in subscribers:
+                trace.awaiting[name] = trace.awaiting.get(name, 0) + 1
+            if not subscribers:
+                trace.ended = now if trace.ended is None or now > trace.ended else trace.ended
+        elif kind == "delivery.start":
+            trace = self._trace(trace_id, now, {"kind": "event", "step": step, "topic": info.get("topic")})
+            attempt = int(info.get("attempt") or 1)
+            self._add_span(trace, Span(key=f"delivery:{info.get('id')}:{attempt}", step=step, kind="event", started=now, topic=info.get("topic"), attempt=attempt))
+        elif kind == "delivery.end":
+            trace = self._trace(trace_id, now, {"kind": "event", "step": step})
+            outcome = str(info.get("outcome") or "ok")
+            span = next((s for s in reversed(trace.spans) if s.key.startswith(f"delivery:{info.get('id')}:") and s.outcome == "running"), None)
+            if span:
+                span.started = float(info.get("started") or span.started)
+                span.duration = float(info.get("duration") or (now - span.started))
+                span.outcome = outcome
+                span.error = info.get("error")
+            if outcome in ("ok", "dead") and trace.awaiting.get(step, 0) > 0:
+                trace.awaiting[step] -= 1
+            trace.failed |= outcome == "dead"
+            trace.ended = now
+
+    def on_log(self, record: dict[str, Any]) -> None:
+        """A `steprunner.log` listener: every log line with a trace id joins that trace."""
+        trace_id = record.get("traceId")
+        if not trace_id:
+            return
+        line = {
+            "time": record.get("time") or time.time(),
+            "level": record.get("level"),
+            "step": record.get("step"),
+            "message": record.get("message"),
+            "fields": _bounded_fields(record.get("fields") or {}),
+        }
+        with self._lock:
+            trace = self._trace(str(trace_id), float(line["time"]), {"kind": "log", "step": record.get("step")})
+            if self._room(trace, trace.logs):
+                trace.logs.append(line)
+        self._touch(str(trace_id))
+
+    # --- pushing --------------------------------------------------------------------------
+
+    def _touch(self, trace_id: str) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed() or not self._subscribers:
+            return
+        with self._lock:
+            self._dirty.add(trace_id)
+            if self._flush_scheduled:
+                return
+            self._flush_scheduled = True
+        loop.call_soon_threadsafe(loop.call_later, FLUSH_DELAY_SECONDS, self._flush)
+
+    def _flush(self) -> None:
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
+            self._flush_scheduled = False
+            messages = [self._traces[t].summary() for t in dirty if t in self._traces]
+        messages.sort(key=lambda m: m["started"])
+        for subscriber in list(self._subscribers):
+            for message in messages:
+                subscriber.push(message)

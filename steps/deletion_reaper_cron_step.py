@@ -1,0 +1,57 @@
+"""DeletionReaper: every day at 02:00 (local time), purge soft-deleted pets whose purgeAt passed.
+
+One audit event per purged pet (`py.pet.purged`) and a summary (`py.reaper.completed`).
+Run it at once with `python -m steprunner cron run DeletionReaper`; change the schedule
+without editing code with `STEPRUNNER_CRON_DELETION_REAPER` (see README).
+"""
+
+from typing import Any
+
+from services.pet_store import StoreError, get_store, iso_time, now_ms
+
+config = {
+    "type": "cron",
+    "name": "DeletionReaper",
+    "description": "Daily at 02:00: permanently removes soft-deleted pets past their purgeAt",
+    "cron": "0 2 * * *",
+    "emits": [
+        {"topic": "py.pet.purged", "label": "Pet purged (audit)", "conditional": True},
+        {"topic": "py.reaper.completed", "label": "Reaper summary"},
+    ],
+    "flows": ["pets"],
+}
+
+# Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
+get_store()
+
+
+async def handler(context: Any) -> None:
+    context.logger.info("🔄 Deletion Reaper started - scanning for pets to purge")
+    try:
+        report = get_store().purge_due()
+    except StoreError as exc:
+        context.logger.error("❌ Deletion Reaper failed", {"error": str(exc)})
+        raise
+    purged_at = now_ms()
+    for pet in report.purged:
+        context.logger.info(
+            "💀 Pet permanently purged",
+            {"petId": pet["id"], "name": pet.get("name"), "deletedAt": iso_time(pet.get("deletedAt")), "purgeAt": iso_time(pet.get("purgeAt"))},
+        )
+        await context.emit(
+            {
+                "topic": "py.pet.purged",
+                "data": {
+                    "petId": pet["id"],
+                    "name": pet.get("name"),
+                    "deletedAt": pet.get("deletedAt"),
+                    "purgeAt": pet.get("purgeAt"),
+                    "purgedAt": purged_at,
+                },
+            }
+        )
+    for pet_id, reason in report.failed:
+        context.logger.warn("⚠️ Pet could not be purged", {"petId": pet_id, "reason": reason})
+    summary = {"totalScanned": report.scanned, "purgedCount": len(report.purged), "failedCount": len(report.failed)}
+    context.logger.info("✅ Deletion Reaper completed", summary)
+    await context.emit({"topic": "py.reaper.completed", "data": summary})

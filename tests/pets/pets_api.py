@@ -1,0 +1,80 @@
+"""Small helpers for black-box tests of /py/pets: what a curl user would do, with checks.
+
+The helpers wait only with `wait_until` (a deadline, never a bare sleep) and fail with the
+pet as it last was, so a stuck lifecycle shows where it stopped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+
+from services.pet_store import PetStore
+from tests.support.waiting import wait_until
+
+Pet = dict[str, Any]
+
+
+def create(client: httpx.Client, name: str = "Buddy", species: str = "dog", age_months: float = 24) -> Pet:
+    response = client.post("/py/pets", json={"name": name, "species": species, "ageMonths": age_months})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def get(client: httpx.Client, pet_id: str) -> Pet:
+    response = client.get(f"/py/pets/{pet_id}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def wait_for(client: httpx.Client, pet_id: str, ready: Callable[[Pet], bool], what: str, timeout: float = 15.0) -> Pet:
+    last: dict[str, Pet] = {}
+
+    def check() -> Pet | None:
+        pet = last["pet"] = get(client, pet_id)
+        return pet if ready(pet) else None
+
+    try:
+        return wait_until(check, timeout=timeout, message=what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; pet {pet_id} is now {last.get('pet')}") from None
+
+
+def wait_for_status(client: httpx.Client, pet_id: str, status: str, timeout: float = 15.0) -> Pet:
+    return wait_for(client, pet_id, lambda pet: pet["status"] == status, f"pet {pet_id} to be {status}", timeout)
+
+
+def settled(pet: Pet) -> bool:
+    """In quarantine with its welcome notes and a profile: everything creation sets going is done."""
+    return pet["status"] == "in_quarantine" and bool(pet.get("notes")) and bool(pet.get("profile"))
+
+
+def admitted(client: httpx.Client, name: str = "Buddy", species: str = "dog") -> Pet:
+    """A new pet, waited for until the feeding job, the orchestrator and the AI step are done."""
+    pet = create(client, name, species)
+    return wait_for(client, pet["id"], settled, f"{name} to settle in quarantine")
+
+
+def put(client: httpx.Client, pet_id: str, body: Any) -> httpx.Response:
+    return client.put(f"/py/pets/{pet_id}", json=body)
+
+
+def request_status(client: httpx.Client, pet_id: str, status: str) -> dict[str, Any]:
+    """PUT a status as staff do; the answer is always 202 saying what will happen."""
+    response = put(client, pet_id, {"status": status})
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def move_to(client: httpx.Client, pet_id: str, status: str, then: str | None = None) -> Pet:
+    """Request `status` and wait until the pet is in `then` (default: `status` itself)."""
+    answer = request_status(client, pet_id, status)
+    assert answer["accepted"], answer
+    return wait_for_status(client, pet_id, then or status)
+
+
+def store_of(data_dir: Path) -> PetStore:
+    """The server's own store, opened from the test: the cross-process lock makes this safe."""
+    return PetStore(Path(data_dir) / "pets.json")

@@ -1,0 +1,103 @@
+"""The flow view in a real headless Chromium: one node per step, one labelled arrow per topic link."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+
+from steprunner.loader import load_steps
+from steprunner.step_config import EventConfig, topic_of
+from tests.runtime.support import FIXTURE_ROOT
+from tests.support.server import REPO_ROOT, Server
+from tests.web.flow_page import drawn_edges, node_names, node_texts, open_page
+
+# The fixture project's topic links, read off its step files by hand.
+FIXTURE_LINKS = {
+    ("Fanout", "ListenerA", "t.fanout", "t.fanout", False),
+    ("Fanout", "ListenerB", "t.fanout", "t.fanout", False),
+    ("Fanout", "Flaky", "t.flaky", "t.flaky", False),
+    ("Fanout", "Slow", "t.slow", "t.slow", False),
+    ("Fanout", "Hop1", "t.hop1", "chain", False),  # the emit's label
+    ("Fanout", "Work", "t.work", "t.work", False),
+    ("Hop1", "Hop2", "t.hop2", "t.hop2", False),
+    ("Hop2", "Hop3", "t.hop3", "t.hop3", False),
+    ("Tick", "ListenerA", "t.fanout", "t.fanout", False),
+    ("Tick", "ListenerB", "t.fanout", "t.fanout", False),
+    ("Operator", "ListenerA", "t.fanout", "t.fanout", True),  # a noop's virtual emit
+    ("Operator", "ListenerB", "t.fanout", "t.fanout", True),
+}
+
+
+def as_links(edges: list[dict[str, Any]]) -> set[tuple[str, str, str, str, bool]]:
+    return {(e["source"], e["target"], e["topic"], e["label"], e["virtual"]) for e in edges}
+
+
+def test_every_step_of_the_fixture_project_is_a_node_and_every_link_an_arrow(page: Any, server_factory: Callable[..., Server]) -> None:
+    server = server_factory(root=FIXTURE_ROOT)
+    open_page(page, server.base_url)
+    assert page.locator("#flow-select").input_value() == "fixture"  # its only flow comes first
+    assert node_names(page) == ["Echo", "Operator", "Tick"]
+    assert drawn_edges(page) == []  # the fixture flow's three steps share no topic
+
+    page.select_option("#flow-select", label="(all 14 steps)")
+    page.wait_for_selector('.node[data-name="Hop3"]')
+    assert node_names(page) == sorted(s.name for s in load_steps(FIXTURE_ROOT))
+    edges = drawn_edges(page)
+    assert len(edges) == len(FIXTURE_LINKS)
+    assert as_links(edges) == FIXTURE_LINKS
+    for edge in edges:
+        assert (edge["dash"] != "none") == edge["virtual"], edge  # virtual links are dashed, real ones solid
+
+    texts = node_texts(page)
+    assert texts["Fanout"].split("\n") == ["api", "Fanout", "POST /fanout"]
+    assert texts["Hop2"].split("\n") == ["event", "Hop2", "on t.hop2"]
+    assert texts["Tick"].split("\n") == ["cron", "Tick", "cron 0 3 * * *"]
+    assert texts["Operator"].split("\n")[:2] == ["noop", "Operator"]
+    assert "view=all" in page.url
+
+
+def expected_links(flow: str) -> set[tuple[str, str, str, str, bool, bool]]:
+    """What Motia's Workbench would draw for a flow, worked out from the configs directly."""
+    steps = [s for s in load_steps(REPO_ROOT) if flow in s.flows]
+    links = set()
+    for source in steps:
+        emits = [(e, False) for e in getattr(source.config, "emits", None) or []] + [(e, True) for e in source.config.virtualEmits or []]
+        for emit, virtual_emit in emits:
+            topic = topic_of(emit)
+            label = getattr(emit, "label", None) or topic
+            conditional = bool(getattr(emit, "conditional", False))
+            for target in steps:
+                real = isinstance(target.config, EventConfig) and topic in target.config.subscribes
+                if real or topic in (target.config.virtualSubscribes or []):
+                    links.add((source.name, target.name, topic, label, virtual_emit or not real, conditional))
+    return links
+
+
+def test_the_pets_flow_shows_every_pet_step_and_link(page: Any, server_factory: Callable[..., Server]) -> None:
+    pet_steps = [s for s in load_steps(REPO_ROOT) if "pets" in s.flows]
+    if len(pet_steps) < 2:
+        pytest.skip("the pet steps are not there yet")
+    server = server_factory(root=REPO_ROOT)
+    open_page(page, server.base_url)
+    assert page.locator("#flow-select").input_value() == "pets"
+    assert node_names(page) == sorted(s.name for s in pet_steps)
+    edges = drawn_edges(page)
+    assert {(e["source"], e["target"], e["topic"], e["label"], e["virtual"], e["conditional"]) for e in edges} == expected_links("pets")
+    assert len(edges) == len(expected_links("pets"))
+    plain = next(e for e in edges if not e["virtual"] and not e["conditional"])
+    for edge in edges:
+        if edge["conditional"]:
+            assert edge["stroke"] != plain["stroke"], "conditional links are drawn in their own colour"
+        assert (edge["dash"] != "none") == (edge["virtual"] or edge["conditional"]), edge
+    texts = node_texts(page)
+    for step in pet_steps:
+        c = step.config
+        shown = texts[step.name]
+        assert step.type in shown.split("\n")[0]
+        if step.type == "api":
+            assert f"{c.method} {c.path}" in shown  # type: ignore[union-attr]
+        elif step.type == "event":
+            assert all(f"on {t}" in shown for t in c.subscribes)  # type: ignore[union-attr]
+        elif step.type == "cron":
+            assert c.cron in shown  # type: ignore[union-attr]

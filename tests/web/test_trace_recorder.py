@@ -1,0 +1,100 @@
+"""The trace recorder on its own, fed the observer calls the bus makes, in the order it makes them."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from steprunner.traces import TraceRecorder
+
+
+def request(rec: TraceRecorder, trace: str, status: int = 201, emits: dict[str, list[str]] | None = None) -> None:
+    rec.observe("request.start", {"traceId": trace, "step": "CreatePet", "method": "POST", "path": "/py/pets"})
+    for topic, subscribers in (emits or {}).items():
+        rec.observe("emit", {"topic": topic, "traceId": trace, "source": "CreatePet", "subscribers": subscribers})
+    rec.observe("request.end", {"traceId": trace, "step": "CreatePet", "status": status})
+
+
+def delivery(rec: TraceRecorder, trace: str, did: int, step: str, outcome: str = "ok", attempt: int = 1) -> None:
+    rec.observe("delivery.start", {"id": did, "step": step, "topic": "py.pet.created", "traceId": trace, "attempt": attempt})
+    rec.observe("delivery.end", {"id": did, "step": step, "traceId": trace, "outcome": outcome, "started": 100.0 + did, "duration": 0.25, "error": None if outcome == "ok" else "boom"})
+
+
+def test_a_trace_runs_until_every_emitted_event_is_handled_for_good() -> None:
+    rec = TraceRecorder()
+    request(rec, "t1", emits={"py.pet.created": ["Feeding", "Enrich"]})
+    assert rec.detail("t1")["status"] == "running"
+    delivery(rec, "t1", 1, "Feeding")
+    delivery(rec, "t1", 2, "Enrich", outcome="retried")
+    assert rec.detail("t1")["status"] == "running"  # a retry is still to come
+    delivery(rec, "t1", 2, "Enrich", attempt=2)
+    detail = rec.detail("t1")
+    assert detail["status"] == "ok" and detail["retries"] == 1
+    assert detail["origin"] == {"kind": "api", "step": "CreatePet", "method": "POST", "path": "/py/pets"}
+    assert [(s["step"], s["outcome"], s["attempt"]) for s in detail["spans"]] == [
+        ("CreatePet", "ok", 1), ("Feeding", "ok", 1), ("Enrich", "retried", 1), ("Enrich", "ok", 2),
+    ]
+    assert detail["spans"][1]["started"] == 101.0 and detail["spans"][1]["duration"] == 0.25
+    assert detail["duration"] is not None and detail["duration"] >= 0
+
+
+def test_dead_letters_5xx_and_failed_crons_make_a_trace_an_error() -> None:
+    rec = TraceRecorder()
+    request(rec, "dead", emits={"t": ["Slow"]})
+    delivery(rec, "dead", 7, "Slow", outcome="dead")
+    request(rec, "5xx", status=500)
+    rec.observe("cron.start", {"step": "Reaper", "traceId": "cron"})
+    rec.observe("cron.end", {"step": "Reaper", "traceId": "cron", "ok": False, "started": 1.0, "duration": 0.1})
+    statuses = {t["traceId"]: t["status"] for t in rec.summaries()}
+    assert statuses == {"dead": "error", "5xx": "error", "cron": "error"}
+    assert [s["outcome"] for s in rec.detail("dead")["spans"]] == ["ok", "dead"]
+    assert rec.detail("cron")["origin"] == {"kind": "cron", "step": "Reaper"}
+
+
+def test_log_lines_join_their_trace_and_everything_is_bounded() -> None:
+    rec = TraceRecorder(max_traces=3, max_entries=5)
+    request(rec, "t0")
+    for i in range(8):
+        rec.on_log({"time": 1.0 + i, "level": "info", "step": "CreatePet", "traceId": "t0", "message": f"line {i}", "fields": {"i": i}})
+    rec.on_log({"time": 1.0, "level": "info", "step": "steprunner", "traceId": None, "message": "ready", "fields": {}})
+    rec.on_log({"time": 1.0, "level": "info", "step": "x", "traceId": "t0", "message": "huge", "fields": {"blob": "x" * 100_000}})
+    detail = rec.detail("t0")
+    assert [line["message"] for line in detail["logLines"]] == [f"line {i}" for i in range(5)]
+    assert detail["dropped"] == 4
+    for n in range(1, 4):
+        request(rec, f"t{n}")
+    assert [t["traceId"] for t in rec.summaries()] == ["t3", "t2", "t1"]  # newest first, oldest forgotten
+    rec2 = TraceRecorder()
+    rec2.on_log({"time": 1.0, "level": "info", "step": "x", "traceId": "big", "message": "huge", "fields": {"blob": "x" * 100_000}})
+    assert len(str(rec2.detail("big")["logLines"][0]["fields"])) < 5000
+
+
+def test_subscribers_get_one_coalesced_update_per_changed_trace_even_from_other_threads() -> None:
+    async def scenario() -> list[dict]:
+        rec = TraceRecorder()
+        rec.bind(asyncio.get_running_loop())
+        subscriber = rec.subscribe()
+        request(rec, "t1", emits={"t": ["A"]})
+        worker = threading.Thread(target=lambda: rec.on_log({"time": 1.0, "level": "info", "step": "A", "traceId": "t1", "message": "from a thread", "fields": {}}))
+        worker.start()
+        worker.join()
+        await asyncio.wait_for(subscriber.wakeup.wait(), 5)
+        messages = subscriber.take()
+        rec.close()
+        assert subscriber.closed
+        return messages
+
+    messages = asyncio.run(scenario())
+    assert [m["traceId"] for m in messages] == ["t1"]
+    assert messages[0]["status"] == "running" and messages[0]["logs"] == 1
+
+
+def test_a_total_budget_forgets_the_oldest_traces_first() -> None:
+    rec = TraceRecorder(max_traces=100, max_entries=100, max_total=10)
+    for n in range(6):
+        request(rec, f"t{n}", emits={"t": ["A"]})  # two entries each: the request span and the emit
+    assert [t["traceId"] for t in rec.summaries()] == ["t5", "t4", "t3", "t2", "t1"]
+    for i in range(9):
+        rec.on_log({"time": 1.0, "level": "info", "step": "A", "traceId": "t5", "message": f"m{i}", "fields": {}})
+    assert [t["traceId"] for t in rec.summaries()] == ["t5"]  # the trace being written is never the one forgotten
+    assert len(rec.detail("t5")["logLines"]) == 9
