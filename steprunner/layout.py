@@ -1,10 +1,11 @@
 """Place flow nodes that have no saved position: a layered (Sugiyama) layout from `grandalf`.
 
 A flow reads top to bottom like Motia's Workbench: the steps that start things (APIs, crons,
-outside actors) on the first layer, each subscriber below what it listens to. grandalf lays
-out one connected component at a time; components are put side by side, left to right, in
-the order their first node was given. Edges from a step to itself (the lifecycle orchestrator
-asks itself for automatic progressions) do not affect the layers and are left out here.
+outside actors) on the first layer, each subscriber below what it listens to. Edges from a
+step to itself (the lifecycle orchestrator asks itself for automatic progressions) do not
+affect the layers and are left out here. grandalf lays out one connected component at a
+time; components go side by side, left to right in the order their first node was given,
+starting a new row past MAX_ROW_WIDTH.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from grandalf.layouts import SugiyamaLayout
 X_SPACE = 60.0  # between nodes on one layer
 Y_SPACE = 90.0  # between layers: room for an edge label
 COMPONENT_GAP = 120.0
+MAX_ROW_WIDTH = 1800.0  # wider than this, the next component starts a new row
 
 
 @dataclass
@@ -49,7 +51,7 @@ def layered_layout(boxes: list[Box], links: Iterable[tuple[str, str]]) -> dict[s
     graph = Graph(list(vertices.values()), [Edge(vertices[a], vertices[b]) for a, b in pairs], directed=True)
     order = {box.id: i for i, box in enumerate(boxes)}
     positions: dict[str, tuple[float, float]] = {}
-    left = 0.0
+    left, top, row_bottom = 0.0, 0.0, 0.0
     for component in sorted(graph.C, key=lambda c: min(order[v.data] for v in c.sV)):
         sugiyama = SugiyamaLayout(component)
         sugiyama.xspace, sugiyama.yspace = X_SPACE, Y_SPACE
@@ -59,9 +61,13 @@ def layered_layout(boxes: list[Box], links: Iterable[tuple[str, str]]) -> dict[s
         members = list(component.sV)
         min_x = min(v.view.xy[0] - v.view.w / 2 for v in members)
         min_y = min(v.view.xy[1] - v.view.h / 2 for v in members)
-        max_x = max(v.view.xy[0] + v.view.w / 2 for v in members)
+        width = max(v.view.xy[0] + v.view.w / 2 for v in members) - min_x
+        height = max(v.view.xy[1] + v.view.h / 2 for v in members) - min_y
+        if left > 0 and left + width > MAX_ROW_WIDTH:  # start a new row of components
+            left, top = 0.0, row_bottom + COMPONENT_GAP
         for v in members:
             cx, cy = v.view.xy
-            positions[v.data] = (round(left + cx - v.view.w / 2 - min_x, 1), round(cy - v.view.h / 2 - min_y, 1))
-        left += max_x - min_x + COMPONENT_GAP
+            positions[v.data] = (round(left + cx - v.view.w / 2 - min_x, 1), round(top + cy - v.view.h / 2 - min_y, 1))
+        left += width + COMPONENT_GAP
+        row_bottom = max(row_bottom, top + height)
     return positions

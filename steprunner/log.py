@@ -63,7 +63,7 @@ def emit_line(level: str, step: str, trace_id: str | None, message: str, fields:
         tag = level.upper().ljust(5)
         if _COLOUR:
             tag = f"{_COLOURS[level]}{tag}\x1b[0m"
-        line = f"{stamp} {tag} {step:<22} {(trace_id or '-')[:8]:<8} {message}"
+        line = f"{stamp} {tag} {step:<24} {(trace_id or '-')[:8]:<8} {message}"
         shown = {k: v for k, v in (fields or {}).items() if k != "traceback"}
         if shown:
             line += " " + _dumps(shown)

@@ -11,7 +11,7 @@ from typing import Any, AsyncIterator
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from steprunner.api import api_route, not_found
 from steprunner.cron import schedule_loop, schedule_of
@@ -57,7 +57,7 @@ class Runtime:
             return JSONResponse({"status": "ok", "pid": os.getpid(), "steps": len(self.steps)})
 
         web = WebUI(self)
-        routes = [Route(f"{INTERNAL_PREFIX}/health", health)]
+        routes: list[BaseRoute] = [Route(f"{INTERNAL_PREFIX}/health", health)]
         routes += [api_route(s, self.bus, self.settings.max_body_bytes, self.bus._notify) for s in self.steps if isinstance(s.config, ApiConfig)]
         routes += web.routes()  # after the steps: a step declaring `/`, `/docs` or `/openapi.json` wins
 

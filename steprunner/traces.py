@@ -288,15 +288,16 @@ class TraceRecorder:
         trace_id = record.get("traceId")
         if not trace_id:
             return
-        line = {
-            "time": record.get("time") or time.time(),
+        when = float(record.get("time") or time.time())
+        line: dict[str, Any] = {
+            "time": when,
             "level": record.get("level"),
             "step": record.get("step"),
             "message": record.get("message"),
             "fields": _bounded_fields(record.get("fields") or {}),
         }
         with self._lock:
-            trace = self._trace(str(trace_id), float(line["time"]), {"kind": "log", "step": record.get("step")})
+            trace = self._trace(str(trace_id), when, {"kind": "log", "step": record.get("step")})
             if self._room(trace, trace.logs):
                 trace.logs.append(line)
         self._touch(str(trace_id))

@@ -5,6 +5,7 @@
 const SVG = "http://www.w3.org/2000/svg";
 const PAD = 40; // space around the drawing
 const LOOP = 70; // how far a self-link bulges out to the right
+const SIDE_BY_SIDE = 30; // less vertical room than this between two nodes: join them by their sides
 
 function el(tag, attrs = {}, text) {
   const node = document.createElement(tag);
@@ -92,15 +93,14 @@ export class FlowView {
   }
 
   /**
-   * Which sides an arrow leaves and enters by: bottom -> top when the target is mostly below
-   * (or above: top -> bottom), right -> left when it is mostly beside. So a top-down layout
-   * and a left-to-right one (as Motia users often arrange them) both read naturally.
+   * Which sides an arrow leaves and enters by. As in Motia's Workbench, out at the bottom and
+   * in at the top (top -> bottom when the target is above); only nodes side by side, with no
+   * room between them vertically, are joined right -> left (or left -> right).
    */
   sides(s, t) {
     const dx = t.x + t.width / 2 - (s.x + s.width / 2), dy = t.y + t.height / 2 - (s.y + s.height / 2);
     const vGap = dy > 0 ? t.y - (s.y + s.height) : s.y - (t.y + t.height);
-    const hGap = dx > 0 ? t.x - (s.x + s.width) : s.x - (t.x + t.width);
-    if (hGap > vGap) return dx > 0 ? ["right", "left"] : ["left", "right"];
+    if (vGap < SIDE_BY_SIDE) return dx > 0 ? ["right", "left"] : ["left", "right"];
     return dy > 0 ? ["bottom", "top"] : ["top", "bottom"];
   }
 

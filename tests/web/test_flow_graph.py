@@ -28,7 +28,7 @@ SHELTER = [
 
 def arrows(steps: list[Step]) -> set[tuple[str, str, str, str, bool, bool]]:
     names = {s.file: s.name for s in steps}
-    return {(names[l.source], names[l.target], l.topic, l.label, l.virtual, l.conditional) for l in links(steps)}
+    return {(names[k.source], names[k.target], k.topic, k.label, k.virtual, k.conditional) for k in links(steps)}
 
 
 def test_every_topic_link_is_an_arrow_marked_virtual_or_conditional_as_declared() -> None:
