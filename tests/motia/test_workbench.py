@@ -77,7 +77,7 @@ def test_workbench_draws_every_step_of_the_pets_flow(motia: MotiaServer, tmp_pat
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.add_init_script(PANEL_SPLIT)
             page.goto(motia.base_url, wait_until="domcontentloaded", timeout=RENDER_TIMEOUT_MS)
-            page.get_by_role("button", name="pets").wait_for(timeout=RENDER_TIMEOUT_MS)  # the flow's tab
+            page.get_by_role("tab", name="pets", selected=True).wait_for(timeout=RENDER_TIMEOUT_MS)  # the flow is the one shown
             page.wait_for_function(
                 "n => document.querySelectorAll('.react-flow__node').length >= n", arg=len(expected), timeout=RENDER_TIMEOUT_MS
             )

@@ -147,7 +147,8 @@ class FakeOpenAI:
         """End any `slow` request still waiting, so nothing lingers past its test."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._swap_release)
+            with contextlib.suppress(RuntimeError):  # the loop closed just now: nothing waits
+                loop.call_soon_threadsafe(self._swap_release)
 
     def _swap_release(self) -> None:
         """On the server's loop: wake every waiting `slow` request; later ones wait afresh."""
