@@ -1,7 +1,7 @@
 """Fixtures for the tests that run this project's steps under real Motia (`-m motia`).
 
-One `motia dev` serves the whole session (it takes seconds to start); tests that need their
-own data start one with `motia_factory`. When Motia is not installed here, every such test is
+One `motia dev` serves every test of this folder (it takes seconds to start); tests that need
+their own data start one with `motia_factory`. When Motia is not installed here, every such test is
 skipped with the reason (what is missing, and whether the npm registry answers).
 """
 
@@ -13,22 +13,23 @@ from typing import Callable, Iterator
 import pytest
 
 from tests.support.motia_server import MotiaServer, MotiaUnavailable, start_motia
+from tests.support.server import REPO_ROOT
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "motia: runs the project's steps under real Motia (npm motia, `make motia-install`)")
 
 
-def _start_or_skip(data_dir: Path, env: dict[str, str] | None = None) -> MotiaServer:
+def _start_or_skip(data_dir: Path, env: dict[str, str] | None = None, root: Path = REPO_ROOT) -> MotiaServer:
     try:
-        return start_motia(data_dir, env=env)
+        return start_motia(data_dir, env=env, root=root)
     except MotiaUnavailable as exc:
         pytest.skip(str(exc))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def motia(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotiaServer]:
-    """A `motia dev` on the project root shared by the session, with its own DATA_DIR."""
+    """One `motia dev` for the tests of this folder (stopped when they are done), with its own DATA_DIR."""
     server = _start_or_skip(tmp_path_factory.mktemp("motia-data"))
     yield server
     server.stop()
@@ -36,11 +37,12 @@ def motia(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotiaServer]:
 
 @pytest.fixture
 def motia_factory(tmp_path: Path) -> Iterator[Callable[..., MotiaServer]]:
-    """Start `motia dev` processes with a fresh DATA_DIR each; all are stopped at teardown."""
+    """Start `motia dev` processes, each on a fresh DATA_DIR (and by default on this project);
+    all are stopped at teardown. `motia_factory(env=None, root=REPO_ROOT)`."""
     servers: list[MotiaServer] = []
 
-    def factory(env: dict[str, str] | None = None) -> MotiaServer:
-        server = _start_or_skip(tmp_path / f"motia{len(servers)}", env=env)
+    def factory(env: dict[str, str] | None = None, root: Path = REPO_ROOT) -> MotiaServer:
+        server = _start_or_skip(tmp_path / f"motia{len(servers)}", env=env, root=root)
         servers.append(server)
         return server
 

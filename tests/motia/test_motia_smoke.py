@@ -2,18 +2,24 @@
 
 What a Motia user would see: every step file is accepted, a pet created through
 `POST /py/pets` can be read back and reaches `in_quarantine` through the event steps (each
-handler a fresh Python process sharing the JSON store in DATA_DIR), and Motia logs no error
-on the way. The last tests pin down where Motia itself behaves differently from steprunner.
+handler a fresh Python process sharing the JSON store in DATA_DIR, with the environment it
+was given), and Motia logs no error on the way. The `test_motia_difference_*` tests pin down
+where Motia itself behaves differently from steprunner.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from tests.pets import pets_api
+from tests.support.fake_openai import GOOD_PROFILE, FakeOpenAI, fake_openai  # noqa: F401 - fixture
 from tests.support.motia_server import MotiaServer
+from tests.support.server import REPO_ROOT
+
+FIXTURE_ROOT = REPO_ROOT / "tests" / "runtime" / "fixture_project"
 
 # Starting Motia and its first page load take tens of seconds on a busy 2-core machine.
 pytestmark = [pytest.mark.motia, pytest.mark.timeout(300)]
@@ -70,3 +76,25 @@ def test_motia_difference_malformed_json_gets_express_html_400(motia: MotiaServe
         response = client.post("/py/pets", content=b"{not json", headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("text/html")
+
+
+def test_environment_reaches_every_handler_process(motia_factory: Callable[..., MotiaServer], fake_openai: FakeOpenAI) -> None:
+    """Motia starts a Python process per call with its own environment: OPENAI_* must get there."""
+    server = motia_factory(
+        env={"OPENAI_API_KEY": "sk-test-key", "OPENAI_BASE_URL": fake_openai.base_url, "OPENAI_TIMEOUT_SECONDS": "5", "OPENAI_MAX_RETRIES": "0"}
+    )
+    with server.client() as client:
+        pet = pets_api.create(client, "Luna", "cat", 18)
+        enriched = pets_api.wait_for(client, pet["id"], lambda p: bool(p.get("profile")), "Luna's profile", timeout=LIFECYCLE_TIMEOUT)
+    assert enriched["profile"] == GOOD_PROFILE
+    assert len(fake_openai.requests) == 1
+
+
+def test_motia_difference_an_undeclared_emit_is_dropped_and_logged(motia_factory: Callable[..., MotiaServer]) -> None:
+    """steprunner refuses such an emit (the handler fails); Motia drops the event, logs it, and goes on."""
+    server = motia_factory(root=FIXTURE_ROOT)
+    with server.client() as client:
+        response = client.get("/broken/undeclared")
+    # The fixture handler returns nothing after the emit: Motia answers that with a 500 too
+    assert response.status_code == 500
+    assert "tried to emit an event not defined in the step config: t.not.declared" in server.logs()

@@ -34,6 +34,7 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -45,9 +46,11 @@ MOTIA_CLI = REPO_ROOT / "node_modules" / "motia" / "dist" / "cli.mjs"
 MOTIA_PYTHON = REPO_ROOT / "python_modules" / "bin" / "python"
 REDIS_SERVER = Path("/usr/bin/redis-server")
 INSTALL_LOG = REPO_ROOT / "tests" / "artifacts" / "motia-install.log"
-# What Motia reads from the project root; the two installed folders are linked, not copied.
+# What Motia reads from this project's root; the two installed folders are linked, not copied.
 PROJECT_COPIED = ("steps", "services", "motia.config.ts", "motia-workbench.json", "package.json")
 PROJECT_LINKED = ("node_modules", "python_modules")
+# Another root (a test fixture project) is copied whole, but for these.
+NOT_COPIED = {"node_modules", "python_modules", ".data", ".motia", ".venv", ".git", "__pycache__", "types.d.ts"}
 HMR_PORT_OFFSET = 21678  # @motiadev/workbench: `hmr: { port: 21678 + port }`, host: true
 READY_LINE = re.compile(r"Server ready and listening on port (\d+)")
 REGISTERED_STEP = re.compile(r"\[REGISTERED\] Step \((\w+)\) (\S+) registered")
@@ -129,17 +132,25 @@ def motia_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, 
 
 
 def copy_project(root: Path = REPO_ROOT) -> Path:
-    """A throwaway copy of the project for one `motia dev`, alone in its own temporary folder."""
+    """A throwaway copy of a project for one `motia dev`, alone in its own temporary folder.
+
+    Motia and its Python venv are this repository's (linked); so is motia.config.ts when the
+    project has none (without one, `motia dev` tries to install plugins this registry lacks).
+    """
+    root = root.resolve()
     project = Path(tempfile.mkdtemp(prefix="motia-")) / "pet_store"
     project.mkdir()
-    for name in PROJECT_COPIED:
+    names = PROJECT_COPIED if root == REPO_ROOT else sorted(p.name for p in root.iterdir() if p.name not in NOT_COPIED)
+    for name in names:
         source = root / name
         if source.is_dir():
-            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns(*NOT_COPIED))
         elif source.exists():
             shutil.copy2(source, project / name)
+    if not (project / "motia.config.ts").exists():
+        shutil.copy2(REPO_ROOT / "motia.config.ts", project / "motia.config.ts")
     for name in PROJECT_LINKED:
-        (project / name).symlink_to(root / name, target_is_directory=True)
+        (project / name).symlink_to(REPO_ROOT / name, target_is_directory=True)
     return project
 
 
@@ -213,15 +224,18 @@ class MotiaServer:
         except ProcessLookupError:
             pass  # every process of the group is gone already
         self.proc.wait()
+        self._log.close()  # the file stays, for logs()
         shutil.rmtree(self.root.parent, ignore_errors=True)  # the copy (links are removed, not followed)
 
-    def client(self, **kwargs) -> httpx.Client:  # noqa: ANN003 - passed to httpx.Client
+    def client(self, **kwargs: Any) -> httpx.Client:
         """Handlers run in a fresh Python process each: allow more time than against steprunner."""
         return httpx.Client(base_url=self.base_url, timeout=kwargs.pop("timeout", 30.0), **kwargs)
 
 
-def start_motia(data_dir: Path, env: dict[str, str] | None = None, port: int | None = None, wait: bool = True) -> MotiaServer:
-    """Start `motia dev` on a copy of the project, with DATA_DIR and Motia's folder under `data_dir`.
+def start_motia(
+    data_dir: Path, env: dict[str, str] | None = None, port: int | None = None, root: Path = REPO_ROOT, wait: bool = True
+) -> MotiaServer:
+    """Start `motia dev` on a copy of `root`, with DATA_DIR and Motia's folder under `data_dir`.
 
     Ready when it returns: the same surface as `tests.support.server.start_server`.
 
@@ -230,7 +244,7 @@ def start_motia(data_dir: Path, env: dict[str, str] | None = None, port: int | N
     reason = motia_unavailable_reason()
     if reason is not None:
         raise MotiaUnavailable(reason)
-    server = MotiaServer(data_dir, env=env, port=port)
+    server = MotiaServer(data_dir, env=env, port=port, root=root)
     return server.wait_ready() if wait else server
 
 
