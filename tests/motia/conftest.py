@@ -1,8 +1,10 @@
 """Fixtures for the tests that run this project's steps under real Motia (`-m motia`).
 
-One `motia dev` serves every test of this folder (it takes seconds to start); tests that need
-their own data start one with `motia_factory`. When Motia is not installed here, every such test is
-skipped with the reason (what is missing, and whether the npm registry answers).
+`motia` is one Motia runtime (`motia start`, no Workbench) for every test of this folder: it
+takes seconds to start. `motia_factory` starts more, each on fresh data (and, with `root=`, on
+another project such as the runtime tests' fixture). `motia_workbench` is `motia dev` with its
+Workbench, in the project folder, as `make workbench` runs it. When Motia is not installed
+here, every such test is skipped with the reason (what is missing, whether npm answers).
 """
 
 from __future__ import annotations
@@ -20,25 +22,36 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "motia: runs the project's steps under real Motia (npm motia, `make motia-install`)")
 
 
-def _start_or_skip(data_dir: Path, env: dict[str, str] | None = None, root: Path = REPO_ROOT) -> MotiaServer:
+def _start_or_skip(data_dir: Path, env: dict[str, str] | None = None, root: Path = REPO_ROOT, workbench: bool = False) -> MotiaServer:
     try:
-        return start_motia(data_dir, env=env, root=root)
+        return start_motia(data_dir, env=env, root=root, workbench=workbench)
     except MotiaUnavailable as exc:
         pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="package")
 def motia(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotiaServer]:
-    """One `motia dev` for the tests of this folder (stopped when they are done), with its own DATA_DIR."""
+    """One Motia for the tests of this folder (stopped when they are done), with its own DATA_DIR."""
     server = _start_or_skip(tmp_path_factory.mktemp("motia-data"))
     yield server
     server.stop()
 
 
 @pytest.fixture
+def motia_workbench(tmp_path: Path) -> Iterator[MotiaServer]:
+    """`motia dev` with the Workbench, on the project folder itself and a fresh DATA_DIR."""
+    server = _start_or_skip(tmp_path / "motia-dev", workbench=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def motia_factory(tmp_path: Path) -> Iterator[Callable[..., MotiaServer]]:
-    """Start `motia dev` processes, each on a fresh DATA_DIR (and by default on this project);
-    all are stopped at teardown. `motia_factory(env=None, root=REPO_ROOT)`."""
+    """Start Motia processes, each on a fresh DATA_DIR; all are stopped at teardown.
+
+    `motia_factory(env=None, root=REPO_ROOT)`: a project other than this one is run from a copy
+    that borrows this one's node_modules/, python_modules/ and motia.config.ts.
+    """
     servers: list[MotiaServer] = []
 
     def factory(env: dict[str, str] | None = None, root: Path = REPO_ROOT) -> MotiaServer:

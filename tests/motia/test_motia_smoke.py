@@ -1,4 +1,4 @@
-"""The project's step files, unchanged, under real Motia 0.17 (`motia dev`), black-box over HTTP.
+"""The project's step files, unchanged, under real Motia 0.17's runtime, black-box over HTTP.
 
 What a Motia user would see: every step file is accepted, a pet created through
 `POST /py/pets` can be read back and reaches `in_quarantine` through the event steps (each
@@ -21,7 +21,7 @@ from tests.support.server import REPO_ROOT
 
 FIXTURE_ROOT = REPO_ROOT / "tests" / "runtime" / "fixture_project"
 
-# Starting Motia and its first page load take tens of seconds on a busy 2-core machine.
+# Starting Motia takes seconds, and tens of them on a busy 2-core machine.
 pytestmark = [pytest.mark.motia, pytest.mark.timeout(300)]
 
 # Each call is a process start (~0.3-1 s here); a POST sets off three more hops.

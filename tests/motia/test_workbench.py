@@ -1,4 +1,5 @@
-"""Motia's Workbench, as a person opens it: headless Debian Chromium on the `motia dev` port.
+"""Motia's Workbench, as a person opens it after `make workbench`: headless Debian Chromium on
+the `motia dev` port.
 
 The `pets` flow must render with one node per step of the flow (API, event, cron and the
 staff noop), named as the steps are. The screenshot is kept in tests/artifacts/workbench.png;
@@ -22,7 +23,8 @@ import pytest
 from tests.support.motia_server import MotiaServer
 from tests.support.server import REPO_ROOT, base_env
 
-# Starting Motia and its first page load take tens of seconds on a busy 2-core machine.
+# Starting Motia and the Workbench's first load (Vite optimises its modules once per
+# node_modules/) take tens of seconds on a busy 2-core machine.
 pytestmark = [pytest.mark.motia, pytest.mark.timeout(300)]
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -62,9 +64,9 @@ def steps_of_flow(root: Path, flow: str, data_dir: Path) -> dict[str, str]:
     return {s["name"]: s["file"] for s in json.loads(done.stdout) if flow in s["flows"]}
 
 
-def test_workbench_draws_every_step_of_the_pets_flow(motia: MotiaServer, tmp_path: Path) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium")
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium")
+def test_workbench_draws_every_step_of_the_pets_flow(motia_workbench: MotiaServer, tmp_path: Path) -> None:
+    motia = motia_workbench
     expected = steps_of_flow(motia.root, "pets", tmp_path)
     assert expected, "no step lists the flow `pets`"
 

@@ -1,21 +1,26 @@
-"""Start real Motia (`motia dev`, npm `motia@0.17.6-beta.187`) on this project's steps/ for tests.
+"""Start real Motia (npm `motia@0.17.6-beta.187`) on this project's steps/ for tests.
 
 `start_motia(data_dir)` returns a `MotiaServer` with the surface of `tests.support.server.Server`
 (`base_url`, `data_dir`, `logs()`, `stop()`, `kill()`, `client()`), so a black-box test can be
 parametrised by runtime. What differs from steprunner, and why the launcher does what it does:
 
-- Motia runs in a copy of the project (steps/, services/, motia.config.ts,
-  motia-workbench.json, with node_modules/ and python_modules/ linked, not copied): it watches
-  steps/ and reloads a step whenever a file changes, writes `types.d.ts` into its folder, and
-  its Workbench saves node positions to motia-workbench.json. The copy keeps the repository out
-  of reach and a test's server steady while someone edits steps/. Its own state (Redis's
-  append-only files) goes to `--motia-dir`, inside the test's data folder.
-- The copy sits alone in a fresh temporary folder: Motia puts the project's *parent* folder
-  first on each handler's sys.path, so nothing else must live there.
+- By default Motia runs as `motia start` with its Workbench off (MOTIA_DOCKER_DISABLE_WORKBENCH):
+  the same runtime as `motia dev` (server, BullMQ events, cron, state, the Python runner) without
+  Vite, which spends tens of seconds of CPU optimising the Workbench's modules at every start,
+  and without the file watcher. It runs in a throwaway copy of the project (steps/, services/,
+  motia.config.ts, motia-workbench.json; node_modules/ and python_modules/ linked), so it writes
+  nothing into the repository (`types.d.ts`) and stays steady while someone edits steps/. The
+  copy sits alone in a fresh temporary folder: Motia puts the project's *parent* folder first on
+  each handler's sys.path, so nothing else must live there.
+- `workbench=True` runs `motia dev` in place, as `make workbench` does: Vite caches its optimised
+  modules in node_modules/ under a key that includes the working folder, so only a stable folder
+  shares that cache between runs (and two folders at once overwrite each other's). The Workbench
+  writes motia-workbench.json only when a node moves; `types.d.ts` is git-ignored.
+- Motia's own state (Redis's append-only files) goes to `--motia-dir`, in the test's data folder.
 - Every request and event runs in a fresh `python_modules/bin/python` process that inherits
   this environment, so DATA_DIR reaches the steps' store exactly as under steprunner.
 - Motia has no health route: it is ready when it prints "Server ready and listening on port N"
-  (N may differ from the port asked for, when that one was taken) and `/__motia` answers.
+  (N may differ from the port asked for, when that one was taken) and that port answers HTTP.
 - Vite's hot-reload socket listens on port + 21678 on all interfaces, so the port is chosen with
   both free.
 - Nothing is installed here: `make motia-install` does that. When Motia is not installed,
@@ -155,19 +160,29 @@ def copy_project(root: Path = REPO_ROOT) -> Path:
 
 
 class MotiaServer:
-    """A running `motia dev` process on a copy of the project, its output captured to a file."""
+    """A running Motia process (`motia start`, or `motia dev` with the Workbench), its output in a file."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None, root: Path = REPO_ROOT) -> None:
+    def __init__(
+        self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None, root: Path = REPO_ROOT, workbench: bool = False
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.root = copy_project(Path(root))
+        self.workbench = workbench
+        self._copy = None if workbench else copy_project(Path(root))
+        self.root = Path(root) if self._copy is None else self._copy
         self.motia_dir = self.data_dir / ".motia"
         self.port = port if port is not None else free_motia_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = motia_env(self.data_dir, env)
         self._log = tempfile.NamedTemporaryFile(prefix="motia-", suffix=".log", delete=False)
         node = shutil.which("node") or "node"
-        cmd = [node, str(MOTIA_CLI), "dev", "--host", "127.0.0.1", "--port", str(self.port), "--motia-dir", str(self.motia_dir)]
+        if workbench:
+            command = ["dev", "--motia-dir", str(self.motia_dir)]
+        else:
+            self.env["MOTIA_DOCKER_DISABLE_WORKBENCH"] = "1"
+            # `motia start` joins --motia-dir to the project folder, absolute or not
+            command = ["start", "--motia-dir", os.path.relpath(self.motia_dir, self.root)]
+        cmd = [node, str(MOTIA_CLI), *command, "--host", "127.0.0.1", "--port", str(self.port)]
         self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def logs(self) -> str:
@@ -178,7 +193,7 @@ class MotiaServer:
         return {path: kind for kind, path in REGISTERED_STEP.findall(self.logs())}
 
     def wait_ready(self, timeout: float = 120.0) -> "MotiaServer":
-        """Wait for Motia's ready line, take the port it reports, then for `/__motia` to answer."""
+        """Wait for Motia's ready line, take the port it reports, then for that port to answer HTTP."""
 
         def ready_or_exited() -> bool:
             if self.proc.poll() is not None:
@@ -188,7 +203,8 @@ class MotiaServer:
                 return False
             self.port = int(match.group(1))
             self.base_url = f"http://127.0.0.1:{self.port}"
-            return httpx.get(f"{self.base_url}/__motia", timeout=2.0).status_code == 200
+            httpx.get(f"{self.base_url}/__motia", timeout=2.0)  # any answer will do (404 under `motia start`)
+            return True
 
         try:
             wait_until(ready_or_exited, timeout=timeout, message=f"motia dev on port {self.port} to be ready", interval=0.1)
@@ -215,7 +231,7 @@ class MotiaServer:
         return self.proc.returncode
 
     def kill(self) -> None:
-        """SIGKILL the whole process group (Motia, Redis, Vite's esbuild): no chance to clean up."""
+        """SIGKILL the whole process group (Motia, its Redis, Vite's esbuild): no chance to clean up."""
         self._kill_group()
 
     def _kill_group(self) -> None:
@@ -225,7 +241,8 @@ class MotiaServer:
             pass  # every process of the group is gone already
         self.proc.wait()
         self._log.close()  # the file stays, for logs()
-        shutil.rmtree(self.root.parent, ignore_errors=True)  # the copy (links are removed, not followed)
+        if self._copy is not None:
+            shutil.rmtree(self._copy.parent, ignore_errors=True)  # links are removed, not followed
 
     def client(self, **kwargs: Any) -> httpx.Client:
         """Handlers run in a fresh Python process each: allow more time than against steprunner."""
@@ -233,18 +250,24 @@ class MotiaServer:
 
 
 def start_motia(
-    data_dir: Path, env: dict[str, str] | None = None, port: int | None = None, root: Path = REPO_ROOT, wait: bool = True
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    root: Path = REPO_ROOT,
+    workbench: bool = False,
+    wait: bool = True,
 ) -> MotiaServer:
-    """Start `motia dev` on a copy of `root`, with DATA_DIR and Motia's folder under `data_dir`.
+    """Start Motia on `root`'s steps, with DATA_DIR and Motia's folder under `data_dir`.
 
-    Ready when it returns: the same surface as `tests.support.server.start_server`.
+    Ready when it returns: the same surface as `tests.support.server.start_server`. With
+    `workbench=True` it is `motia dev` in `root` itself, Workbench and all.
 
     Raises `MotiaUnavailable` (with the reason to skip on) when Motia is not installed.
     """
     reason = motia_unavailable_reason()
     if reason is not None:
         raise MotiaUnavailable(reason)
-    server = MotiaServer(data_dir, env=env, port=port, root=root)
+    server = MotiaServer(data_dir, env=env, port=port, root=root, workbench=workbench)
     return server.wait_ready() if wait else server
 
 
