@@ -18,10 +18,6 @@ from tests.support.motia_server import MotiaServer, MotiaUnavailable, start_moti
 from tests.support.server import REPO_ROOT
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "motia: runs the project's steps under real Motia (npm motia, `make motia-install`)")
-
-
 def _start_or_skip(data_dir: Path, env: dict[str, str] | None = None, root: Path = REPO_ROOT, workbench: bool = False) -> MotiaServer:
     try:
         return start_motia(data_dir, env=env, root=root, workbench=workbench)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+import re
+
 import httpx
 
 from services.pet_store import PetStore
@@ -78,3 +80,16 @@ def move_to(client: httpx.Client, pet_id: str, status: str, then: str | None = N
 def store_of(data_dir: Path) -> PetStore:
     """The server's own store, opened from the test: the cross-process lock makes this safe."""
     return PetStore(Path(data_dir) / "pets.json")
+
+
+def console_has(logs: str, line: str) -> bool:
+    """Whether the server printed a spec console line such as `🐾 Pet created {"petId": "1", ...}`.
+
+    steprunner prints it as written; Motia prints the message, then one field a line
+    (`├ petId: 1`), so there the message and each complete field are looked for.
+    """
+    if line in logs:
+        return True
+    message, _, fields = line.partition(" {")
+    pairs = re.findall(r'"(\w+)": ("[^"]*"|true|false|-?\d+)', fields)
+    return message in logs and all(f"{key}: {value.strip(chr(34))}" in logs for key, value in pairs)

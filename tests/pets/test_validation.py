@@ -12,13 +12,17 @@ import httpx
 import pytest
 
 from tests.pets.pets_api import admitted, create, get, put, request_status
-from tests.support.server import Server, start_server
+from tests.pets.conftest import start_on
+from tests.support.server import Server
 from tests.support.waiting import wait_until
 
 
+RUNTIMES = ("steprunner", "motia")  # every answer here is the same on real Motia, except where named
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = start_server(tmp_path_factory.mktemp("validation-data"))
+def server(runtime: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = start_on(runtime, tmp_path_factory.mktemp("validation-data"))
     yield server
     server.stop()
 
@@ -72,14 +76,22 @@ def test_create_reports_every_bad_field_at_once(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("body", [[GOOD], "Buddy", 24, None])
-def test_create_needs_a_json_object(client: httpx.Client, body: Any) -> None:
+def test_create_needs_a_json_object(client: httpx.Client, body: Any, runtime: str) -> None:
     response = client.post("/py/pets", content=b"" if body is None else httpx.Request("POST", "/", json=body).content, headers={"content-type": "application/json"})
-    assert errors_of(response) == {"body": "must be a JSON object"}
+    if runtime == "motia" and body is None:  # Motia difference: an empty body reaches the step as {}
+        assert set(errors_of(response)) == {"name", "species", "ageMonths"}
+    elif runtime == "motia" and isinstance(body, (str, int)):  # Motia difference: Express refuses a bare JSON scalar itself (HTML 400)
+        assert response.status_code == 400 and "SyntaxError" in response.text
+    else:
+        assert errors_of(response) == {"body": "must be a JSON object"}
 
 
-def test_malformed_json_is_a_400_with_a_message(client: httpx.Client) -> None:
+def test_malformed_json_is_a_400_with_a_message(client: httpx.Client, runtime: str) -> None:
     response = client.post("/py/pets", content=b'{"name": "Buddy",', headers={"content-type": "application/json"})
     assert response.status_code == 400
+    if runtime == "motia":  # Motia difference: Express answers before any step runs, with its HTML error page
+        assert "SyntaxError" in response.text
+        return
     assert "not valid JSON" in response.json()["message"]
 
 
