@@ -45,6 +45,7 @@ async function showFlow(name) {
   if (!response.ok) { say(graph.message, true); return; }
   current = { flow: graph.flow, savable: graph.savable };
   flowView.render(graph);
+  flowView.fit();
   document.body.dataset.flow = graph.flow ?? ALL;
   const count = `${graph.nodes.length} step${graph.nodes.length === 1 ? "" : "s"}, ${graph.edges.length} link${graph.edges.length === 1 ? "" : "s"}`;
   if (graph.warning) say(`${count} · ${graph.warning}`, true);
@@ -53,6 +54,10 @@ async function showFlow(name) {
   if (name) { params.set("flow", name); params.delete("view"); } else { params.delete("flow"); params.set("view", "all"); }
   history.replaceState(null, "", `${location.pathname}?${params}`);
 }
+
+document.getElementById("zoom-in").addEventListener("click", () => flowView.setZoom(flowView.zoom * 1.2));
+document.getElementById("zoom-out").addEventListener("click", () => flowView.setZoom(flowView.zoom / 1.2));
+document.getElementById("zoom-fit").addEventListener("click", () => flowView.fit());
 
 async function start() {
   const info = await (await fetch(`${API}/flows`)).json();

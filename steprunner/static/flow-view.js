@@ -6,6 +6,7 @@ const SVG = "http://www.w3.org/2000/svg";
 const PAD = 40; // space around the drawing
 const LOOP = 70; // how far a self-link bulges out to the right
 const SIDE_BY_SIDE = 30; // less vertical room than this between two nodes: join them by their sides
+const ZOOM_MIN = 0.3, ZOOM_MAX = 1.5;
 
 function el(tag, attrs = {}, text) {
   const node = document.createElement(tag);
@@ -30,6 +31,23 @@ export class FlowView {
     this.graph = { nodes: [], edges: [] };
     this.byId = new Map();
     this.offset = { x: PAD, y: PAD };
+    this.size = { width: 0, height: 0 }; // the drawing's size at zoom 1
+    this.zoom = 1;
+  }
+
+  /** Scale the drawing (CSS zoom keeps scrolling right); positions stay in flow units. */
+  setZoom(zoom) {
+    this.zoom = Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, Math.round(zoom * 100) / 100));
+    this.world.style.zoom = String(this.zoom);
+    this.world.dataset.zoom = String(this.zoom);
+  }
+
+  /** Zoom out until the whole flow fits the canvas (never above 1: small flows stay full size). */
+  fit() {
+    const canvas = this.world.parentElement;
+    const { width, height } = this.size;
+    if (!width || !height) return;
+    this.setZoom(Math.min(1, (canvas.clientWidth - 8) / width, (canvas.clientHeight - 8) / height));
   }
 
   render(graph) {
@@ -60,6 +78,8 @@ export class FlowView {
   place(box, n) {
     box.style.left = `${n.x + this.offset.x}px`;
     box.style.top = `${n.y + this.offset.y}px`;
+    box.dataset.x = String(n.x); // the position in flow units, as motia-workbench.json keeps it
+    box.dataset.y = String(n.y);
   }
 
   makeDraggable(box, n) {
@@ -71,7 +91,7 @@ export class FlowView {
       const start = { x: n.x, y: n.y, px: down.clientX, py: down.clientY };
       let moved = false;
       const move = (ev) => {
-        const dx = ev.clientX - start.px, dy = ev.clientY - start.py;
+        const dx = (ev.clientX - start.px) / this.zoom, dy = (ev.clientY - start.py) / this.zoom; // screen px -> flow units
         if (!moved && Math.hypot(dx, dy) < 3) return; // a click is not a move
         moved = true;
         n.x = Math.round(start.x + dx);
@@ -140,6 +160,7 @@ export class FlowView {
     const nodes = this.graph.nodes;
     const width = Math.max(0, ...nodes.map((n) => n.x + n.width)) + ox + PAD + LOOP;
     const height = Math.max(0, ...nodes.map((n) => n.y + n.height)) + oy + PAD;
+    this.size = { width, height };
     Object.assign(this.world.style, { width: `${width}px`, height: `${height}px` });
     this.edgesLayer.setAttribute("width", width);
     this.edgesLayer.setAttribute("height", height);

@@ -101,3 +101,21 @@ def test_the_pets_flow_shows_every_pet_step_and_link(page: Any, server_factory: 
             assert all(f"on {t}" in shown for t in c.subscribes)  # type: ignore[union-attr]
         elif step.type == "cron":
             assert c.cron in shown  # type: ignore[union-attr]
+
+
+def test_a_big_flow_is_fitted_to_the_window_and_zooms(page: Any, server_factory: Callable[..., Server]) -> None:
+    if len([s for s in load_steps(REPO_ROOT) if "pets" in s.flows]) < 2:
+        pytest.skip("the pet steps are not there yet")
+    server = server_factory(root=REPO_ROOT)
+    open_page(page, server.base_url, flow="pets")
+    canvas = page.locator("#canvas").bounding_box()
+    for name in node_names(page):
+        box = page.locator(f'.node[data-name="{name}"]').bounding_box()
+        assert canvas["x"] <= box["x"] and box["x"] + box["width"] <= canvas["x"] + canvas["width"], f"{name} is outside the canvas"
+        assert canvas["y"] <= box["y"] and box["y"] + box["height"] <= canvas["y"] + canvas["height"], f"{name} is outside the canvas"
+    fitted = float(page.locator("#world").get_attribute("data-zoom"))
+    assert fitted < 1
+    page.locator("#zoom-in").click()
+    assert float(page.locator("#world").get_attribute("data-zoom")) > fitted
+    page.locator("#zoom-fit").click()
+    assert float(page.locator("#world").get_attribute("data-zoom")) == fitted
