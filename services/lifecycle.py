@@ -12,6 +12,7 @@ description strings of its console examples. The orchestrator step is the only w
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from enum import Enum
 
@@ -127,6 +128,23 @@ def next_automatic(status: str) -> Status | None:
         return AUTOMATIC_NEXT.get(Status(_value(status)))
     except ValueError:
         return None
+
+
+def automatic_request(pet_id: str, status: str) -> dict[str, object] | None:
+    """The `py.pet.status.update.requested` data that moves a pet on by itself from `status`,
+    or None when nothing follows. `fromStatus` makes it apply only while the pet is still
+    there, so a late delivery can't undo a staff decision made since."""
+    following = next_automatic(status)
+    if following is None:
+        return None
+    return {
+        "petId": pet_id,
+        "requestedStatus": following.value,
+        "currentStatus": _value(status),
+        "fromStatus": _value(status),
+        "automatic": True,
+        "requestId": uuid.uuid4().hex,
+    }
 
 
 def _value(status: str) -> str:

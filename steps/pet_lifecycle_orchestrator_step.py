@@ -19,12 +19,11 @@ At-least-once delivery is harmless:
   the redelivery. Progressions are follow-up events, never sleeps.
 """
 
-import uuid
 from typing import Any
 
 from pydantic import ValidationError
 
-from services.lifecycle import FEEDING_REMINDER_COMPLETED, STATUS_UPDATE_REQUESTED, check, description, is_noop, next_automatic
+from services.lifecycle import FEEDING_REMINDER_COMPLETED, STATUS_UPDATE_REQUESTED, check, description, is_noop, automatic_request
 from services.models import FeedingReminderCompleted, Status, StatusUpdateRequested, schema
 from services.pet_store import StoreError, get_store
 
@@ -157,23 +156,11 @@ async def _completed(
 
 async def _progress(context: Any, pet_id: str, status: str) -> None:
     """Request the automatic next step from `status`, if there is one."""
-    following = next_automatic(status)
-    if following is None:
+    follow_up = automatic_request(pet_id, status)
+    if follow_up is None:
         return
     context.logger.info(
         "🤖 Orchestrator triggering automatic progression",
-        {"petId": pet_id, "currentStatus": status, "nextStatus": following.value},
+        {"petId": pet_id, "currentStatus": status, "nextStatus": follow_up["requestedStatus"]},
     )
-    await context.emit(
-        {
-            "topic": "py.pet.status.update.requested",
-            "data": {
-                "petId": pet_id,
-                "requestedStatus": following.value,
-                "currentStatus": status,
-                "fromStatus": status,
-                "automatic": True,
-                "requestId": uuid.uuid4().hex,
-            },
-        }
-    )
+    await context.emit({"topic": "py.pet.status.update.requested", "data": follow_up})

@@ -7,10 +7,9 @@ recovered) gets that automatic progression requested. 409 when the pet is not de
 purge time has passed.
 """
 
-import uuid
 from typing import Any
 
-from services.lifecycle import next_automatic
+from services.lifecycle import automatic_request
 from services.models import ErrorBody, Pet, schema, store_failure
 from services.pet_store import RestoreRefused, StoreError, get_store, now_ms
 
@@ -50,19 +49,7 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     context.logger.info("♻️ Pet restored", {"petId": pet_id, "name": pet["name"], "status": status})
     if status == "new":
         await context.emit({"topic": "py.feeding.reminder.enqueued", "data": {"petId": pet_id, "enqueuedAt": now_ms()}})
-    following = next_automatic(status)
-    if following is not None:
-        await context.emit(
-            {
-                "topic": "py.pet.status.update.requested",
-                "data": {
-                    "petId": pet_id,
-                    "requestedStatus": following.value,
-                    "currentStatus": status,
-                    "fromStatus": status,
-                    "automatic": True,
-                    "requestId": uuid.uuid4().hex,
-                },
-            }
-        )
+    follow_up = automatic_request(pet_id, status)
+    if follow_up is not None:
+        await context.emit({"topic": "py.pet.status.update.requested", "data": follow_up})
     return {"status": 200, "body": pet}

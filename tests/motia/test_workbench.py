@@ -21,26 +21,17 @@ from pathlib import Path
 import pytest
 
 from tests.support.motia_server import MotiaServer
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.server import REPO_ROOT, base_env
 
 # Starting Motia and the Workbench's first load (Vite optimises its modules once per
 # node_modules/) take tens of seconds on a busy 2-core machine.
 pytestmark = [pytest.mark.motia, pytest.mark.timeout(300)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-# As root and offline: no sandbox, no GPU, none of Chromium's own calls home, and no host name
+# Debian's Chromium with the flags this machine needs as root and offline: no host name
 # resolves but localhost, so the Workbench's requests for Google's web fonts and Amplitude's
 # script fail at once. (Not `page.route`: the Workbench, served by Vite in dev mode, loads
 # hundreds of modules, and a Python round trip for each one makes the page take minutes.)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
-]
 # The flow pane gets most of the page (the Workbench remembers this split in localStorage).
 PANEL_SPLIT = "localStorage.setItem('react-resizable-panels:app-panel', JSON.stringify({'bottom-panel,top-panel': {expandToSizes: {}, layout: [72, 28]}}))"
 ARTIFACT = REPO_ROOT / "tests" / "artifacts" / "workbench.png"
@@ -64,7 +55,7 @@ def steps_of_flow(root: Path, flow: str, data_dir: Path) -> dict[str, str]:
     return {s["name"]: s["file"] for s in json.loads(done.stdout) if flow in s["flows"]}
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium")
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium")
 def test_workbench_draws_every_step_of_the_pets_flow(motia_workbench: MotiaServer, tmp_path: Path) -> None:
     motia = motia_workbench
     expected = steps_of_flow(motia.root, "pets", tmp_path)
