@@ -35,6 +35,33 @@ def new_trace_id() -> str:
     return uuid.uuid4().hex
 
 
+def trace_id_of(request: Request) -> str:
+    """The request's trace id, chosen once by `TraceIdMiddleware` (the caller's `x-trace-id` if sent)."""
+    return request.scope.get("trace_id") or request.headers.get(TRACE_HEADER) or new_trace_id()
+
+
+class TraceIdMiddleware:
+    """Give every HTTP request a trace id and put it on every response, whoever answers it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        sent = dict(scope["headers"]).get(TRACE_HEADER.encode())
+        trace_id = scope["trace_id"] = sent.decode("latin-1") if sent else new_trace_id()
+        header = (TRACE_HEADER.encode(), trace_id.encode("latin-1"))
+
+        async def send_with_trace(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != header[0]]
+                message = {**message, "headers": [*headers, header]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_trace)
+
+
 def error(status: int, message: str, trace_id: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     return JSONResponse({"message": message, **extra}, status_code=status, headers={**(headers or {}), TRACE_HEADER: trace_id})
 
@@ -101,7 +128,7 @@ def api_route(step: Step, bus: EventBus, max_body: int, observe: Callable[[str, 
     logger_name = step.name
 
     async def endpoint(request: Request) -> Response:
-        trace_id = request.headers.get(TRACE_HEADER) or new_trace_id()
+        trace_id = trace_id_of(request)
         try:
             raw = await read_body(request, max_body)
         except BodyTooLarge:
@@ -145,7 +172,7 @@ def allowed_methods(request: Request) -> str:
 
 
 async def not_found(request: Request, exc: HTTPException) -> Response:
-    trace_id = request.headers.get(TRACE_HEADER) or new_trace_id()
+    trace_id = trace_id_of(request)
     if exc.status_code == 405:
         allow = allowed_methods(request)
         headers = {**(exc.headers or {}), **({"Allow": allow} if allow else {})}

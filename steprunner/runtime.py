@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from steprunner.api import api_route, not_found
+from steprunner.api import TraceIdMiddleware, api_route, not_found
 from steprunner.cron import schedule_loop, schedule_of
 from steprunner.events import EventBus
 from steprunner.journal import Journal
@@ -72,7 +73,8 @@ class Runtime:
                 web.stop()
                 await self.stop()
 
-        return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: not_found})
+        return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: not_found},
+                         middleware=[Middleware(TraceIdMiddleware)])
 
 
 def create_app() -> Any:

@@ -95,3 +95,8 @@ def test_state_is_persisted(client: httpx.Client) -> None:
     second = client.put("/state/pets/k1", json={"v": 2}).json()
     assert first["previous"] is None
     assert second == {"previous": {"v": 1}, "group": [{"v": 2}]}
+
+
+@pytest.mark.parametrize("path", ["/__steprunner/health", "/openapi.json", "/nowhere"])
+def test_every_response_carries_a_trace_id(client: httpx.Client, path: str) -> None:
+    assert len(client.get(path).headers["x-trace-id"]) == 32
