@@ -1,22 +1,28 @@
-# `make dev` and `make test` are all a new machine needs: each sets up .venv first.
+# `make dev` and `make test` are all a new machine needs: each sets up .venv first
+# (the service's packages for `dev`; those plus the test tools for `test`).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: dev test venv steps events bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(DEV_STAMP)
 
 venv: $(STAMP)
 
 dev: $(STAMP)
 	$(PY) -m steprunner dev
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	@$(MAKE) --no-print-directory test-tools || echo "make test: Motia or Chromium could not be installed; the tests that need them skip and say why"
 	$(PY) -m pytest
 

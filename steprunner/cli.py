@@ -30,6 +30,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
     settings = _settings(args)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
+    problem = _cannot_listen(host, port)
+    if problem:
+        print(f"steprunner: cannot listen on {host}:{port}: {problem} (another server running? set PORT or --port)", file=sys.stderr)
+        return 1
     steps = load_steps(settings.root)  # fail fast, with the file named, before any worker starts
     for step in steps:
         if step.type == "cron":
@@ -43,6 +47,20 @@ def cmd_dev(args: argparse.Namespace) -> int:
     else:
         uvicorn.run(Runtime(settings, steps).app(), **common)
     return 0
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the port can't be bound, found before start-up rather than after the steps load."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(infos[0][4])
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def cmd_steps(args: argparse.Namespace) -> int:
@@ -116,6 +134,8 @@ def cmd_emit(args: argparse.Namespace) -> int:
 
     async def action(runtime) -> int:  # noqa: ANN001
         trace_id = uuid.uuid4().hex
+        if not runtime.bus.subscribers.get(args.topic):
+            print(f"warning: no step subscribes to {args.topic!r}; nothing will handle it", file=sys.stderr)
         for seq in range(args.count):
             payload = {**data, "seq": seq} if args.count > 1 and isinstance(data, dict) else data
             await runtime.bus.publish(args.topic, payload, trace_id, source="cli")

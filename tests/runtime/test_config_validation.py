@@ -96,7 +96,7 @@ def test_sync_handler_is_refused(tmp_path: Path) -> None:
 
 def test_dev_stops_with_the_message(tmp_path: Path) -> None:
     root = project(tmp_path, {"bad_step.py": step_file({**VALID_API, "colour": "red"})})
-    result = run_cli("dev", "--port", "1", data_dir=tmp_path / "data", root=root, timeout=30)
+    result = run_cli("dev", "--port", "0", data_dir=tmp_path / "data", root=root, timeout=30)
     assert result.returncode == 1
     assert "cannot start: steps/bad_step.py: config.colour: unknown key" in result.stderr
 
@@ -112,3 +112,18 @@ def test_steps_command_prints_a_table(tmp_path: Path) -> None:
     assert "POST /echo/:name" in by_name["Echo"]
     assert "on t.hop2" in by_name["Hop2"] and "t.hop3" in by_name["Hop2"]
     assert "cron 0 3 * * *" in by_name["Tick"] and "fixture" in by_name["Tick"]
+
+
+def test_dev_on_a_busy_port_says_so_before_starting(tmp_path: Path) -> None:
+    import socket
+
+    from tests.runtime.support import FIXTURE_ROOT
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli("dev", "--port", str(port), data_dir=tmp_path, root=FIXTURE_ROOT, timeout=30)
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert "ready" not in result.stdout

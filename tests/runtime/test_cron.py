@@ -29,7 +29,7 @@ def test_schedule_fires_with_an_override(server_factory) -> None:
 
 
 def test_bad_override_stops_start_up(tmp_path) -> None:
-    result = run_cli("dev", "--port", "1", data_dir=tmp_path, root=FIXTURE_ROOT, env={"STEPRUNNER_CRON_TICK": "every second"})
+    result = run_cli("dev", "--port", "0", data_dir=tmp_path, root=FIXTURE_ROOT, env={"STEPRUNNER_CRON_TICK": "every second"})
     assert result.returncode == 1
     assert "STEPRUNNER_CRON_TICK='every second' is not a valid cron expression" in result.stderr
 
