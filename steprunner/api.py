@@ -8,9 +8,9 @@ limit, 500 handler that raised or returned no response (the traceback goes to th
 from __future__ import annotations
 
 import json
+import os
 import re
 import traceback
-import uuid
 from typing import Any, Awaitable, Callable
 
 from starlette.exceptions import HTTPException
@@ -32,7 +32,8 @@ class BodyTooLarge(Exception):
 
 
 def new_trace_id() -> str:
-    return uuid.uuid4().hex
+    """32 random hex digits, like `uuid.uuid4().hex` but without building a UUID (~2 us a request)."""
+    return os.urandom(16).hex()
 
 
 def trace_id_of(request: Request) -> str:
@@ -73,6 +74,8 @@ def starlette_path(motia_path: str) -> str:
 
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
+    if declared is None and "transfer-encoding" not in request.headers:
+        return b""  # HTTP/1.1: a request with neither header has no body (most GETs); skip the receive loop
     if declared and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     chunks, size = [], 0
@@ -92,10 +95,21 @@ def parse_body(raw: bytes) -> Any:
 
 def query_params(request: Request) -> dict[str, str | list[str]]:
     params: dict[str, str | list[str]] = {}
+    if not request.scope.get("query_string"):
+        return params  # no query: don't build Starlette's QueryParams (a few us per request)
     for key in request.query_params.keys():
         values = request.query_params.getlist(key)
         params[key] = values[0] if len(values) == 1 else values
     return params
+
+
+def header_dict(request: Request) -> dict[str, str]:
+    """`req["headers"]`: lower-case names, the first value of a repeated header (as `dict(request.headers)`
+    gives), decoded straight from the ASGI scope: `dict(Headers)` looks every name up again, ~5 us."""
+    headers: dict[str, str] = {}
+    for name, value in request.scope["headers"]:
+        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return headers
 
 
 def to_response(result: Any, trace_id: str) -> Response:
@@ -141,13 +155,14 @@ def api_route(step: Step, bus: EventBus, max_body: int, observe: Callable[[str, 
             "body": body,
             "pathParams": dict(request.path_params),
             "queryParams": query_params(request),
-            "headers": dict(request.headers),
+            "headers": header_dict(request),
             "rawBody": raw.decode("utf-8", errors="replace"),
         }
-        observe("request.start", {"traceId": trace_id, "step": logger_name, "method": request.method, "path": request.url.path})
+        observe("request.start", {"traceId": trace_id, "step": logger_name, "method": request.method, "path": request.scope["path"]})
         status = 500
         try:
-            result = await run(req, Context(step, trace_id, bus))
+            with bus.hold_deliveries():  # what the handler emits runs after the response is sent
+                result = await run(req, Context(step, trace_id, bus))
             response = to_response(result, trace_id)
             status = response.status_code
             return response

@@ -1,7 +1,10 @@
 """Event delivery: journal first, then run the subscribers, at least once.
 
 Hot path: `publish` journals one delivery per subscriber, already claimed by this process, and
-starts the handlers at once -- an in-process queue with a durable write in front of it. The
+starts the handlers at once -- an in-process queue with a durable write in front of it. What an
+API handler emits starts as soon as that handler has returned (`hold_deliveries`), so its
+response goes out first: a subscriber that works synchronously (a store write of tens of ms)
+would otherwise run while the request awaits its next journal write, and hold up the answer. The
 sweep (woken by retries and shutdowns, and every `poll_seconds` as a fallback) picks up what
 this process did not start itself: events from other processes, retries that came due, and
 claims abandoned by a process that died.
@@ -10,10 +13,12 @@ claims abandoned by a process that died.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import json
 import time
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from steprunner import journal
 from steprunner.context import Context
@@ -25,6 +30,20 @@ from steprunner.step_config import EventConfig
 
 Observer = Callable[[str, dict[str, Any]], None]
 MAX_BACKOFF_SECONDS = 300.0
+
+
+class _Held:
+    """Deliveries emitted inside `hold_deliveries`, to start when it ends."""
+
+    __slots__ = ("deliveries", "open")
+
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
+        self.open = True
+
+
+# Per task (asyncio copies the context into each task): only the API request that holds is affected.
+_held: contextvars.ContextVar[_Held | None] = contextvars.ContextVar("steprunner_held_deliveries", default=None)
 
 
 class EventBus:
@@ -64,9 +83,33 @@ class EventBus:
             return
         for delivery_id, (topic_, step_name, data_, trace, max_attempts, available_at) in zip(ids, rows):
             if available_at <= now:
-                self._start(Delivery(delivery_id, topic_, step_name, data_, trace, 1, max_attempts))
+                delivery = Delivery(delivery_id, topic_, step_name, data_, trace, 1, max_attempts)
+                held = _held.get()
+                if held is not None and held.open:
+                    held.deliveries.append(delivery)
+                else:
+                    self._start(delivery)
             else:
                 asyncio.get_running_loop().call_later(available_at - now, self._wake.set)
+
+    @contextlib.contextmanager
+    def hold_deliveries(self) -> Iterator[None]:
+        """Journal what is emitted inside at once, but start its handlers only on the way out.
+
+        The API endpoint wraps its handler in this: the handlers start when the endpoint builds
+        its response, and first run once the response has been written. Should the bus have
+        stopped meanwhile, the claims were already handed back (pending) by `stop`.
+        """
+        held = _Held()
+        token = _held.set(held)
+        try:
+            yield
+        finally:
+            _held.reset(token)
+            held.open = False  # a task the handler left behind starts what it emits at once
+            if self.running:
+                for delivery in held.deliveries:
+                    self._start(delivery)
 
     # --- running --------------------------------------------------------------------------
 
