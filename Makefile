@@ -35,9 +35,28 @@ events: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache
 
-# Benchmarks print numbers; they are not part of `make test`. wrk comes from Debian's packages.
-bench: $(STAMP)
-	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+# Benchmarks print numbers; they are not part of `make test` (bench/README.md). wrk comes from
+# Debian's packages, matplotlib and py-spy from requirements-bench.txt, real Motia from
+# `motia-install`; without Motia the run goes on and its columns say why. BENCH_ARGS=--quick
+# for a one-minute smoke run.
+BENCH_STAMP := $(VENV)/.bench-installed
+BENCH_ARGS ?=
+
+.PHONY: bench-runtime wrk
+
+$(BENCH_STAMP): $(DEV_STAMP) requirements-bench.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
+wrk:
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+
+bench: $(BENCH_STAMP) wrk
+	@$(MAKE) --no-print-directory motia-install || echo "make bench: real Motia could not be installed; the Motia columns say why"
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+# steprunner alone: a trivial API step and a one-hop event (bench/runtime_bench.py).
+bench-runtime: $(BENCH_STAMP) wrk
 	$(PY) bench/runtime_bench.py
 
 # --- Real Motia and its Workbench on the same steps/ (issue 4) ---------------------------------

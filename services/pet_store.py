@@ -795,8 +795,9 @@ class _Transaction(_Locked):
 
 _stores: dict[Path, PetStore] = {}
 _stores_lock = threading.Lock()
-# (DATA_DIR as set, working folder) -> store: every request calls get_store(), and building
-# and hashing a Path for it cost ~10 us, a tenth of a whole GET's time in the server.
+# (DATA_DIR as set, working folder if DATA_DIR is relative) -> store: every request calls
+# get_store(), and building and hashing a Path (and a getcwd() system call) cost ~10 us, a
+# tenth of a whole GET's time in the server.
 _stores_by_setting: dict[tuple[str | None, str], PetStore] = {}
 
 
@@ -811,7 +812,8 @@ def get_store() -> PetStore:
     Raises StoreCorruptError when pets.json can't be read; nothing is cached then, so a
     repaired file is picked up by the next call.
     """
-    setting = (os.environ.get("DATA_DIR"), os.getcwd())
+    raw = os.environ.get("DATA_DIR")
+    setting = (raw, "") if raw and os.path.isabs(raw) else (raw, os.getcwd())  # relative: depends on the folder
     store = _stores_by_setting.get(setting)
     if store is not None:
         return store

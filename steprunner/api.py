@@ -8,7 +8,7 @@ limit, 500 handler that raised or returned no response (the traceback goes to th
 from __future__ import annotations
 
 import json
-import os
+import random
 import re
 import traceback
 from typing import Any, Awaitable, Callable
@@ -32,8 +32,9 @@ class BodyTooLarge(Exception):
 
 
 def new_trace_id() -> str:
-    """32 random hex digits, like `uuid.uuid4().hex` but without building a UUID (~2 us a request)."""
-    return os.urandom(16).hex()
+    """32 random hex digits, like `uuid.uuid4().hex` but without a UUID or a getrandom() system call
+    per request (a trace id names a request for the logs and the trace view; it is no secret)."""
+    return f"{random.getrandbits(128):032x}"
 
 
 def trace_id_of(request: Request) -> str:

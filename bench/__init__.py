@@ -1,0 +1,1 @@
+"""Benchmarks (issue 6): `make bench`; see bench/README.md."""
