@@ -81,7 +81,8 @@ def _workers(ax: Any, rows: list[dict[str, Any]]) -> None:
         bars = ax.bar([x + offset for x in xs], [r[key]["rps"] for r in rows], 0.4, label=f"{key.upper()} 32 clients", color=colour)
         ax.bar_label(bars, labels=[f"{r[key]['rps']:,.0f}" for r in rows], fontsize=7)
     ax.set_xticks(list(xs), labels)
-    ax.set_ylabel("requests per second")
+    ax.set_yscale("log")  # POST is ~100x below GET
+    ax.set_ylabel("requests per second (log)")
     ax.set_title("3. Workers (2 cores)")
     ax.legend(fontsize=8)
 

@@ -66,6 +66,32 @@ def cpu_busy(seconds: float = 1.0) -> float:
     return 0.0 if total1 == total0 else 1 - (idle1 - idle0) / (total1 - total0)
 
 
+class OtherWork:
+    """How much of the machine other processes used while a section ran (0..1 of all cores).
+
+    All busy CPU time (/proc/stat) minus this run's own: this process and every child it has
+    reaped (servers, wrk, and what they started). Loopback networking done in interrupts is
+    counted as other work, so an idle machine reads a few percent, not zero.
+    """
+
+    def __init__(self) -> None:
+        self._start = self._sample()
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float]:
+        total, idle = _cpu_times()
+        t = os.times()
+        own_ticks = (t.user + t.system + t.children_user + t.children_system) * os.sysconf("SC_CLK_TCK")
+        return float(total), float(total - idle), own_ticks
+
+    def share(self) -> float:
+        total0, busy0, own0 = self._start
+        total1, busy1, own1 = self._sample()
+        if total1 <= total0:
+            return 0.0
+        return max(0.0, ((busy1 - busy0) - (own1 - own0)) / (total1 - total0))
+
+
 def describe() -> dict[str, Any]:
     mem_kb = _first("/proc/meminfo", "MemTotal")
     return {

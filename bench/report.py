@@ -33,13 +33,13 @@ def _machine(m: dict[str, Any], plan: dict[str, Any]) -> list[str]:
         f"Python {m['python']}, Node {m['node']}, Motia {m['motia'] or 'not installed'}, {m['wrk'] or 'wrk ?'}; "
         f"commit {m['commit']} (plus the working tree).",
         "",
-        "Client and servers share the same 2 cores; every load is on 127.0.0.1. How busy the cores were with other "
-        "work in the second before each section (0% = idle machine): "
-        + ", ".join(f"{k} {v:.0%}" for k, v in (m.get("cpu_busy_sections") or {}).items()) + ".",
+        "Client and servers share the same 2 cores; every load is on 127.0.0.1. Share of the cores that other "
+        "processes (not this run's) used during each section, a few % on an idle machine: "
+        + ", ".join(f"{k} {v:.0%}" for k, v in (m.get("other_work_sections") or {}).items()) + ".",
     ]
-    noisy = [k for k, v in (m.get("cpu_busy_sections") or {}).items() if v > 0.15]
+    noisy = [k for k, v in (m.get("other_work_sections") or {}).items() if v > 0.10]
     if noisy:
-        lines += ["", f"**Other work was using the cores before: {', '.join(noisy)}. Those numbers are lower than an idle machine's.**"]
+        lines += ["", f"**Other work shared the cores during: {', '.join(noisy)}. Those numbers are lower than an idle machine's.**"]
     if plan.get("quick"):
         lines += ["", "**Quick run (`--quick`): short loads and small sizes, a smoke test, not a measurement.**"]
     return lines

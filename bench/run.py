@@ -57,13 +57,17 @@ def main(argv: list[str] | None = None) -> int:
     log(f"machine: {results['machine']['cores']} cores, Python {results['machine']['python']}, {results['machine']['cpu_busy_before']:.0%} busy")
     runners = {"compare": compare.run, "growth": growth.run, "workers": workers.run}
     busy = results["machine"]["cpu_busy_sections"] = {}
+    other = results["machine"]["other_work_sections"] = {}
     for section in sections:
         busy[section] = machine.cpu_busy()
         log(f"--- {section} (cores {busy[section]:.0%} busy with other work just before)")
+        meter = machine.OtherWork()
         if section == "motia":
             results.setdefault("compare", {})["motia"] = compare.run_motia(plan, log)
         else:
             results[section] = runners[section](plan, log)
+        other[section] = meter.share()
+        log(f"    other processes used {other[section]:.0%} of the cores during {section}")
     results["machine"]["load_average_after"] = machine.load_average()
     results["elapsed_s"] = time.monotonic() - started
 
