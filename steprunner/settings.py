@@ -21,6 +21,18 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+DEFAULT_DATA_DIR = ".data"
+
+
+def data_dir_from_env() -> Path:
+    """DATA_DIR from the environment (default `.data`), absolute, resolved against the working folder.
+
+    The one place that reads DATA_DIR: the runtime's journal and the project's stores both call it,
+    so they can never disagree about where the data lives.
+    """
+    return Path(os.path.abspath(os.environ.get("DATA_DIR") or DEFAULT_DATA_DIR))
+
+
 def cron_override_variable(step_name: str) -> str:
     """`DeletionReaper` -> `STEPRUNNER_CRON_DELETION_REAPER`: the variable that replaces a step's schedule."""
     snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", step_name)
@@ -45,14 +57,11 @@ class Settings:
 
     @classmethod
     def from_env(cls, root: Path) -> "Settings":
-        data_dir = Path(os.environ.get("DATA_DIR") or ".data")
-        if not data_dir.is_absolute():
-            data_dir = Path.cwd() / data_dir
         return cls(
             root=root.resolve(),
             host=os.environ.get("HOST") or "127.0.0.1",
             port=_int("PORT", 3000),
-            data_dir=data_dir,
+            data_dir=data_dir_from_env(),
             max_body_bytes=_int("STEPRUNNER_MAX_BODY_BYTES", 1024 * 1024),
             retry_backoff_seconds=_float("STEPRUNNER_RETRY_BACKOFF_SECONDS", 1.0),
             poll_seconds=_float("STEPRUNNER_POLL_SECONDS", 0.5),
