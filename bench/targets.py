@@ -39,7 +39,7 @@ WHY = {
     "list_10k": "",
     "create_100k": (
         "a create rewrites the whole 77 MB file and fsyncs it: ~45 ms to write it, ~40 ms to fsync on this disk. "
-        "The one-JSON-file store (DECISIONS.md #11) costs O(pets) per write; only another layout would change that."
+        "The one-JSON-file store (docs/decisions.md#11) costs O(pets) per write; only another layout would change that."
     ),
 }
 

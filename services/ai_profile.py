@@ -3,7 +3,7 @@
 `generate_profile(name, species)` never raises (cancellation aside): without a key, or when
 the call fails (rate limit, server error, timeout, connection refused) or the answer is not
 a usable profile, it returns the fallback profile with the reason in `error`. The pet is
-never held up by the model, as DECISIONS.md section 9 requires.
+never held up by the model, as docs/decisions.md#9 requires.
 
 Configuration, read from the environment on every call (so `.env` and tests just work):
 
@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.validation import one_line
 from services.profile import (
     ADOPTER_HINTS_MAX_CHARS,
     BIO_MAX_CHARS,
@@ -106,7 +107,7 @@ async def generate_profile(name: str, species: str) -> ProfileResult:
     try:
         settings = AiSettings.from_env()
     except ValidationError as exc:
-        return _fallback(name, species, f"invalid AI settings: {_settings_error(exc)}")
+        return _fallback(name, species, f"invalid AI settings: {one_line(exc)}")
     if not settings.api_key:
         return _fallback(name, species, "OPENAI_API_KEY is not set")
     try:
@@ -221,7 +222,3 @@ def _error_message(body: object) -> str:
         if isinstance(error, Mapping) and isinstance(error.get("message"), str):
             return error["message"][:200]
     return ""
-
-
-def _settings_error(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())

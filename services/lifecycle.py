@@ -1,18 +1,17 @@
 """The pet lifecycle: which status changes are allowed, why not, and what follows by itself.
 
-This is the spec's "Transition Rules" table (pet-store-seed.md, Section 3) as data, with the
+This is the spec's "Transition Rules" table (docs/decisions.md#24, from the spec's Section 3) as data, with the
 description strings of its console examples. The orchestrator step is the only writer of
 `status`; it and the PUT step both ask `check()` so they can never disagree.
 
 - Staff requests (PUT) and automatic progressions both arrive as `status.update.requested`.
 - `new -> in_quarantine` happens only when the feeding reminder completes, never on request.
 - `deleted` is not part of the lifecycle: only DELETE reaches it and only restore leaves it.
-- Asking for the status a pet already has is a no-op, not an error (DECISIONS.md #4).
+- Asking for the status a pet already has is a no-op, not an error (docs/decisions.md#4).
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from enum import Enum
 
@@ -128,23 +127,6 @@ def next_automatic(status: str) -> Status | None:
         return AUTOMATIC_NEXT.get(Status(_value(status)))
     except ValueError:
         return None
-
-
-def automatic_request(pet_id: str, status: str) -> dict[str, object] | None:
-    """The `py.pet.status.update.requested` data that moves a pet on by itself from `status`,
-    or None when nothing follows. `fromStatus` makes it apply only while the pet is still
-    there, so a late delivery can't undo a staff decision made since."""
-    following = next_automatic(status)
-    if following is None:
-        return None
-    return {
-        "petId": pet_id,
-        "requestedStatus": following.value,
-        "currentStatus": _value(status),
-        "fromStatus": _value(status),
-        "automatic": True,
-        "requestId": uuid.uuid4().hex,
-    }
 
 
 def _value(status: str) -> str:

@@ -1,7 +1,7 @@
 """Pydantic models of the pet service: what a client may send, what it gets back, what events carry.
 
 Validation lives here, once. Steps call `CreatePet.model_validate(body)` and friends and turn
-a `ValidationError` into the 400 body with `invalid_payload()`; the JSON Schemas in the step
+a `ValidationError` into the 400 body with `services.validation.invalid_payload()`; the JSON Schemas in the step
 configs (`bodySchema`, `responseSchema`, `input`) are generated from these same models.
 
 Types are strict where a client could send the wrong one: `"24"` is not a number of months
@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from services.pet_store import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, StoreBusyError, StoreError, decode_cursor
+from services.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor
 from services.profile import Profile
 
 # Bounds of `ageMonths`: 0 is a newborn; 1200 months (100 years) covers the longest-lived
@@ -45,7 +45,7 @@ class Species(StrEnum):
 
 
 class Status(StrEnum):
-    """The ten statuses of DECISIONS.md #2, in lifecycle order."""
+    """The ten statuses of docs/decisions.md#2, in lifecycle order."""
 
     NEW = "new"
     IN_QUARANTINE = "in_quarantine"
@@ -96,7 +96,7 @@ class UpdatePet(BaseModel):
     """Body of PUT /py/pets/:id: any of the fields, at least one.
 
     `status` is a request to the lifecycle orchestrator, never written directly; `deleted`
-    is refused here because only DELETE soft-deletes a pet (DECISIONS.md #5). A field sent
+    is refused here because only DELETE soft-deletes a pet (docs/decisions.md#5). A field sent
     as null is refused rather than read as "leave it": a pet can't lose its name.
     """
 
@@ -232,10 +232,25 @@ class ErrorBody(BaseModel):
 
 
 class PetCreated(BaseModel):
+    """`py.pet.created`: a pet was taken in."""
+
     petId: str
     name: str
     species: Species
     ageMonths: float
+
+    @field_serializer("ageMonths")
+    def _age(self, value: float) -> float | int:
+        return _whole_number(value)
+
+
+class ProfileRequested(BaseModel):
+    """What the profile enricher needs from either of its events (`py.pet.created`, or
+    `py.ai.profile.enrichment.requested` from a restore or the reconciler): the pet's id."""
+
+    model_config = ConfigDict(extra="allow")
+
+    petId: str = Field(min_length=1)
 
 
 class FeedingReminderEnqueued(BaseModel):
@@ -260,9 +275,6 @@ class StatusUpdateRequested(BaseModel):
     requestId: str | None = None
 
 
-# ----------------------------------------------------------------------- errors
-
-
 def schema(*models: type[BaseModel]) -> dict[str, Any]:
     """The JSON Schema of a model (or of any one of several), self-contained, for a step config.
 
@@ -271,39 +283,3 @@ def schema(*models: type[BaseModel]) -> dict[str, Any]:
     if len(models) == 1:
         return models[0].model_json_schema()
     return TypeAdapter(Union[models]).json_schema()  # type: ignore[arg-type]
-
-
-def invalid_payload(exc: ValidationError, message: str = "Invalid payload") -> dict[str, Any]:
-    """The 400 body for a ValidationError: every bad field named, with why.
-
-    `{"message": "Invalid payload", "errors": [{"field": "species", "error": "..."}]}`;
-    a problem with the body as a whole (not an object, nothing to update) is field "body".
-    """
-    errors = []
-    for error in exc.errors(include_url=False):
-        loc = [str(part) for part in error["loc"]]
-        field = ".".join(loc) or "body"
-        kind = error["type"]
-        text = error["msg"]
-        if kind == "extra_forbidden":
-            text = "unknown field"
-        elif kind == "missing":
-            text = "is required"
-        elif kind in ("model_type", "model_attributes_type", "dict_type"):
-            field, text = "body", "must be a JSON object"
-        elif kind == "string_too_short" and error.get("ctx", {}).get("min_length") == 1:
-            text = "must not be empty"
-        elif kind in ("float_type", "int_type") and isinstance(error.get("input"), bool):
-            text = "Input should be a valid number, not true/false"
-        errors.append({"field": field, "error": text})
-    return {"message": message, "errors": errors}
-
-
-def store_failure(exc: StoreError) -> dict[str, Any]:
-    """The answer when the store can't be used: 500 naming the file (503 when it is only busy).
-
-    A corrupt pets.json must never look like an empty shelter, so every API step answers
-    with this instead of pretending.
-    """
-    status = 503 if isinstance(exc, StoreBusyError) else 500
-    return {"status": status, "body": {"message": str(exc)}}

@@ -21,6 +21,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
+from services.validation import one_line
+
 BIO_MAX_CHARS = 500
 BREED_GUESS_MAX_CHARS = 60
 TAG_MAX_CHARS = 24
@@ -81,7 +83,7 @@ def profile_from_answer(answer: object) -> Profile:
     try:
         return Profile.model_validate(cleaned)
     except ValidationError as exc:
-        raise ProfileAnswerError(_describe(exc)) from None
+        raise ProfileAnswerError(one_line(exc, whole="profile")) from None
 
 
 def fallback_profile(name: str, species: str) -> Profile:
@@ -164,12 +166,3 @@ def _clean_tags(value: object) -> object:
             f"{TAG_MAX_CHARS} characters, got {len(tags)} usable"
         )
     return tags
-
-
-def _describe(exc: ValidationError) -> str:
-    """One line naming each bad field, for logs and the failed event."""
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"]) or "profile"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)

@@ -1,15 +1,22 @@
 """POST /py/pets: take a new pet in. Answers 201 with the pet (status `new`) at once.
 
 The slow parts happen after the answer, in event steps: the feeding reminder job (which then
-moves the pet to quarantine through the orchestrator) and the AI profile enrichment.
+moves the pet to quarantine through the orchestrator) and the AI profile enrichment. If queueing
+them fails, the pet still exists and the answer says so; the reconciler queues them again.
 """
 
 from typing import Any
 
 from pydantic import ValidationError
 
-from services.models import CreatePet, ErrorBody, Pet, invalid_payload, schema, store_failure
-from services.pet_store import StoreError, get_store, now_ms
+from services import topics
+from services.decisions import FollowUp, feeding_follow_up, intake
+from services.idempotency import idempotent
+from services.models import CreatePet, ErrorBody, Pet, PetCreated, schema
+from services.pet_store import get_store, now_ms
+from services.responses import answers_store_errors, emit_follow_ups
+from services.staff_auth import require_staff
+from services.validation import invalid_payload
 
 config = {
     "type": "api",
@@ -24,33 +31,26 @@ config = {
     "virtualSubscribes": ["py.staff.pet.intake"],
     "bodySchema": schema(CreatePet),
     "responseSchema": {"201": schema(Pet), "400": schema(ErrorBody), "500": schema(ErrorBody)},
+    "middleware": [require_staff, idempotent("CreatePet")],
     "flows": ["pets"],
 }
 
 # Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
-get_store()
+store = get_store()
 
 
+@answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         payload = CreatePet.model_validate(req.get("body"))
     except ValidationError as exc:
         return {"status": 400, "body": invalid_payload(exc)}
-    try:
-        pet = get_store().create(payload.model_dump(mode="json"))
-    except StoreError as exc:
-        context.logger.error("❌ Pet store unavailable", {"error": str(exc)})
-        return store_failure(exc)
+    pet = await store.acreate(intake(payload.model_dump(mode="json")))
 
     pet_id = pet["id"]
     context.logger.info(
         "🐾 Pet created", {"petId": pet_id, "name": pet["name"], "species": pet["species"], "status": pet["status"]}
     )
-    await context.emit(
-        {
-            "topic": "py.pet.created",
-            "data": {"petId": pet_id, "name": pet["name"], "species": pet["species"], "ageMonths": pet["ageMonths"]},
-        }
-    )
-    await context.emit({"topic": "py.feeding.reminder.enqueued", "data": {"petId": pet_id, "enqueuedAt": now_ms()}})
+    created = PetCreated(petId=pet_id, name=pet["name"], species=pet["species"], ageMonths=pet["ageMonths"])
+    await emit_follow_ups(context, [FollowUp(topics.PET_CREATED, created.model_dump(mode="json")), feeding_follow_up(pet_id, now_ms())])
     return {"status": 201, "body": pet}

@@ -6,8 +6,13 @@ shows. Deleting an already deleted pet answers the same and keeps the original p
 
 from typing import Any
 
-from services.models import ErrorBody, SoftDeleted, schema, store_failure
-from services.pet_store import StoreError, get_store, iso_time
+from services import decisions
+from services.decisions import FollowUp
+from services.idempotency import idempotent
+from services.models import ErrorBody, SoftDeleted, schema
+from services.pet_store import get_store, iso_time, now_ms
+from services.responses import answers_store_errors, emit_follow_ups, not_found
+from services.staff_auth import require_staff
 
 config = {
     "type": "api",
@@ -18,39 +23,28 @@ config = {
     "emits": [{"topic": "py.pet.soft.deleted", "label": "Pet soft deleted", "conditional": True}],
     "virtualSubscribes": ["py.staff.pet.delete"],
     "responseSchema": {"202": schema(SoftDeleted), "404": schema(ErrorBody), "500": schema(ErrorBody)},
+    "middleware": [require_staff, idempotent("DeletePet")],
     "flows": ["pets"],
 }
 
 # Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
-get_store()
+store = get_store()
 
 
+@answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     pet_id = req["pathParams"]["id"]
-    try:
-        change = get_store().soft_delete(pet_id)
-    except StoreError as exc:
-        context.logger.error("❌ Pet store unavailable", {"error": str(exc)})
-        return store_failure(exc)
+    change = await store.amodify(pet_id, lambda pet: decisions.soft_delete(pet, now_ms()))
     if change is None:
-        return {"status": 404, "body": {"message": "Not found"}}
+        return not_found()
 
     pet = change.after
-    if change.changed:
+    if change.decision.applied:
         context.logger.info(
             "🗑️ Pet soft deleted",
             {"petId": pet_id, "name": pet["name"], "deletedAt": iso_time(pet["deletedAt"]), "purgeAt": iso_time(pet["purgeAt"])},
         )
-        await context.emit(
-            {
-                "topic": "py.pet.soft.deleted",
-                "data": {
-                    "petId": pet_id,
-                    "name": pet["name"],
-                    "previousStatus": pet.get("statusBeforeDelete"),
-                    "deletedAt": pet["deletedAt"],
-                    "purgeAt": pet["purgeAt"],
-                },
-            }
-        )
+        deleted = {"petId": pet_id, "name": pet["name"], "previousStatus": pet.get("statusBeforeDelete"),
+                   "deletedAt": pet["deletedAt"], "purgeAt": pet["purgeAt"]}
+        await emit_follow_ups(context, [FollowUp("py.pet.soft.deleted", deleted)])
     return {"status": 202, "body": {"message": "Pet scheduled for deletion", "petId": pet_id, "purgeAt": pet["purgeAt"]}}

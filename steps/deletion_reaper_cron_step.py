@@ -1,13 +1,15 @@
 """DeletionReaper: every day at 02:00 (local time), purge soft-deleted pets whose purgeAt passed.
 
-One audit event per purged pet (`py.pet.purged`) and a summary (`py.reaper.completed`).
-Run it at once with `python -m steprunner cron run DeletionReaper`; change the schedule
-without editing code with `STEPRUNNER_CRON_DELETION_REAPER` (see README).
+The rule is `decisions.purge_verdict`. One audit event per purged pet (`py.pet.purged`) and a
+summary (`py.reaper.completed`). Run it at once with `python -m steprunner cron run DeletionReaper`;
+change the schedule without editing code with `STEPRUNNER_CRON_DELETION_REAPER` (see README).
+A store failure raises: the run fails loudly and the next tick tries again.
 """
 
 from typing import Any
 
-from services.pet_store import StoreError, get_store, iso_time, now_ms
+from services.decisions import purge_verdict
+from services.pet_store import get_store, iso_time, now_ms
 
 config = {
     "type": "cron",
@@ -22,18 +24,20 @@ config = {
 }
 
 # Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
-get_store()
+store = get_store()
 
 
 async def handler(context: Any) -> None:
     context.logger.info("🔄 Deletion Reaper started - scanning for pets to purge")
+    now = now_ms()
     try:
-        report = get_store().purge_due()
-    except StoreError as exc:
+        judged = await store.apurge(lambda pet: purge_verdict(pet, now))
+    except Exception as exc:
         context.logger.error("❌ Deletion Reaper failed", {"error": str(exc)})
         raise
     purged_at = now_ms()
-    for pet in report.purged:
+    purged = [pet for pet, verdict in judged if verdict.purge]
+    for pet in purged:
         context.logger.info(
             "💀 Pet permanently purged",
             {"petId": pet["id"], "name": pet.get("name"), "deletedAt": iso_time(pet.get("deletedAt")), "purgeAt": iso_time(pet.get("purgeAt"))},
@@ -50,8 +54,9 @@ async def handler(context: Any) -> None:
                 },
             }
         )
-    for pet_id, reason in report.failed:
+    failed = [(pet["id"], verdict.problem) for pet, verdict in judged if verdict.problem]
+    for pet_id, reason in failed:
         context.logger.warn("⚠️ Pet could not be purged", {"petId": pet_id, "reason": reason})
-    summary = {"totalScanned": report.scanned, "purgedCount": len(report.purged), "failedCount": len(report.failed)}
+    summary = {"totalScanned": len(judged), "purgedCount": len(purged), "failedCount": len(failed)}
     context.logger.info("✅ Deletion Reaper completed", summary)
     await context.emit({"topic": "py.reaper.completed", "data": summary})

@@ -2,8 +2,9 @@
 
 from typing import Any
 
-from services.models import ErrorBody, Pet, schema, store_failure
-from services.pet_store import StoreError, get_store
+from services.models import ErrorBody, Pet, schema
+from services.pet_store import get_store
+from services.responses import answers_store_errors, load_pet
 
 config = {
     "type": "api",
@@ -17,15 +18,9 @@ config = {
 }
 
 # Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
-get_store()
+store = get_store()
 
 
+@answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
-    try:
-        pet = get_store().get(req["pathParams"]["id"])
-    except StoreError as exc:
-        context.logger.error("❌ Pet store unavailable", {"error": str(exc)})
-        return store_failure(exc)
-    if pet is None:
-        return {"status": 404, "body": {"message": "Not found"}}
-    return {"status": 200, "body": pet}
+    return {"status": 200, "body": await load_pet(store, req["pathParams"]["id"])}

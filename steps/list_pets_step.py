@@ -8,8 +8,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.models import ErrorBody, ListQuery, PetPage, invalid_payload, schema, store_failure
-from services.pet_store import StoreError, get_store
+from services.models import ErrorBody, ListQuery, PetPage, schema
+from services.pet_store import get_store
+from services.responses import answers_store_errors
+from services.validation import invalid_payload
 
 config = {
     "type": "api",
@@ -26,22 +28,14 @@ config = {
 }
 
 # Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
-get_store()
+store = get_store()
 
 
+@answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         query = ListQuery.model_validate(req.get("queryParams") or {})
     except ValidationError as exc:
         return {"status": 400, "body": invalid_payload(exc, "Invalid query")}
-    try:
-        page = get_store().list(
-            status=query.status and query.status.value,
-            species=query.species and query.species.value,
-            limit=query.limit,
-            cursor=query.cursor,
-        )
-    except StoreError as exc:
-        context.logger.error("❌ Pet store unavailable", {"error": str(exc)})
-        return store_failure(exc)
+    page = await store.alist(status=query.status, species=query.species, limit=query.limit, cursor=query.cursor)
     return {"status": 200, "body": {"items": page.items, "nextCursor": page.next_cursor}}

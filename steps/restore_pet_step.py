@@ -1,17 +1,20 @@
 """POST /py/pets/:id/restore: undo a soft delete within its 30-day window.
 
-The pet goes back to the status it had before the delete. Anything the lifecycle skipped
-while it was deleted is set going again: a `new` pet gets its feeding reminder queued again
-(the job is idempotent), and a pet in a status that moves on by itself (healthy, ill,
-recovered) gets that automatic progression requested. 409 when the pet is not deleted or its
-purge time has passed.
+The pet goes back to the status it had before the delete, and the chain resumes whatever it is
+owed (`decisions.missing_follow_ups`): a `new` pet's feeding reminder, a missing profile (say,
+the pet was deleted while its AI call ran), an automatic progression (healthy, ill, recovered).
+409 when the pet is not deleted or its purge time has passed.
 """
 
 from typing import Any
 
-from services.lifecycle import automatic_request
-from services.models import ErrorBody, Pet, schema, store_failure
-from services.pet_store import RestoreRefused, StoreError, get_store, now_ms
+from services import decisions
+from services.decisions import Outcome
+from services.idempotency import idempotent
+from services.models import ErrorBody, Pet, schema
+from services.pet_store import get_store, now_ms
+from services.responses import answers_store_errors, emit_follow_ups, not_found
+from services.staff_auth import require_staff
 
 config = {
     "type": "api",
@@ -21,35 +24,29 @@ config = {
     "method": "POST",
     "emits": [
         {"topic": "py.feeding.reminder.enqueued", "label": "Feeding reminder queued again", "conditional": True},
+        {"topic": "py.ai.profile.enrichment.requested", "label": "Missing profile requested", "conditional": True},
         {"topic": "py.pet.status.update.requested", "label": "Automatic progression resumed", "conditional": True},
     ],
     "virtualSubscribes": ["py.staff.pet.restore"],
     "responseSchema": {"200": schema(Pet), "404": schema(ErrorBody), "409": schema(ErrorBody), "500": schema(ErrorBody)},
+    "middleware": [require_staff, idempotent("RestorePet")],
     "flows": ["pets"],
 }
 
 # Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
-get_store()
+store = get_store()
 
 
+@answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     pet_id = req["pathParams"]["id"]
-    try:
-        change = get_store().restore(pet_id)
-    except RestoreRefused as exc:
-        return {"status": 409, "body": {"message": str(exc)}}
-    except StoreError as exc:
-        context.logger.error("❌ Pet store unavailable", {"error": str(exc)})
-        return store_failure(exc)
+    change = await store.amodify(pet_id, lambda pet: decisions.restore(pet, now_ms()))
     if change is None:
-        return {"status": 404, "body": {"message": "Not found"}}
+        return not_found()
+    if change.decision.outcome is Outcome.REJECT:
+        return {"status": 409, "body": {"message": change.decision.reason}}
 
     pet = change.after
-    status = pet["status"]
-    context.logger.info("♻️ Pet restored", {"petId": pet_id, "name": pet["name"], "status": status})
-    if status == "new":
-        await context.emit({"topic": "py.feeding.reminder.enqueued", "data": {"petId": pet_id, "enqueuedAt": now_ms()}})
-    follow_up = automatic_request(pet_id, status)
-    if follow_up is not None:
-        await context.emit({"topic": "py.pet.status.update.requested", "data": follow_up})
+    context.logger.info("♻️ Pet restored", {"petId": pet_id, "name": pet["name"], "status": pet["status"]})
+    await emit_follow_ups(context, change.decision.follow_ups)
     return {"status": 200, "body": pet}

@@ -1,22 +1,26 @@
 """PUT /py/pets/:id: staff change a pet's details, or ask for a status change.
 
 `name`, `species` and `ageMonths` are written at once (200 with the pet). `status` is never
-written here: the lifecycle orchestrator owns it (DECISIONS.md #3). A status request answers
-202 saying what will happen: the request is passed on as `py.pet.status.update.requested`
-(`accepted: true`); or the transition table already rules it out (`accepted: false` and
-the reason, logged and emitted as a rejection, nothing passed on); or the pet already has
-that status (`accepted: true`, nothing to do). A soft-deleted pet can't be changed (409)
-until it is restored.
+written here: the lifecycle orchestrator owns it (docs/decisions.md#3). A status request answers
+202 saying what will happen (`decisions.status_answer`): the request is passed on as
+`py.pet.status.update.requested` (`accepted: true`); or the transition table already rules it out
+(`accepted: false` and the reason, logged and emitted as a rejection, nothing passed on); or the
+pet already has that status (`accepted: true`, nothing to do). A soft-deleted pet can't be changed
+(409) until it is restored.
 """
 
-import uuid
 from typing import Any
 
 from pydantic import ValidationError
 
-from services.lifecycle import check, is_noop
-from services.models import ErrorBody, Pet, StatusRequestAnswer, UpdatePet, invalid_payload, schema, store_failure
-from services.pet_store import DELETED, StoreError, get_store
+from services import decisions, topics
+from services.decisions import FollowUp, Outcome
+from services.idempotency import idempotent
+from services.models import ErrorBody, Pet, StatusRequestAnswer, UpdatePet, schema
+from services.pet_store import get_store
+from services.responses import answers_store_errors, emit_follow_ups, not_found
+from services.staff_auth import require_staff
+from services.validation import invalid_payload
 
 config = {
     "type": "api",
@@ -38,17 +42,15 @@ config = {
         "409": schema(ErrorBody),
         "500": schema(ErrorBody),
     },
+    "middleware": [require_staff, idempotent("UpdatePet")],
     "flows": ["pets"],
 }
 
 # Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
-get_store()
+store = get_store()
 
 
-class _PetIsDeleted(Exception):
-    pass
-
-
+@answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         payload = UpdatePet.model_validate(req.get("body"))
@@ -57,24 +59,12 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     pet_id = req["pathParams"]["id"]
     changes = payload.field_changes()
 
-    def decide(pet: dict[str, Any]) -> dict[str, Any] | None:
-        # Checked under the store's lock, so a DELETE racing this PUT can't be overwritten.
-        if pet.get("status") == DELETED:
-            raise _PetIsDeleted
-        return changes or None
-
-    try:
-        change = get_store().modify(pet_id, decide)
-    except _PetIsDeleted:
-        return {
-            "status": 409,
-            "body": {"message": f"Pet {pet_id} is deleted: restore it with POST /py/pets/{pet_id}/restore before changing it"},
-        }
-    except StoreError as exc:
-        context.logger.error("❌ Pet store unavailable", {"error": str(exc)})
-        return store_failure(exc)
+    # Decided under the store's lock, so a DELETE racing this PUT can't be overwritten.
+    change = await store.amodify(pet_id, lambda pet: decisions.staff_edit(pet, changes))
     if change is None:
-        return {"status": 404, "body": {"message": "Not found"}}
+        return not_found()
+    if change.decision.outcome is Outcome.REJECT:
+        return {"status": 409, "body": {"message": change.decision.reason}}
 
     pet = change.after
     if change.changed:
@@ -90,33 +80,22 @@ async def _request_status(pet: dict[str, Any], requested: str, context: Any) -> 
         "👤 Staff requesting status change", {"petId": pet_id, "currentStatus": current, "requestedStatus": requested}
     )
     answer = {"petId": pet_id, "currentStatus": current, "requestedStatus": requested, "pet": pet}
+    decision = decisions.status_answer(pet, requested)
 
-    if is_noop(current, requested):
-        message = f"Pet is already {current}: nothing to change"
+    if decision.outcome is Outcome.SKIP:
         context.logger.info("⏭️ Status unchanged", {"petId": pet_id, "status": current})
-        return {"status": 202, "body": {"message": message, **answer, "accepted": True}}
+        return {"status": 202, "body": {"message": decision.reason, **answer, "accepted": True}}
 
-    allowed, reason = check(current, requested)
-    if not allowed:
-        rejection = {"petId": pet_id, "currentStatus": current, "requestedStatus": requested, "reason": reason}
+    if decision.outcome is Outcome.REJECT:
+        rejection = {"petId": pet_id, "currentStatus": current, "requestedStatus": requested, "reason": decision.reason}
         context.logger.warn("⚠️ Transition rejected", rejection)
-        await context.emit({"topic": "py.lifecycle.transition.rejected", "data": {**rejection, "automatic": False}})
-        return {"status": 202, "body": {"message": "Status change rejected", **answer, "accepted": False, "reason": reason}}
+        await emit_follow_ups(context, [FollowUp(topics.TRANSITION_REJECTED, {**rejection, "automatic": False})])
+        return {"status": 202, "body": {"message": "Status change rejected", **answer, "accepted": False, "reason": decision.reason}}
 
-    request_id = uuid.uuid4().hex
-    await context.emit(
-        {
-            "topic": "py.pet.status.update.requested",
-            "data": {
-                "petId": pet_id,
-                "requestedStatus": requested,
-                "currentStatus": current,
-                "automatic": False,
-                "requestId": request_id,
-            },
-        }
-    )
+    # The request itself must reach the journal: if it can't, the client must hear it (500, retry).
+    (request,) = decision.follow_ups
+    await context.emit({"topic": request.topic, "data": request.data})
     return {
         "status": 202,
-        "body": {"message": "Status change requested", **answer, "accepted": True, "requestId": request_id},
+        "body": {"message": "Status change requested", **answer, "accepted": True, "requestId": request.data["requestId"]},
     }

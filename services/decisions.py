@@ -1,0 +1,272 @@
+"""What happens to a pet on each event: pure functions, a pet and an event in, a decision out.
+
+This is the lifecycle's rule book (docs/decisions.md). Steps load the pet, ask here, apply the
+decision's `patch` through the store (which runs the decision under its lock, so it is taken on the
+pet as it is at that instant), log, and emit the decision's `follow_ups`. Nothing here touches a
+file, a clock or the network: times come in as arguments, so every rule is unit-tested in
+milliseconds (tests/services/test_decisions.py).
+
+- `feeding_reminder`, `feeding_completed`: the spec's background job and the move to quarantine.
+- `status_request`: a staff or automatic status request at the orchestrator (duplicates, no-ops,
+  stale automatic progressions, the transition table).
+- `status_answer`: what the PUT tells staff at once, before the orchestrator acts.
+- `staff_edit`, `soft_delete`, `restore`, `purge_verdict`: field edits, DELETE, restore, the reaper.
+- `missing_follow_ups`: what a pet in its current state still needs from the chain; restore and
+  the reconciler both use it, so "what the pet is owed" is written once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Mapping
+
+from services import topics
+from services.lifecycle import FEEDING_REMINDER_COMPLETED, STATUS_UPDATE_REQUESTED, check, description, is_noop, next_automatic
+from services.models import Status, StatusUpdateRequested
+
+Pet = Mapping[str, Any]
+
+DAY_MS = 24 * 60 * 60 * 1000
+RETENTION_MS = 30 * DAY_MS  # a soft-deleted pet is kept (and restorable) this long
+WELCOME_NOTES = "Welcome to our pet store! We'll take great care of this pet."
+DELETED = Status.DELETED.value
+NEW = Status.NEW.value
+
+
+class Outcome(StrEnum):
+    APPLY = "apply"  # write `patch` (None: nothing to write, yet the event did its work)
+    REJECT = "reject"  # refused, `reason` says why (to staff, in the log, as an event)
+    SKIP = "skip"  # nothing to do; `kind` and `reason` say why
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """An event the pet is owed after a decision: emitted by the step that applied it."""
+
+    topic: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """An applied status change, as the log and `py.lifecycle.transition.completed` tell it."""
+
+    old: str
+    new: str
+    description: str
+    automatic: bool
+    trigger: str
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    patch: dict[str, Any] | None = None
+    reason: str = ""
+    kind: str = ""  # for SKIP: deleted, gone, moved_on, duplicate, noop, stale, unchanged
+    follow_ups: tuple[FollowUp, ...] = ()
+    change: StatusChange | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.outcome is Outcome.APPLY
+
+
+def _skip(kind: str, reason: str, follow_ups: tuple[FollowUp, ...] = ()) -> Decision:
+    return Decision(Outcome.SKIP, kind=kind, reason=reason, follow_ups=follow_ups)
+
+
+def is_deleted(pet: Pet | None) -> bool:
+    return pet is not None and pet.get("status") == DELETED
+
+
+# ----------------------------------------------------------------------------- follow-ups
+
+
+def automatic_follow_up(pet_id: str, status: str) -> tuple[FollowUp, ...]:
+    """The request that moves a pet on by itself from `status` (healthy, ill, recovered), if any.
+
+    `fromStatus` makes it apply only while the pet is still there, so a late delivery can't undo a
+    staff decision made since; `requestId` makes a redelivery recognisable.
+    """
+    following = next_automatic(status)
+    if following is None:
+        return ()
+    data = {
+        "petId": pet_id,
+        "requestedStatus": following.value,
+        "currentStatus": status,
+        "fromStatus": status,
+        "automatic": True,
+        "requestId": uuid.uuid4().hex,
+    }
+    return (FollowUp(topics.STATUS_UPDATE_REQUESTED, data),)
+
+
+def feeding_follow_up(pet_id: str, now: int) -> FollowUp:
+    return FollowUp(topics.FEEDING_REMINDER_ENQUEUED, {"petId": pet_id, "enqueuedAt": now})
+
+
+def profile_follow_up(pet: Pet) -> FollowUp:
+    return FollowUp(topics.PROFILE_REQUESTED, {"petId": pet["id"], "name": pet.get("name"), "species": pet.get("species")})
+
+
+def missing_follow_ups(pet: Pet, now: int) -> tuple[FollowUp, ...]:
+    """What the chain still owes a pet in its current state (nothing for a deleted pet).
+
+    A `new` pet is owed its feeding reminder (whose job then moves it to quarantine), a pet without
+    a profile its enrichment, a pet in a status that moves on by itself its progression. Every
+    handler these reach is idempotent, so owing something twice costs a redundant event, never a
+    wrong pet.
+    """
+    if is_deleted(pet):
+        return ()
+    owed: list[FollowUp] = []
+    status = str(pet.get("status"))
+    if status == NEW:
+        owed.append(feeding_follow_up(pet["id"], now))
+    if pet.get("profile") is None:
+        owed.append(profile_follow_up(pet))
+    owed.extend(automatic_follow_up(pet["id"], status))
+    return tuple(owed)
+
+
+# ----------------------------------------------------------------------------- the chain
+
+
+def intake(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A new pet's fields, before the store gives it an id and its times: the validated payload,
+    status `new`, and the lifecycle fields null, so clients always see the same keys in the same
+    order (createdAt and updatedAt keep their places after status)."""
+    return {**fields, "status": NEW, "createdAt": None, "updatedAt": None,
+            "notes": None, "nextFeedingAt": None, "deletedAt": None, "purgeAt": None, "profile": None}
+
+
+def feeding_reminder(pet: Pet) -> Decision:
+    """The feeding job: welcome notes (unless someone wrote notes) and nextFeedingAt = createdAt + 24 h.
+
+    A redelivery computes the same values again: APPLY with no patch, and the step still reports
+    completion (which the orchestrator ignores once the pet has moved on).
+    """
+    if is_deleted(pet):
+        return _skip("deleted", "pet is soft-deleted (a restore queues the reminder again)")
+    patch: dict[str, Any] = {"nextFeedingAt": pet["createdAt"] + DAY_MS}
+    if not pet.get("notes"):
+        patch["notes"] = WELCOME_NOTES
+    unchanged = all(pet.get(k) == v for k, v in patch.items())
+    return Decision(Outcome.APPLY, patch=None if unchanged else patch)
+
+
+def profile_written(pet: Pet, profile: Mapping[str, Any]) -> Decision:
+    """The enricher's result: stored on the pet, unless it was soft-deleted while the model answered
+    (a restore asks for a profile again). Only `profile` is written: `status` is not the enricher's."""
+    if is_deleted(pet):
+        return _skip("deleted", "pet is soft-deleted")
+    return Decision(Outcome.APPLY, patch={"profile": dict(profile)})
+
+
+def feeding_completed(pet: Pet) -> Decision:
+    """The feeding job is done: a `new` pet moves to quarantine; anything else has moved on already."""
+    current = str(pet.get("status"))
+    if current != NEW:
+        return _skip("moved_on", f"pet is already {current}")
+    target = Status.IN_QUARANTINE.value
+    change = StatusChange(current, target, description(current, target, automatic=True, trigger=FEEDING_REMINDER_COMPLETED),
+                          automatic=True, trigger=FEEDING_REMINDER_COMPLETED)
+    return Decision(Outcome.APPLY, patch={"status": target}, change=change)
+
+
+def status_request(pet: Pet, request: StatusUpdateRequested) -> Decision:
+    """A status request at the orchestrator, judged against the pet as it is now.
+
+    - the request was applied before (same `requestId`): nothing to do, but what follows by itself
+      from here is requested again (the crash that lost it may be why this is a redelivery);
+    - the pet already has that status: the same;
+    - an automatic progression whose pet has left `fromStatus` meanwhile: stale, dropped;
+    - otherwise the transition table decides: APPLY (with the next automatic step) or REJECT.
+    """
+    pet_id, current, requested = pet["id"], str(pet.get("status")), request.requestedStatus.value
+    if request.requestId and pet.get("lastStatusRequestId") == request.requestId:
+        return _skip("duplicate", "request already applied", automatic_follow_up(pet_id, current))
+    if is_noop(current, requested):
+        return _skip("noop", f"pet is already {current}", automatic_follow_up(pet_id, current))
+    if request.automatic and request.fromStatus and current != request.fromStatus.value:
+        return _skip("stale", f"pet is {current} now, not {request.fromStatus.value}")
+    allowed, reason = check(current, requested)
+    if not allowed:
+        return Decision(Outcome.REJECT, reason=reason)
+    change = StatusChange(current, requested, description(current, requested, automatic=request.automatic),
+                          automatic=request.automatic, trigger=STATUS_UPDATE_REQUESTED, request_id=request.requestId)
+    return Decision(Outcome.APPLY, patch={"status": requested, "lastStatusRequestId": request.requestId},
+                    change=change, follow_ups=automatic_follow_up(pet_id, requested))
+
+
+def status_answer(pet: Pet, requested: str) -> Decision:
+    """What a PUT asking for `requested` tells staff at once: nothing to do (SKIP), ruled out by the
+    table (REJECT), or passed on to the orchestrator (APPLY, with the request as its follow-up)."""
+    current = str(pet.get("status"))
+    if is_noop(current, requested):
+        return _skip("noop", f"Pet is already {current}: nothing to change")
+    allowed, reason = check(current, requested)
+    if not allowed:
+        return Decision(Outcome.REJECT, reason=reason)
+    data = {"petId": pet["id"], "requestedStatus": requested, "currentStatus": current, "automatic": False,
+            "requestId": uuid.uuid4().hex}
+    return Decision(Outcome.APPLY, follow_ups=(FollowUp(topics.STATUS_UPDATE_REQUESTED, data),))
+
+
+# ----------------------------------------------------------------------------- staff actions
+
+
+def staff_edit(pet: Pet, changes: Mapping[str, Any]) -> Decision:
+    """Field edits by staff: refused while the pet is deleted (a restore comes first)."""
+    if is_deleted(pet):
+        pet_id = pet["id"]
+        return Decision(Outcome.REJECT, reason=f"Pet {pet_id} is deleted: restore it with POST /py/pets/{pet_id}/restore before changing it")
+    return Decision(Outcome.APPLY, patch=dict(changes) or None)
+
+
+def soft_delete(pet: Pet, now: int) -> Decision:
+    """DELETE: status deleted, purgeAt 30 days on, the status it had kept for a restore.
+    Deleting a deleted pet changes nothing (its purge time is not pushed back)."""
+    if is_deleted(pet):
+        return _skip("deleted", "pet is already deleted")
+    patch = {"status": DELETED, "statusBeforeDelete": pet.get("status"), "deletedAt": now, "purgeAt": now + RETENTION_MS, "updatedAt": now}
+    return Decision(Outcome.APPLY, patch=patch)
+
+
+def restore(pet: Pet, now: int) -> Decision:
+    """Undo a soft delete within its window, back to the status it had; the chain then resumes
+    whatever the pet is owed (feeding reminder, profile, automatic progression).
+
+    Refused when the pet is not deleted, or once purgeAt has passed (the reaper may run at any
+    moment then; a restore must not race it).
+    """
+    pet_id = pet["id"]
+    if not is_deleted(pet):
+        return Decision(Outcome.REJECT, reason=f"Pet {pet_id} is not deleted (status is {pet.get('status')})")
+    purge_at = pet.get("purgeAt")
+    if isinstance(purge_at, (int, float)) and purge_at <= now:
+        return Decision(Outcome.REJECT, reason=f"Pet {pet_id} can no longer be restored: its purge time has passed")
+    patch = {"status": pet.get("statusBeforeDelete") or NEW, "statusBeforeDelete": None, "deletedAt": None, "purgeAt": None}
+    return Decision(Outcome.APPLY, patch=patch, follow_ups=missing_follow_ups({**pet, **patch}, now))
+
+
+@dataclass(frozen=True)
+class PurgeVerdict:
+    purge: bool
+    problem: str | None = None  # a deleted pet that can't be judged (a hand edit): kept, and reported
+
+
+def purge_verdict(pet: Pet, now: int) -> PurgeVerdict | None:
+    """The reaper's rule: a deleted pet whose purgeAt has passed goes. None: not the reaper's business.
+    A deleted pet without a usable purgeAt is kept: better a pet too many than one deleted by mistake."""
+    if not is_deleted(pet):
+        return None
+    purge_at = pet.get("purgeAt")
+    if not isinstance(purge_at, (int, float)) or isinstance(purge_at, bool):
+        return PurgeVerdict(False, f"purgeAt is {purge_at!r}, not a time in epoch ms")
+    return PurgeVerdict(purge_at <= now)

@@ -1,0 +1,149 @@
+"""`Idempotency-Key`: a client's retry of a change answers what the first try answered, and changes nothing more.
+
+Motia API middleware (`async def middleware(req, context, next)`), so the same step files keep the
+promise on steprunner and on real Motia (docs/decisions.md#21):
+- a request with a key not seen before runs, and its answer is kept with the key;
+- the same key with the same request (same route, path parameters and JSON body) gets that answer
+  again, with `Idempotent-Replayed: true`, and runs nothing;
+- the same key with a different request is a 422; while the first is still running, a 409.
+
+Keys live in SQLite, `DATA_DIR/idempotency.db` (one small table shared by every process; WAL, fsync
+on commit), for KEEP_HOURS and survive restarts. The key is recorded as pending *before* the handler
+runs, so two concurrent tries can't both run. A 5xx answer forgets the key (the change did not
+happen; a retry may run it again). If the process dies while a request runs, its key stays pending
+and a retry is told so (409): the change may or may not have been made, and only the client can
+look (GET) before trying again with a new key. The database work runs off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from steprunner.settings import data_dir_from_env
+
+HEADER = "idempotency-key"
+KEEP_HOURS = 48  # at least 24 h, promised; 48 so a client retrying over a day boundary is still covered
+MAX_KEY_CHARS = 255
+FILE_NAME = "idempotency.db"
+
+Response = dict[str, Any]
+Next = Callable[[], Awaitable[Response]]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+    response TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_age ON idempotency_keys (created_at);
+"""
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the table says about a key: nothing yet (`None` from `claim`), or this."""
+
+    fingerprint: str
+    state: str
+    response: Response | None
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.executescript(_SCHEMA)
+    return conn
+
+
+def claim(path: Path, key: str, fingerprint: str, now: float) -> Seen | None:
+    """Record `key` as pending for this request and return None, or return what was recorded before."""
+    conn = _connect(path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (now - KEEP_HOURS * 3600,))
+        row = conn.execute("SELECT fingerprint, state, response FROM idempotency_keys WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            conn.execute("INSERT INTO idempotency_keys (key, fingerprint, state, created_at) VALUES (?, ?, 'pending', ?)", (key, fingerprint, now))
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return None if row is None else Seen(row[0], row[1], json.loads(row[2]) if row[2] else None)
+
+
+def settle(path: Path, key: str, response: Response | None) -> None:
+    """Keep the answer with the key; None forgets the key (the change did not happen)."""
+    conn = _connect(path)
+    try:
+        if response is None:
+            conn.execute("DELETE FROM idempotency_keys WHERE key = ? AND state = 'pending'", (key,))
+        else:
+            conn.execute("UPDATE idempotency_keys SET state = 'done', response = ? WHERE key = ?", (json.dumps(response), key))
+    finally:
+        conn.close()
+
+
+def fingerprint(step: str, req: dict[str, Any]) -> str:
+    """Same route, same path parameters, same JSON body (key order and spacing aside)."""
+    canonical = json.dumps([step, req.get("pathParams") or {}, req.get("body")], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotent(step: str) -> Callable[[dict[str, Any], Any, Next], Awaitable[Response]]:
+    """The middleware for one API step (`step` names it in the fingerprint: a key is one request)."""
+
+    async def middleware(req: dict[str, Any], context: Any, next_fn: Next) -> Response:
+        key = (req.get("headers") or {}).get(HEADER)
+        if key is None:
+            return await next_fn()
+        if not 0 < len(key) <= MAX_KEY_CHARS or not key.isprintable():
+            return _answer(400, f"Idempotency-Key must be 1 to {MAX_KEY_CHARS} printable characters")
+        path = data_dir_from_env() / FILE_NAME
+        mine = fingerprint(step, req)
+        seen = await asyncio.to_thread(claim, path, key, mine, time.time())
+        if seen is not None:
+            return _replay(seen, mine)
+        try:
+            response = await next_fn()
+        except BaseException:
+            await asyncio.shield(asyncio.to_thread(settle, path, key, None))
+            raise
+        failed = not isinstance(response, dict) or not isinstance(response.get("status"), int) or response["status"] >= 500
+        await asyncio.to_thread(settle, path, key, None if failed else _keepable(response))
+        return response
+
+    return middleware
+
+
+def _replay(seen: Seen, mine: str) -> Response:
+    if seen.fingerprint != mine:
+        return _answer(422, "This Idempotency-Key was already used for a different request; use a new key for a new request")
+    if seen.state == "pending" or seen.response is None:
+        return _answer(
+            409,
+            "A request with this Idempotency-Key is still running, or its server stopped while running it; "
+            "check the result (GET) before retrying with a new key",
+        )
+    headers = {**(seen.response.get("headers") or {}), "Idempotent-Replayed": "true"}
+    return {**seen.response, "headers": headers}
+
+
+def _keepable(response: Response) -> Response:
+    """What is kept: status, body and the step's own headers (not the trace id of the first try)."""
+    headers = {k: v for k, v in (response.get("headers") or {}).items() if k.lower() != "x-trace-id"}
+    return {"status": response["status"], "body": response.get("body"), **({"headers": headers} if headers else {})}
+
+
+def _answer(status: int, message: str) -> Response:
+    return {"status": status, "body": {"message": message}}

@@ -1,0 +1,80 @@
+"""How API steps answer what is not their business logic: a missing pet, a store that can't be used,
+and an emit that failed after the change it follows was made durable.
+
+Plain Python (no runtime imports), so the same step files answer the same way on real Motia:
+
+    @answers_store_errors
+    async def handler(req, context):
+        pet = await load_pet(store, req["pathParams"]["id"])   # PetNotFound -> 404
+        ...
+
+A corrupt or unreadable pets.json must never look like an empty shelter, so a StoreError is a 500
+naming the problem (503 when the file is only busy), and its body never shows a server path.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from services.decisions import FollowUp
+from services.pet_file import StoreError
+from services.pet_store import Pet, PetStore, StoreBusyError
+
+Response = dict[str, Any]
+ApiHandler = Callable[[dict[str, Any], Any], Awaitable[Response]]
+
+
+class PetNotFound(Exception):
+    """No pet with this id (never created, or purged)."""
+
+
+def not_found() -> Response:
+    return {"status": 404, "body": {"message": "Not found"}}
+
+
+def store_failure(exc: StoreError) -> Response:
+    """500 with what is wrong (503 when another process only holds the lock too long)."""
+    return {"status": 503 if isinstance(exc, StoreBusyError) else 500, "body": {"message": exc.public}}
+
+
+async def load_pet(store: PetStore, pet_id: str) -> Pet:
+    """The pet, or PetNotFound (answered 404 by `answers_store_errors`)."""
+    pet = await store.aget(pet_id)
+    if pet is None:
+        raise PetNotFound(pet_id)
+    return pet
+
+
+def answers_store_errors(handler: ApiHandler) -> ApiHandler:
+    """Wrap an API handler: PetNotFound is a 404, StoreError is logged and answered 500/503."""
+
+    @functools.wraps(handler)
+    async def wrapped(req: dict[str, Any], context: Any) -> Response:
+        try:
+            return await handler(req, context)
+        except PetNotFound:
+            return not_found()
+        except StoreError as exc:
+            context.logger.error("❌ Pet store unavailable", {"error": str(exc)})
+            return store_failure(exc)
+
+    return wrapped
+
+
+async def emit_follow_ups(context: Any, follow_ups: Iterable[FollowUp]) -> None:
+    """Emit what a durable change implies, from an API step: a failed emit is logged, not raised.
+
+    The change is already on disk and the client is owed the truth about it (a 500 would make them
+    retry and create a second pet). What the failed emit would have set going, the reconciler
+    (steps/pet_reconciler_cron_step.py) finds missing and sets going again.
+    """
+    for follow_up in follow_ups:
+        try:
+            await context.emit({"topic": follow_up.topic, "data": follow_up.data})
+        except Exception as exc:  # noqa: BLE001 - see above: logged, then repaired by the reconciler
+            context.logger.error(
+                "❌ Event not queued; the reconciler will queue it again",
+                {"topic": follow_up.topic, "petId": follow_up.data.get("petId"), "error": f"{type(exc).__name__}: {exc}"},
+            )

@@ -1,0 +1,31 @@
+"""Staff only: with `STAFF_API_KEY` set, changing data takes `Authorization: Bearer <key>`.
+
+Motia API middleware, listed in the `middleware` of every step that changes data (create, update,
+delete, restore), so the same files enforce it on steprunner and on real Motia. Reads of `/py/pets`
+stay public: an adoption listing is meant to be seen (docs/decisions.md#22). Without the variable
+nothing is checked (a developer's machine, bound to loopback); steprunner refuses to bind to a
+non-loopback HOST without it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+Response = dict[str, Any]
+
+
+async def require_staff(req: dict[str, Any], context: Any, next_fn: Callable[[], Awaitable[Response]]) -> Response:
+    key = os.environ.get("STAFF_API_KEY")
+    if not key:
+        return await next_fn()
+    scheme, _, token = ((req.get("headers") or {}).get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), key.encode()):
+        return {
+            "status": 401,
+            "headers": {"WWW-Authenticate": 'Bearer realm="staff"'},
+            "body": {"message": "Staff only: send Authorization: Bearer <STAFF_API_KEY>"},
+        }
+    return await next_fn()

@@ -1,0 +1,54 @@
+"""PetReconciler: every minute, set going again whatever a pet's chain is missing.
+
+Creating a pet writes pets.json and then queues its events; a process killed between the two (or
+a journal write that fails) leaves a pet that exists but whose chain never starts. Rather than
+make two stores commit together, the pet's own state says what it is still owed
+(`decisions.missing_follow_ups`): a `new` pet its feeding reminder, a pet without a profile its
+enrichment, a healthy/ill/recovered pet its automatic progression. Every handler these reach is
+idempotent, so emitting again is always safe (docs/decisions.md#35).
+
+Pets changed within the last PET_RECONCILE_GRACE_SECONDS (default 120, longer than a model call
+may take) are left alone: their chain is most likely still running. Change the schedule with
+`STEPRUNNER_CRON_PET_RECONCILER`; run it at once with `python -m steprunner cron run PetReconciler`.
+"""
+
+import os
+from typing import Any
+
+from services.decisions import missing_follow_ups
+from services.pet_store import get_store, now_ms
+
+config = {
+    "type": "cron",
+    "name": "PetReconciler",
+    "description": "Every minute: re-queues the feeding reminder, profile or automatic progression a pet is still owed",
+    "cron": "* * * * *",
+    "emits": [
+        {"topic": "py.feeding.reminder.enqueued", "label": "Feeding reminder queued again", "conditional": True},
+        {"topic": "py.ai.profile.enrichment.requested", "label": "Missing profile requested", "conditional": True},
+        {"topic": "py.pet.status.update.requested", "label": "Automatic progression resumed", "conditional": True},
+    ],
+    "flows": ["pets"],
+}
+
+DEFAULT_GRACE_SECONDS = 120.0
+
+# Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
+store = get_store()
+
+
+async def handler(context: Any) -> None:
+    now = now_ms()
+    settled_before = now - int(float(os.environ.get("PET_RECONCILE_GRACE_SECONDS") or DEFAULT_GRACE_SECONDS) * 1000)
+    requeued = 0
+    for pet in await store.aall():
+        if pet.get("updatedAt", 0) > settled_before:
+            continue
+        owed = missing_follow_ups(pet, now)
+        if owed:
+            context.logger.warn("🩹 Pet chain incomplete: queueing again", {"petId": pet["id"], "topics": [f.topic for f in owed]})
+        for follow_up in owed:
+            await context.emit({"topic": follow_up.topic, "data": follow_up.data})
+        requeued += len(owed)
+    if requeued:
+        context.logger.info("✅ Pet reconciler done", {"eventsQueued": requeued})
