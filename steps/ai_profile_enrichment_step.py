@@ -34,17 +34,13 @@ config = {
     "infrastructure": {"handler": {"timeout": 60}},
 }
 
-# Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
-store = get_store()
-
-
 async def handler(input_data: Any, context: Any) -> None:
     try:
         pet_id = ProfileRequested.model_validate(input_data).petId
     except ValidationError as exc:
         context.logger.error("❌ Profile request is malformed", {"input": input_data, "error": one_line(exc)})
         return  # retrying can't fix it
-    pet = await store.aget(pet_id)
+    pet = await get_store().aget(pet_id)
     if pet is None or decisions.is_deleted(pet):
         context.logger.info("⏭️ AI Profile Enrichment skipped", {"petId": pet_id, "reason": _why_gone(pet)})
         return
@@ -60,7 +56,7 @@ async def handler(input_data: Any, context: Any) -> None:
 
     # The call may take seconds and the pet may have been deleted meanwhile: decided under the
     # store's lock, so a delete landing now can't be overwritten or raced.
-    change = await store.amodify(pet_id, lambda current: decisions.profile_written(current, profile))
+    change = await get_store().amodify(pet_id, lambda current: decisions.profile_written(current, profile))
     if change is None or not change.decision.applied:
         context.logger.info("⏭️ AI Profile Enrichment skipped", {"petId": pet_id, "reason": _why_gone(None if change is None else change.after)})
         return

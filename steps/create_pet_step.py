@@ -35,8 +35,9 @@ config = {
     "flows": ["pets"],
 }
 
-# Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
-store = get_store()
+# The service's front door opens and checks pets.json while it loads: a corrupt or unreadable
+# file stops start-up with a message naming it (the other steps open it on first use).
+get_store()
 
 
 @answers_store_errors
@@ -45,7 +46,7 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
         payload = CreatePet.model_validate(req.get("body"))
     except ValidationError as exc:
         return {"status": 400, "body": invalid_payload(exc)}
-    pet = await store.acreate(intake(payload.model_dump(mode="json")))
+    pet = await get_store().acreate(intake(payload.model_dump(mode="json")))
 
     pet_id = pet["id"]
     context.logger.info(

@@ -23,15 +23,11 @@ config = {
     "flows": ["pets"],
 }
 
-# Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
-store = get_store()
-
-
 async def handler(context: Any) -> None:
     context.logger.info("🔄 Deletion Reaper started - scanning for pets to purge")
     now = now_ms()
     try:
-        judged = await store.apurge(lambda pet: purge_verdict(pet, now))
+        judged = await get_store().apurge(lambda pet: purge_verdict(pet, now))
     except Exception as exc:
         context.logger.error("❌ Deletion Reaper failed", {"error": str(exc)})
         raise

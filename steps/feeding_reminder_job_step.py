@@ -28,10 +28,6 @@ config = {
     "flows": ["pets"],
 }
 
-# Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
-store = get_store()
-
-
 async def handler(input_data: Any, context: Any) -> None:
     try:
         event = FeedingReminderEnqueued.model_validate(input_data)
@@ -42,7 +38,7 @@ async def handler(input_data: Any, context: Any) -> None:
     pet_id = event.petId
     context.logger.info("🔄 Setting next feeding reminder", {"petId": pet_id, "enqueuedAt": event.enqueuedAt})
 
-    change = await store.amodify(pet_id, decisions.feeding_reminder)
+    change = await get_store().amodify(pet_id, decisions.feeding_reminder)
     if change is None or change.decision.outcome is Outcome.SKIP:
         reason = "pet not found (purged)" if change is None else change.decision.reason
         context.logger.info("⏭️ Feeding reminder skipped", {"petId": pet_id, "reason": reason})

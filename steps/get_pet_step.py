@@ -17,10 +17,6 @@ config = {
     "flows": ["pets"],
 }
 
-# Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
-store = get_store()
-
-
 @answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
-    return {"status": 200, "body": await load_pet(store, req["pathParams"]["id"])}
+    return {"status": 200, "body": await load_pet(get_store(), req["pathParams"]["id"])}

@@ -27,15 +27,11 @@ config = {
     "flows": ["pets"],
 }
 
-# Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
-store = get_store()
-
-
 @answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         query = ListQuery.model_validate(req.get("queryParams") or {})
     except ValidationError as exc:
         return {"status": 400, "body": invalid_payload(exc, "Invalid query")}
-    page = await store.alist(status=query.status, species=query.species, limit=query.limit, cursor=query.cursor)
+    page = await get_store().alist(status=query.status, species=query.species, limit=query.limit, cursor=query.cursor)
     return {"status": 200, "body": {"items": page.items, "nextCursor": page.next_cursor}}

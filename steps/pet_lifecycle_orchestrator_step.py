@@ -40,10 +40,6 @@ config = {
     "flows": ["pets"],
 }
 
-# Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
-store = get_store()
-
-
 async def handler(input_data: Any, context: Any) -> None:
     try:
         event = _parse(input_data)
@@ -58,11 +54,11 @@ async def handler(input_data: Any, context: Any) -> None:
             context.logger.info("🤖 Automatic progression", {**fields, "automatic": True})
         else:
             context.logger.info("🔄 Lifecycle orchestrator processing", fields)
-        change = await store.amodify(pet_id, lambda pet: decisions.status_request(pet, event))
+        change = await get_store().amodify(pet_id, lambda pet: decisions.status_request(pet, event))
     else:
         trigger = FEEDING_REMINDER_COMPLETED
         context.logger.info("🔄 Lifecycle orchestrator processing", {"petId": pet_id, "eventType": trigger})
-        change = await store.amodify(pet_id, decisions.feeding_completed)
+        change = await get_store().amodify(pet_id, decisions.feeding_completed)
 
     if change is None:
         context.logger.warn("⚠️ Pet not found", {"petId": pet_id, "eventType": trigger})

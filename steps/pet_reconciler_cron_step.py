@@ -33,15 +33,11 @@ config = {
 
 DEFAULT_GRACE_SECONDS = 120.0
 
-# Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
-store = get_store()
-
-
 async def handler(context: Any) -> None:
     now = now_ms()
     settled_before = now - int(float(os.environ.get("PET_RECONCILE_GRACE_SECONDS") or DEFAULT_GRACE_SECONDS) * 1000)
     requeued = 0
-    for pet in await store.aall():
+    for pet in await get_store().aall():
         if pet.get("updatedAt", 0) > settled_before:
             continue
         owed = missing_follow_ups(pet, now)

@@ -33,14 +33,10 @@ config = {
     "flows": ["pets"],
 }
 
-# Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
-store = get_store()
-
-
 @answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     pet_id = req["pathParams"]["id"]
-    change = await store.amodify(pet_id, lambda pet: decisions.restore(pet, now_ms()))
+    change = await get_store().amodify(pet_id, lambda pet: decisions.restore(pet, now_ms()))
     if change is None:
         return not_found()
     if change.decision.outcome is Outcome.REJECT:

@@ -46,10 +46,6 @@ config = {
     "flows": ["pets"],
 }
 
-# Open and check pets.json while the step loads: a corrupt file stops start-up, naming it.
-store = get_store()
-
-
 @answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
@@ -60,7 +56,7 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     changes = payload.field_changes()
 
     # Decided under the store's lock, so a DELETE racing this PUT can't be overwritten.
-    change = await store.amodify(pet_id, lambda pet: decisions.staff_edit(pet, changes))
+    change = await get_store().amodify(pet_id, lambda pet: decisions.staff_edit(pet, changes))
     if change is None:
         return not_found()
     if change.decision.outcome is Outcome.REJECT:

@@ -7,7 +7,6 @@ import itertools
 import pytest
 
 from services.lifecycle import (
-    automatic_request,
     AUTOMATIC_NEXT,
     FEEDING_REMINDER_COMPLETED,
     check,
@@ -103,13 +102,3 @@ def test_staff_asking_for_an_automatic_step_is_described_as_a_staff_decision() -
 def test_description_of_a_change_the_table_does_not_have_is_an_error() -> None:
     with pytest.raises(ValueError):
         description("new", "adopted", automatic=False)
-
-
-def test_automatic_request_moves_on_only_from_where_the_pet_still_is() -> None:
-    follow_up = automatic_request("7", "recovered")
-    assert follow_up is not None
-    assert {k: v for k, v in follow_up.items() if k != "requestId"} == {
-        "petId": "7", "requestedStatus": "healthy", "currentStatus": "recovered", "fromStatus": "recovered", "automatic": True,
-    }
-    assert follow_up["requestId"] != automatic_request("7", "recovered")["requestId"]  # type: ignore[index]
-    assert automatic_request("7", "pending") is None

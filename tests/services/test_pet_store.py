@@ -1,5 +1,8 @@
 """The JSON pet store, on real files with real locks and real processes.
 
+The rules of soft delete, restore and purge are `services/decisions.py` (unit-tested in
+test_decisions.py); here they run through the store, as the steps run them.
+
 What a user of the store relies on: the file keeps the spec's shape and stays readable; ids
 and times are what the spec says; patches from several processes never lose each other;
 a crash never leaves a torn file; a corrupt file is reported, never emptied or overwritten;
@@ -19,11 +22,13 @@ from pathlib import Path
 
 import pytest
 
+from services import decisions
+from services.decisions import Outcome, intake
 from services.pet_store import (
     DAY_MS,
     MAX_PAGE_SIZE,
+    Patch,
     PetStore,
-    RestoreRefused,
     StoreCorruptError,
     decode_cursor,
     encode_cursor,
@@ -63,7 +68,21 @@ def store(path: Path, clock: FakeClock):
 
 
 def buddy(**extra) -> dict:
-    return {"name": "Buddy", "species": "dog", "ageMonths": 24, **extra}
+    return intake({"name": "Buddy", "species": "dog", "ageMonths": 24, **extra})
+
+
+def soft_delete(store: PetStore, pet_id: str):
+    return store.modify(pet_id, lambda pet: decisions.soft_delete(pet, store.clock()))
+
+
+def restore(store: PetStore, pet_id: str):
+    return store.modify(pet_id, lambda pet: decisions.restore(pet, store.clock()))
+
+
+def purge_due(store: PetStore) -> tuple[list[dict], list[tuple[str, str]], int]:
+    """(purged pets, [(id, problem)], how many deleted pets were judged), as the reaper sees it."""
+    judged = store.purge(lambda pet: decisions.purge_verdict(pet, store.clock()))
+    return [p for p, v in judged if v.purge], [(p["id"], v.problem) for p, v in judged if v.problem], len(judged)
 
 
 def read_doc(path: Path) -> dict:
@@ -127,9 +146,9 @@ def test_get_returns_a_fresh_copy_and_none_for_unknown_ids(store: PetStore) -> N
 def test_ids_are_never_reused_after_a_purge(store: PetStore, clock: FakeClock) -> None:
     store.create(buddy())
     store.create(buddy())
-    store.soft_delete("2")
+    soft_delete(store, "2")
     clock.now += 31 * DAY_MS
-    assert [p["id"] for p in store.purge_due().purged] == ["2"]
+    assert [p["id"] for p in purge_due(store)[0]] == ["2"]
     assert store.create(buddy())["id"] == "3"
 
 
@@ -269,7 +288,7 @@ def test_an_update_can_not_change_the_id(store: PetStore) -> None:
 def test_modify_that_decides_nothing_writes_nothing(store: PetStore, path: Path) -> None:
     store.create(buddy())
     before = os.stat(path)
-    change = store.modify("1", lambda pet: None)
+    change = store.modify("1", lambda pet: Patch(None))
     assert change is not None and not change.changed
     after = os.stat(path)
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
@@ -290,9 +309,9 @@ def test_modify_that_raises_writes_nothing(store: PetStore, path: Path) -> None:
 
 def test_modify_sees_the_pet_as_it_is_now_and_returns_before_and_after(store: PetStore) -> None:
     store.create(buddy())
-    change = store.modify("1", lambda pet: {"status": "in_quarantine"} if pet["status"] == "new" else None)
+    change = store.modify("1", lambda pet: Patch({"status": "in_quarantine"} if pet["status"] == "new" else None))
     assert (change.before["status"], change.after["status"], change.changed) == ("new", "in_quarantine", True)
-    again = store.modify("1", lambda pet: {"status": "in_quarantine"} if pet["status"] == "new" else None)
+    again = store.modify("1", lambda pet: Patch({"status": "in_quarantine"} if pet["status"] == "new" else None))
     assert not again.changed
 
 
@@ -307,7 +326,7 @@ def test_two_stores_on_one_file_see_each_others_changes(path: Path) -> None:
     assert b.create(buddy())["id"] == "2"
     assert a.create(buddy())["id"] == "3"
     assert [p["id"] for p in a.list().items] == ["1", "2", "3"]
-    b.soft_delete("1")
+    soft_delete(b, "1")
     assert a.list().items[0]["id"] == "2"
     a.close()
     b.close()
@@ -320,16 +339,17 @@ def test_reads_do_not_reparse_an_unchanged_file(path: Path, monkeypatch: pytest.
     a.create(buddy())
     b.get("1")
     parses: list[int] = []
-    original = PetStore._load
-    monkeypatch.setattr(PetStore, "_load", lambda self, data: (parses.append(1), original(self, data))[1])
+    import services.pet_store as pet_store
+
+    original = pet_store.parse_file
+    monkeypatch.setattr(pet_store, "parse_file", lambda *args: (parses.append(1), original(*args))[1])
 
     for _ in range(50):
         b.get("1")
         b.list()
     assert parses == []
 
-    with pytest.raises(RestoreRefused):
-        b.restore("1")
+    assert restore(b, "1").decision.outcome is Outcome.REJECT
     b.get("1")
     assert parses == []
 
@@ -396,7 +416,7 @@ def test_list_filters_by_status_and_species(store: PetStore) -> None:
 def test_deleted_pets_are_listed_only_when_asked_for(store: PetStore) -> None:
     for _ in range(3):
         store.create(buddy())
-    store.soft_delete("2")
+    soft_delete(store, "2")
     assert [p["id"] for p in store.list().items] == ["1", "3"]
     assert [p["id"] for p in store.list(status="deleted").items] == ["2"]
 
@@ -412,9 +432,9 @@ def test_a_cursor_still_works_after_its_pet_is_purged(store: PetStore, clock: Fa
     for _ in range(4):
         store.create(buddy())
     page = store.list(limit=2)
-    store.soft_delete("2")
+    soft_delete(store, "2")
     clock.now += 31 * DAY_MS
-    store.purge_due()
+    purge_due(store)
     assert [p["id"] for p in store.list(limit=2, cursor=page.next_cursor).items] == ["3", "4"]
 
 
@@ -425,73 +445,73 @@ def test_soft_delete_sets_deleted_and_a_purge_time_30_days_on(store: PetStore, c
     store.create(buddy())
     store.update("1", {"status": "available"})
     clock.now += 60_000
-    change = store.soft_delete("1")
+    change = soft_delete(store, "1")
     pet = change.after
     assert pet["status"] == "deleted"
     assert pet["deletedAt"] == T0 + 60_000
     assert pet["purgeAt"] == pet["deletedAt"] + 30 * DAY_MS
     assert pet["statusBeforeDelete"] == "available"
     assert store.get("1") == pet
-    assert store.soft_delete("404") is None
+    assert soft_delete(store, "404") is None
 
 
 def test_deleting_twice_keeps_the_first_purge_time(store: PetStore, clock: FakeClock) -> None:
     store.create(buddy())
-    first = store.soft_delete("1").after
+    first = soft_delete(store, "1").after
     clock.now += DAY_MS
-    again = store.soft_delete("1")
+    again = soft_delete(store, "1")
     assert not again.changed and again.after["purgeAt"] == first["purgeAt"]
 
 
 def test_restore_brings_back_the_status_before_delete(store: PetStore, clock: FakeClock) -> None:
     store.create(buddy())
     store.update("1", {"status": "pending"})
-    store.soft_delete("1")
+    soft_delete(store, "1")
     clock.now += 29 * DAY_MS
-    pet = store.restore("1").after
+    pet = restore(store, "1").after
     assert pet["status"] == "pending"
     assert pet["deletedAt"] is None and pet["purgeAt"] is None and pet["statusBeforeDelete"] is None
-    assert store.restore("404") is None
+    assert restore(store, "404") is None
 
 
 def test_restore_is_refused_for_a_pet_that_is_not_deleted(store: PetStore) -> None:
     store.create(buddy())
-    with pytest.raises(RestoreRefused, match="is not deleted"):
-        store.restore("1")
+    refused = restore(store, "1")
+    assert refused.decision.outcome is Outcome.REJECT and "is not deleted" in refused.decision.reason
+    assert not refused.changed
 
 
 def test_restore_is_refused_once_the_purge_time_has_passed(store: PetStore, clock: FakeClock) -> None:
     store.create(buddy())
-    store.soft_delete("1")
+    soft_delete(store, "1")
     clock.now += 30 * DAY_MS
-    with pytest.raises(RestoreRefused, match="can no longer be restored"):
-        store.restore("1")
+    refused = restore(store, "1")
+    assert refused.decision.outcome is Outcome.REJECT and "can no longer be restored" in refused.decision.reason
     assert store.get("1")["status"] == "deleted"
 
 
 def test_purge_removes_only_deleted_pets_whose_time_has_come(store: PetStore, path: Path, clock: FakeClock) -> None:
     for _ in range(5):
         store.create(buddy())
-    store.soft_delete("1")                   # due
+    soft_delete(store, "1")                  # due
     clock.now += 10 * DAY_MS
-    store.soft_delete("2")                   # not due yet
-    store.soft_delete("3")                   # purgeAt broken by hand below
+    soft_delete(store, "2")                  # not due yet
+    soft_delete(store, "3")                  # purgeAt broken by hand below
     store.update("3", {"purgeAt": "soon"})
     store.update("4", {"purgeAt": T0})       # not deleted: never purged, whatever purgeAt says
     clock.now = T0 + 30 * DAY_MS
-    report = store.purge_due()
-    assert [p["id"] for p in report.purged] == ["1"]
-    assert report.purged[0]["name"] == "Buddy"
-    assert report.scanned == 3
-    assert [pet_id for pet_id, _ in report.failed] == ["3"]
+    purged, failed, scanned = purge_due(store)
+    assert [p["id"] for p in purged] == ["1"]
+    assert purged[0]["name"] == "Buddy"
+    assert scanned == 3
+    assert [pet_id for pet_id, _ in failed] == ["3"]
     assert set(read_doc(path)["pets"]) == {"2", "3", "4", "5"}
 
 
 def test_purge_with_nothing_due_does_not_write(store: PetStore, path: Path) -> None:
     store.create(buddy())
     before = os.stat(path)
-    report = store.purge_due()
-    assert (report.scanned, report.purged, report.failed) == (0, [], [])
+    assert purge_due(store) == ([], [], 0)
     assert os.stat(path).st_ino == before.st_ino
 
 
@@ -502,7 +522,7 @@ WORKER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from services.pet_store import PetStore
+    from services.pet_store import Patch, PetStore
 
     path, worker, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     store = PetStore(path)
@@ -511,7 +531,7 @@ WORKER = textwrap.dedent(
         # a field only this worker writes: a lost update would show as a missing or old value
         store.update("1", {f"worker{worker}": i + 1})
         # a read-modify-write of a shared counter: a lost update would show in the total
-        store.modify("1", lambda pet: {"counter": pet.get("counter", 0) + 1})
+        store.modify("1", lambda pet: Patch({"counter": pet.get("counter", 0) + 1}))
     """
 )
 
