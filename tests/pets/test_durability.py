@@ -104,8 +104,11 @@ def test_a_pets_json_broken_while_running_gives_500s_naming_it_never_an_empty_li
             client.delete(f"/py/pets/{pet['id']}"),
         ):
             assert response.status_code == 500, response.text
-            assert str(pets_json) in response.json()["message"]
+            message = response.json()["message"]
+            assert "pets.json is corrupt" in message and "line 4" in message
+            assert str(server.data_dir) not in message, "HTTP answers never show server paths"
         assert pets_json.read_bytes() == broken
+        assert str(pets_json) in server.logs(), "the log names the file"
 
         pets_json.write_bytes(good)  # repaired by hand: service resumes
         assert get(client, pet["id"]) == pet
