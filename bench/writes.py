@@ -28,7 +28,10 @@ Caveats: wrk and the reader share the machine's 2 cores with the server, and so 
 processes on a shared machine ("other work" says how much). The reader is closed-loop: while one GET is stuck, no other is
 sent, so a long stall counts once, not once per 10 ms it lasted (p99 reads optimistic under
 stalls). The settle time is at the 0.1 s poll's resolution, and the polling adds a few GETs of
-100 pets each to the server's work.
+100 pets each to the server's work. The store grows during the load (~1,200 pets after 10 s on
+the old code) and each write rewrites pets.json, so a longer run gives a lower rate. Kernel work
+done for our fsyncs and loopback traffic counts as "other work", and other processes' fsyncs
+slow ours without showing as CPU.
 """
 
 from __future__ import annotations
