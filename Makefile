@@ -42,7 +42,7 @@ clean:
 BENCH_STAMP := $(VENV)/.bench-installed
 BENCH_ARGS ?=
 
-.PHONY: bench-runtime wrk
+.PHONY: bench-runtime bench-writes wrk
 
 $(BENCH_STAMP): $(DEV_STAMP) requirements-bench.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
@@ -54,6 +54,11 @@ wrk:
 bench: $(BENCH_STAMP) wrk
 	@$(MAKE) --no-print-directory motia-install || echo "make bench: real Motia could not be installed; the Motia columns say why"
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Writes under load alone (bench/writes.py): 32 clients POSTing while one client reads.
+# BENCH_ARGS="--runs 3 --root /other/checkout" for a spread, or to measure another checkout.
+bench-writes: $(DEV_STAMP) wrk
+	$(PY) bench/writes.py $(BENCH_ARGS)
 
 # steprunner alone: a trivial API step and a one-hop event (bench/runtime_bench.py).
 bench-runtime: $(BENCH_STAMP) wrk

@@ -31,7 +31,8 @@ WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What one wrk run measured. Latencies in ms; errors = non-2xx answers + socket errors."""
+    """What one wrk run measured. Latencies in ms; errors = non-2xx answers + socket errors
+    (the two also apart: non_2xx, socket_errors)."""
 
     connections: int
     seconds: float
@@ -40,6 +41,8 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    non_2xx: int = 0
+    socket_errors: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,7 +97,8 @@ def run_wrk(base_url: str, script: str, connections: int, seconds: float, timeou
     total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", out)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(int(g) for g in socket.groups()) if socket else 0)
+    bad = int(non2xx.group(1)) if non2xx else 0
+    lost = sum(int(g) for g in socket.groups()) if socket else 0
     requests = int(total.group(1)) if total else 0
     return LoadResult(
         connections=connections,
@@ -103,7 +107,9 @@ def run_wrk(base_url: str, script: str, connections: int, seconds: float, timeou
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
         p50_ms=_latency_ms(out, "50%") if requests else float("nan"),  # wrk prints 0 when none finished
         p99_ms=_latency_ms(out, "99%") if requests else float("nan"),
-        errors=errors,
+        errors=bad + lost,
+        non_2xx=bad,
+        socket_errors=lost,
     )
 
 

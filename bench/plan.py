@@ -27,6 +27,8 @@ class Plan:
     writes: int = 100  # creates and updates per size, section 2
     writes_largest: int = 40  # at the largest size, where one write is ~0.1 s
     workers: tuple[int, ...] = (1, 2)
+    writes_seconds: float = 10.0  # section 4: one POST load at 32 clients, with the reader alongside ...
+    writes_runs: int = 1  # ... on this many fresh servers (`python bench/writes.py --runs 3` for a spread)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -45,4 +47,5 @@ QUICK = Plan(
     lists=20,
     writes=10,
     writes_largest=10,
+    writes_seconds=3.0,
 )

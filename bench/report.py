@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from bench import writes
 from bench.targets import check
 
 
@@ -144,5 +145,7 @@ def markdown(results: dict[str, Any]) -> str:
         out += ["## 2. The store as it grows", "", *_growth(results["growth"], plan), ""]
     if "workers" in results:
         out += ["## 3. Several workers", "", *_workers(results["workers"]), ""]
+    if "writes" in results:
+        out += ["## 4. Writes under load", "", writes.markdown(results["writes"]), ""]
     out += [f"Whole run: {results.get('elapsed_s', 0) / 60:.1f} min."]
     return "\n".join(out) + "\n"

@@ -1,6 +1,6 @@
 """`make bench`: every benchmark of issue 6 in one run, written to bench/results/.
 
-    python bench/run.py [--quick] [--only compare,growth,workers,motia] [--out DIR]
+    python bench/run.py [--quick] [--only compare,growth,workers,writes,motia] [--out DIR]
     python bench/run.py --redraw [--out DIR]     # results.md and chart.png again from results.json
 
 Writes results.json (every number), results.md (the tables, the machine, the targets) and
@@ -21,12 +21,12 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import chart, compare, growth, machine, report, workers  # noqa: E402
+from bench import chart, compare, growth, machine, report, workers, writes  # noqa: E402
 from bench.load import wrk_available  # noqa: E402
 from bench.plan import QUICK, Plan  # noqa: E402
 
 # Motia last: it leaves the machine busy for a while, and later sections would pay for that.
-SECTIONS = ("compare", "growth", "workers", "motia")
+SECTIONS = ("compare", "growth", "workers", "writes", "motia")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[str, Any] = {"machine": machine.describe(), "plan": {**plan.as_dict(), "quick": args.quick}}
     log(f"machine: {results['machine']['cores']} cores, Python {results['machine']['python']}, {results['machine']['cpu_busy_before']:.0%} busy")
-    runners = {"compare": compare.run, "growth": growth.run, "workers": workers.run}
+    runners = {"compare": compare.run, "growth": growth.run, "workers": workers.run, "writes": writes.section}
     busy = results["machine"]["cpu_busy_sections"] = {}
     other = results["machine"]["other_work_sections"] = {}
     for section in sections:

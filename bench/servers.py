@@ -33,10 +33,15 @@ STEPRUNNER_ENV: dict[str, str] = {}
 
 
 @contextlib.contextmanager
-def steprunner(data_dir: Path, workers: int = 1, ready_timeout: float = 120.0) -> Iterator[Server]:
-    """`python -m steprunner dev [--workers N]` on DATA_DIR=data_dir; stopped (Ctrl-C) on exit."""
+def steprunner(data_dir: Path, workers: int = 1, ready_timeout: float = 120.0, root: Path = REPO) -> Iterator[Server]:
+    """`python -m steprunner dev [--workers N]` on DATA_DIR=data_dir; stopped (Ctrl-C) on exit.
+
+    `root`: another checkout of the project (its steps/, services/ and steprunner/, first on
+    PYTHONPATH), run with this checkout's Python and packages.
+    """
     args = ["--workers", str(workers)] if workers > 1 else []
-    server = start_server(data_dir, env=STEPRUNNER_ENV, args=args, wait=False)
+    env = STEPRUNNER_ENV if Path(root).resolve() == REPO else {**STEPRUNNER_ENV, "PYTHONPATH": str(Path(root).resolve())}
+    server = start_server(data_dir, env=env, root=Path(root).resolve(), args=args, wait=False)
     try:
         server.wait_ready(timeout=ready_timeout)
         yield server
