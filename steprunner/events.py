@@ -11,6 +11,10 @@ claims abandoned by a process that died.
 
 Writing a delivery's outcome (ack, retry, dead letter) is retried a few times when the journal
 fails for a moment (`BOOKKEEPING_RETRY_DELAYS`), each failure logged.
+
+Test-only: `STEPRUNNER_FAULT` (see `settings.Faults`) makes `publish` of chosen topics raise
+OSError or SIGKILL the process before anything is journaled, so tests can prove what happens
+when a step's state was written but its events never reached the journal.
 """
 
 from __future__ import annotations
@@ -71,6 +75,8 @@ class EventBus:
     # --- emitting -------------------------------------------------------------------------
 
     async def publish(self, topic: str, data: Any, trace_id: str, source: str) -> None:
+        if topic in self.settings.faults.topics:
+            self.settings.faults.inject(topic)  # test-only (STEPRUNNER_FAULT): fail or die before journaling
         subscribers = self.subscribers.get(topic, [])
         self._notify("emit", {"topic": topic, "traceId": trace_id, "source": source, "subscribers": [s.name for s in subscribers]})
         if not subscribers:
