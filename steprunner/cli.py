@@ -14,7 +14,7 @@ from dotenv import load_dotenv
 
 from steprunner import journal, log
 from steprunner.loader import StepLoadError, describe, load_steps
-from steprunner.settings import Settings
+from steprunner.settings import Settings, SettingsError
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     log.reconfigure()
     try:
         return args.func(args)
-    except StepLoadError as exc:
+    except (StepLoadError, SettingsError) as exc:
         print(f"steprunner: cannot start: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -8,6 +8,13 @@ would otherwise run while the request awaits its next journal write, and hold up
 sweep (woken by retries and shutdowns, and every `poll_seconds` as a fallback) picks up what
 this process did not start itself: events from other processes, retries that came due, and
 claims abandoned by a process that died.
+
+Writing a delivery's outcome (ack, retry, dead letter) is retried a few times when the journal
+fails for a moment (`BOOKKEEPING_RETRY_DELAYS`), each failure logged.
+
+Test-only: `STEPRUNNER_FAULT` (see `settings.Faults`) makes `publish` of chosen topics raise
+OSError or SIGKILL the process before anything is journaled, so tests can prove what happens
+when a step's state was written but its events never reached the journal.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ from steprunner.step_config import EventConfig
 
 Observer = Callable[[str, dict[str, Any]], None]
 MAX_BACKOFF_SECONDS = 300.0
+# Waits between tries of a delivery's ack / retry / dead-letter write that failed: ~10 s in all.
+BOOKKEEPING_RETRY_DELAYS: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.0, 2.0, 2.0)
 
 
 class _Held:
@@ -66,6 +75,8 @@ class EventBus:
     # --- emitting -------------------------------------------------------------------------
 
     async def publish(self, topic: str, data: Any, trace_id: str, source: str) -> None:
+        if topic in self.settings.faults.topics:
+            self.settings.faults.inject(topic)  # test-only (STEPRUNNER_FAULT): fail or die before journaling
         subscribers = self.subscribers.get(topic, [])
         self._notify("emit", {"topic": topic, "traceId": trace_id, "source": source, "subscribers": [s.name for s in subscribers]})
         if not subscribers:
@@ -149,21 +160,42 @@ class EventBus:
             error = "".join(traceback.format_exception_only(exc)).strip()
             context.logger.error(f"handler raised: {error}", {"topic": d.topic, "attempt": d.attempts, "traceback": traceback.format_exc()})
         else:
-            await self.journal.call(lambda c: journal.ack(c, d.id))
+            await self._record_outcome(d, "ack", lambda c: journal.ack(c, d.id))
             self._notify("delivery.end", {"id": d.id, "step": d.step, "traceId": d.trace_id, "outcome": "ok", "started": started, "duration": time.time() - started})
             return
         fields = {"topic": d.topic, "deliveryId": d.id, "attempt": d.attempts, "maxAttempts": d.max_attempts, "error": error}
         if d.attempts < d.max_attempts:
             delay = min(self.settings.retry_backoff_seconds * 2 ** (d.attempts - 1), MAX_BACKOFF_SECONDS)
             context.logger.warn(f"↻ retrying in {delay:g}s", fields)
-            await self.journal.call(lambda c: journal.retry_later(c, d.id, time.time() + delay, error))
+            await self._record_outcome(d, "retry", lambda c: journal.retry_later(c, d.id, time.time() + delay, error))
             asyncio.get_running_loop().call_later(delay, self._wake.set)
             outcome = "retried"
         else:
             context.logger.error("☠️ dead-lettered: no tries left (see `python -m steprunner events`)", fields)
-            await self.journal.call(lambda c: journal.dead_letter(c, d.id, error))
+            await self._record_outcome(d, "dead-letter", lambda c: journal.dead_letter(c, d.id, error))
             outcome = "dead"
         self._notify("delivery.end", {"id": d.id, "step": d.step, "traceId": d.trace_id, "outcome": outcome, "error": error, "started": started, "duration": time.time() - started})
+
+    async def _record_outcome(self, d: Delivery, what: str, op: Callable[[Any], None]) -> bool:
+        """Write a delivery's outcome (ack, retry, dead letter), retrying a failed write a few times.
+
+        A failed write must not end the delivery task with an exception nobody retrieves: the
+        delivery would sit claimed until its lease ran out, and its handler ran for nothing.
+        A database locked or a disk full for a moment is worth waiting out; after the last
+        try the claim is left to the lease, and a later sweep runs the handler again.
+        """
+        for delay in (*BOOKKEEPING_RETRY_DELAYS, None):
+            try:
+                await self.journal.call(op)
+                return True
+            except Exception as exc:  # noqa: BLE001 - logged and retried; the task must end cleanly
+                fields = {"deliveryId": d.id, "topic": d.topic, "error": repr(exc)}
+                if delay is None:
+                    runtime_log.error(f"could not record delivery {what}; giving up: it stays claimed until released at shutdown or its lease runs out, then runs again", {**fields, "step": d.step})
+                    return False
+                runtime_log.warn(f"could not record delivery {what}; trying again in {delay:g}s", {**fields, "step": d.step})
+                await asyncio.sleep(delay)  # a backoff before the next write, not a wait for another task
+        return False
 
     def _notify(self, kind: str, info: dict[str, Any]) -> None:
         for observer in self.observers:

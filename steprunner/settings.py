@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+class SettingsError(Exception):
+    """A setting that cannot work; the message names the variable and what to set instead."""
 
 
 def _float(name: str, default: float) -> float:
@@ -39,6 +44,46 @@ def cron_override_variable(step_name: str) -> str:
     return "STEPRUNNER_CRON_" + re.sub(r"[^A-Za-z0-9]+", "_", snake).strip("_").upper()
 
 
+FAULT_VARIABLE = "STEPRUNNER_FAULT"
+INJECTED_FAULT_MESSAGE = "injected fault: journal write failed"
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Test-only fault injection, from `STEPRUNNER_FAULT` (read once at start-up; unset in normal use).
+
+    A comma-separated list of `fail:<topic>` and `kill:<topic>`. When a step emits (or the CLI
+    publishes) such a topic, `EventBus.publish` -- before journaling anything -- either raises
+    `OSError("injected fault: journal write failed")` (`fail`) or sends the process SIGKILL
+    (`kill`). Tests use it to show that work whose events never reached the journal is still
+    completed by some other path (a reconciler).
+    """
+
+    fail: frozenset[str] = frozenset()
+    kill: frozenset[str] = frozenset()
+
+    @property
+    def topics(self) -> frozenset[str]:
+        return self.fail | self.kill
+
+    @classmethod
+    def parse(cls, raw: str | None) -> "Faults":
+        fail: set[str] = set()
+        kill: set[str] = set()
+        for item in filter(None, (part.strip() for part in (raw or "").split(","))):
+            action, _, topic = item.partition(":")
+            if action not in ("fail", "kill") or not topic:
+                raise SettingsError(f"{FAULT_VARIABLE}: {item!r} is not `fail:<topic>` or `kill:<topic>` (a test-only setting; unset it)")
+            (fail if action == "fail" else kill).add(topic)
+        return cls(frozenset(fail), frozenset(kill))
+
+    def inject(self, topic: str) -> None:
+        """Act out the fault configured for `topic` (call only when `topic in self.topics`)."""
+        if topic in self.kill:
+            os.kill(os.getpid(), signal.SIGKILL)
+        raise OSError(INJECTED_FAULT_MESSAGE)
+
+
 @dataclass(frozen=True)
 class Settings:
     root: Path
@@ -54,6 +99,7 @@ class Settings:
     journal_sync: str = "FULL"
     log_format: str = "text"
     log_level: str = "info"
+    faults: Faults = field(default_factory=Faults)
 
     @classmethod
     def from_env(cls, root: Path) -> "Settings":
@@ -71,6 +117,7 @@ class Settings:
             journal_sync=(os.environ.get("STEPRUNNER_JOURNAL_SYNC") or "FULL").upper(),
             log_format=(os.environ.get("LOG_FORMAT") or "text").lower(),
             log_level=(os.environ.get("LOG_LEVEL") or "info").lower(),
+            faults=Faults.parse(os.environ.get(FAULT_VARIABLE)),
         )
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from tests.runtime.support import FIXTURE_ROOT, records
@@ -19,12 +20,13 @@ def test_sigkill_with_pending_events_then_restart_delivers_all(server_factory, t
     data = tmp_path / "data"
     first = server_factory(data_dir=data, root=FIXTURE_ROOT, env=FAST)
     with first.client() as c:
-        r = c.post("/fanout", json={"topic": "t.work", "data": {"seconds": 3}, "count": 20})
+        r = c.post("/fanout", json={"topic": "t.work", "data": {"gate": "open"}, "count": 20})
     assert r.status_code == 202  # the response is sent: all 20 events are journaled
     first.kill()
-    assert records(data, "work") == []  # every handler was still sleeping when the process died
+    assert records(data, "work") == []  # every handler was held at its gate when the process died
     assert "t.work" in pending_work(data)
 
+    (data / "open").touch()
     second = server_factory(data_dir=data, root=FIXTURE_ROOT, env=FAST)
     done = wait_until(lambda: len(records(data, "work")) >= 20 and records(data, "work"), timeout=30, message="20 work records")
     assert len(done) == 20
@@ -38,12 +40,13 @@ def test_ctrl_c_leaves_unfinished_events_pending(server_factory, tmp_path) -> No
     env = {**FAST, "STEPRUNNER_SHUTDOWN_GRACE_SECONDS": "0.2"}
     first = server_factory(data_dir=data, root=FIXTURE_ROOT, env=env)
     with first.client() as c:
-        c.post("/fanout", json={"topic": "t.work", "data": {"seconds": 1}, "count": 5})
-    assert first.stop() == 0
+        c.post("/fanout", json={"topic": "t.work", "data": {"gate": "open"}, "count": 5})
+    assert first.stop() == 0  # every handler is held at its gate: none can finish within the grace period
     assert "left unfinished deliveries pending" in first.logs()
     listing = pending_work(data)
     assert "t.work" in listing and " 5 " in listing
 
+    (data / "open").touch()
     server_factory(data_dir=data, root=FIXTURE_ROOT, env=env)
     wait_until(lambda: len(records(data, "work")) == 5, timeout=20, message="5 work records after restart")
 
@@ -58,21 +61,24 @@ def test_two_processes_share_1000_events_each_handled_once(server_factory, tmp_p
     seqs = Counter(r["seq"] for r in done)
     assert sorted(seqs) == list(range(1000))
     assert max(seqs.values()) == 1, "an event was handled twice"
-    by_pid = Counter(r["pid"] for r in done)
-    assert set(by_pid) == {a.proc.pid, b.proc.pid}, f"both processes should take a share: {by_pid}"
+    # Who takes which event is up to scheduling (one busy process may take them all): not promised.
+    assert {r["pid"] for r in done} <= {a.proc.pid, b.proc.pid}
+
+
+def ready_pids(logs: str) -> set[int]:
+    """The pid of every process that logged `ready` (each worker does, once its runtime has started)."""
+    return {int(m) for m in re.findall(r'\bready \{"pid": (\d+)', logs)}
 
 
 def test_workers_share_the_port_and_the_journal(server_factory, tmp_path) -> None:
     server = server_factory(root=FIXTURE_ROOT, env=FAST, args=["--workers", "2"])
-    pids = set()
-    for _ in range(60):
-        with server.client() as c:  # a new connection each time, so the kernel picks a worker
-            pids.add(c.get("/__steprunner/health").json()["pid"])
-        if len(pids) == 2:
-            break
-    assert len(pids) == 2
+    # Both workers serve the one port; which of them accepts a connection is the kernel's choice.
+    pids = wait_until(lambda: len(ready_pids(server.logs())) == 2 and ready_pids(server.logs()), message="both workers ready")
+    with server.client() as c:
+        assert c.get("/__steprunner/health").json()["pid"] in pids
     with server.client() as c:
         for _ in range(10):
             c.post("/fanout", json={"topic": "t.work", "data": {"seconds": 0}, "count": 10})
     done = wait_until(lambda: len(records(server.data_dir, "work")) >= 100 and records(server.data_dir, "work"), timeout=30, message="100 work records")
     assert len(done) == 100
+    assert {r["pid"] for r in done} <= pids

@@ -46,14 +46,13 @@ def test_retried_and_dead_lettered_steps_and_their_log_lines_are_shown(page: Any
     server = server_factory(root=FIXTURE_ROOT, env={"STEPRUNNER_RETRY_BACKOFF_SECONDS": "0.3"})
     open_page(page, server.base_url, all_steps=True)
     page.wait_for_selector("#live.live--on")
-    (server.data_dir / "flaky-fail").touch()
+    (server.data_dir / "flaky-fail-times").write_text("fail\n")  # the first try fails, the retry succeeds
     with server.client() as client:
         flaky = client.post("/fanout", json={"topic": "t.flaky"}).json()["traceId"]
         slow = client.post("/fanout", json={"topic": "t.slow"}).json()["traceId"]
         client.get("/broken/raise")
     open_trace(page, flaky)
     page.wait_for_selector('#trace-detail tr.span[data-outcome="retried"]')
-    (server.data_dir / "flaky-fail").unlink()
     page.wait_for_selector(f'.trace[data-trace-id="{flaky}"][data-status="ok"]', timeout=20_000)
     wait_until(lambda: [s["outcome"] for s in spans(page)][-1] == "ok", message="the last try to show ok")
     outcomes = [(s["step"], s["outcome"]) for s in spans(page)]

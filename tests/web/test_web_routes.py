@@ -123,12 +123,10 @@ def test_traces_are_pushed_as_server_sent_events(server_factory: Callable[..., S
 
 
 def test_an_open_stream_does_not_hold_up_ctrl_c(server_factory: Callable[..., Server]) -> None:
-    server = server_factory(root=FIXTURE_ROOT)
+    # A grace period far longer than `stop` waits: a stream holding up shutdown ends in SIGKILL.
+    server = server_factory(root=FIXTURE_ROOT, env={"STEPRUNNER_SHUTDOWN_GRACE_SECONDS": "600"})
     with server.client() as client, client.stream("GET", "/__steprunner/trace-stream") as stream:
         sse_events(stream.iter_lines(), lambda event, data: event == "snapshot")
-        started = time.monotonic()
-        code = server.stop()
-        took = time.monotonic() - started
-    assert code == 0, server.logs()
-    assert took < 5, f"shutdown took {took:.1f}s with a trace stream open (grace period is 10 s)"
+        code = server.stop(timeout=60)
+    assert code == 0, f"the server did not stop by itself (exit {code}):\n{server.logs()}"
     assert "Cancel" not in server.logs()

@@ -17,3 +17,14 @@ def record(kind: str, **fields) -> None:
 
 def flag(name: str) -> bool:
     return (Path(os.environ.get("DATA_DIR", ".data")) / name).exists()
+
+
+def take_one_failure() -> bool:
+    """True (and one line fewer) while DATA_DIR/flaky-fail-times has lines: fail exactly N times,
+    whenever the retries come, rather than while a flag a test must remove in time exists."""
+    path = Path(os.environ.get("DATA_DIR", ".data")) / "flaky-fail-times"
+    lines = path.read_text().splitlines() if path.exists() else []
+    if not lines:
+        return False
+    path.write_text("".join(line + "\n" for line in lines[1:]))
+    return True

@@ -1,4 +1,4 @@
-from fixture_support.record import flag, record
+from fixture_support.record import flag, record, take_one_failure
 
 config = {
     "type": "event",
@@ -10,6 +10,9 @@ config = {
 
 
 async def handler(data, context):
+    if take_one_failure():
+        record("flaky-failed", data=data)
+        raise RuntimeError("flaky fixture fails once per line of DATA_DIR/flaky-fail-times")
     if flag("flaky-fail"):
         record("flaky-failed", data=data)
         raise RuntimeError("flaky fixture fails while DATA_DIR/flaky-fail exists")
