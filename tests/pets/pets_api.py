@@ -31,6 +31,18 @@ def get(client: httpx.Client, pet_id: str) -> Pet:
     return response.json()
 
 
+def list_all(client: httpx.Client, **params: Any) -> list[Pet]:
+    """Every pet the list shows, page after page."""
+    pets: list[Pet] = []
+    cursor = None
+    while True:
+        page = client.get("/py/pets", params={"limit": 100, **params, **({"cursor": cursor} if cursor else {})}).json()
+        pets += page["items"]
+        cursor = page["nextCursor"]
+        if not cursor:
+            return pets
+
+
 def wait_for(client: httpx.Client, pet_id: str, ready: Callable[[Pet], bool], what: str, timeout: float = 15.0) -> Pet:
     last: dict[str, Pet] = {}
 

@@ -120,3 +120,23 @@ def test_a_name_that_reads_like_instructions_reaches_the_model_as_data_only(
     assert request.user_data == {"name": name, "species": "other"}
     assert [m["role"] for m in request.messages] == ["system", "user"]
     assert name not in request.messages[0]["content"]
+
+
+def test_a_pet_deleted_while_its_model_call_runs_gets_its_profile_when_restored(
+    server_factory: Callable[..., Server], fake_openai: FakeOpenAI
+) -> None:
+    """The enricher skips a pet deleted meanwhile; the restore asks for the profile again."""
+    fake_openai.mode = "slow"
+    server = server_factory(env=ai_env(fake_openai, OPENAI_TIMEOUT_SECONDS="30"))
+    with server.client() as client:
+        pet = create_pet(client, "Luna", "cat", 18)
+        wait_until(lambda: fake_openai.requests, timeout=15, message="the model call to start")
+        assert client.delete(f"/py/pets/{pet['id']}").status_code == 202
+        fake_openai.mode = "good"
+        fake_openai.release_slow_requests()
+        wait_until(lambda: "AI Profile Enrichment skipped" in server.logs(), timeout=15, message="the enricher to skip the deleted pet")
+        assert client.get(f"/py/pets/{pet['id']}").json()["profile"] is None
+
+        assert client.post(f"/py/pets/{pet['id']}/restore").status_code == 200
+        restored = wait_for_pet(client, pet["id"], lambda p: bool(p.get("profile")), "the restored pet's profile")
+    assert restored["profile"] == GOOD_PROFILE

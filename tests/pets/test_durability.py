@@ -14,7 +14,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-from tests.pets.pets_api import admitted, create, get, move_to, request_status, settled, wait_for, wait_for_status
+from tests.pets.pets_api import admitted, create, get, list_all, move_to, request_status, settled, wait_for, wait_for_status
 from tests.support.server import Server
 from tests.support.waiting import wait_until
 
@@ -29,13 +29,7 @@ def test_200_pets_created_concurrently_all_settle_with_unique_ids(server_factory
         assert sorted(ids, key=int) == [str(i) for i in range(1, 201)]
 
         def all_settled() -> bool:
-            page, pets = {"nextCursor": None}, []
-            while True:
-                params = {"limit": 100, **({"cursor": page["nextCursor"]} if page["nextCursor"] else {})}
-                page = client.get("/py/pets", params=params).json()
-                pets += page["items"]
-                if not page["nextCursor"]:
-                    break
+            pets = list_all(client)
             return len(pets) == 200 and all(settled(pet) for pet in pets)
 
         wait_until(all_settled, timeout=90, message="all 200 pets in quarantine with notes and a profile")
