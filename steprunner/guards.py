@@ -124,14 +124,22 @@ class StaffKey:
 
     def __init__(self, app: ASGIApp, key: str, protected: Callable[[Scope], bool]) -> None:
         self.app = app
-        self.expected = f"Bearer {key}".encode()
+        self.key = key.encode()
         self.protected = protected
+
+    def _authorized(self, scope: Scope) -> bool | None:
+        """True for the right key, False for a wrong one, None when none was sent."""
+        sent = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+        if sent is None:
+            return None
+        scheme, _, token = sent.strip().partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self.key)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.protected(scope):
             return await self.app(scope, receive, send)
-        sent = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-        if hmac.compare_digest(sent, self.expected):
+        authorized = self._authorized(scope)
+        if authorized:
             return await self.app(scope, receive, send)
-        message = "A staff key is required: send `Authorization: Bearer <STAFF_API_KEY>`" if not sent else "Wrong staff key"
+        message = "Wrong staff key" if authorized is False else "A staff key is required: send `Authorization: Bearer <STAFF_API_KEY>`"
         await send_json_error(scope, send, 401, message, headers={"WWW-Authenticate": "Bearer"})

@@ -56,7 +56,8 @@ class Runtime:
 
     def app(self) -> Starlette:
         async def health(_: Request) -> JSONResponse:
-            return JSONResponse({"status": "ok", "pid": os.getpid(), "steps": len(self.steps)})
+            # public even with a staff key: load balancers probe it, and the pages learn here to ask for the key
+            return JSONResponse({"status": "ok", "pid": os.getpid(), "steps": len(self.steps), "staffKey": bool(self.settings.staff_api_key)})
 
         web = WebUI(self)
         routes: list[BaseRoute] = [Route(f"{INTERNAL_PREFIX}/health", health)]
