@@ -1,8 +1,12 @@
 """HTTP for API steps: Starlette routes built from `path`/`method`, Motia's `req` in, `{status, body}` out.
 
 The runtime itself answers, always as JSON with a `message` and always with the trace id in
-`x-trace-id`: 404 unknown route, 405 wrong method, 400 body that is not JSON, 413 body over the
-limit, 500 handler that raised or returned no response (the traceback goes to the log).
+`x-trace-id`: 404 unknown route, 405 wrong method, 400 body that is not JSON (or nested too
+deeply to parse), 413 body over the limit, 415 a body that is not declared JSON, 500 handler
+that raised or returned no response (the traceback goes to the log, never into the answer).
+
+A path that matches a route but for its trailing slash is redirected (307) to that route with
+a relative `Location`: Starlette's own redirect is absolute, built from the request's Host.
 """
 
 from __future__ import annotations
@@ -15,16 +19,18 @@ from typing import Any, Awaitable, Callable
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Match, Route
 
 from steprunner.context import Context
 from steprunner.events import EventBus
-from steprunner.loader import Step
+from steprunner.loader import INTERNAL_PREFIX, Step
 from steprunner.log import Logger
 from steprunner.step_config import ApiConfig
 
 TRACE_HEADER = "x-trace-id"
+__all__ = ["INTERNAL_PREFIX", "TRACE_HEADER", "api_route", "error", "not_found", "server_error"]
+JSON_MEDIA_TYPE = re.compile(r"application/(?:[\w.+-]+\+)?json", re.IGNORECASE)
 
 
 class BodyTooLarge(Exception):
@@ -88,10 +94,21 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def is_json_content_type(value: str | None) -> bool:
+    """`application/json` or `application/<anything>+json`, parameters (`; charset=utf-8`) allowed."""
+    return bool(value) and JSON_MEDIA_TYPE.fullmatch(value.split(";", 1)[0].strip()) is not None  # type: ignore[union-attr]
+
+
 def parse_body(raw: bytes) -> Any:
-    """API step bodies are JSON whatever the Content-Type says (curl without -H sends form type);
-    raises ValueError when it is not. The undecoded text stays available as `rawBody`."""
-    return json.loads(raw) if raw.strip() else None
+    """The body as JSON (None when empty); raises ValueError when it is not JSON or nests too
+    deeply for the parser (RecursionError is caught here: it must be a 400, not a 500).
+    The undecoded text stays available to the handler as `rawBody`."""
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def query_params(request: Request) -> dict[str, str | list[str]]:
@@ -148,6 +165,9 @@ def api_route(step: Step, bus: EventBus, max_body: int, observe: Callable[[str, 
             raw = await read_body(request, max_body)
         except BodyTooLarge:
             return error(413, f"Request body is larger than {max_body} bytes", trace_id)
+        if raw and not is_json_content_type(request.headers.get("content-type")):
+            sent = request.headers.get("content-type") or "no Content-Type"
+            return error(415, f"Request body must be JSON: send `Content-Type: application/json` (got {sent})", trace_id)
         try:
             body = parse_body(raw)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -187,8 +207,29 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+def slash_redirect(request: Request) -> str | None:
+    """The path (and query) to redirect to when only a trailing slash stops a route from matching.
+
+    Relative, so a foreign Host is never echoed, and never `//...` (a browser reads that as
+    another host)."""
+    path: str = request.scope["path"]
+    if path == "/":
+        return None
+    other = path.rstrip("/") if path.endswith("/") else path + "/"
+    if not other.startswith("/") or other.startswith("//") or "\\" in other:
+        return None
+    router = request.scope.get("router")
+    scope = {**request.scope, "path": other}
+    if not any(route.matches(scope)[0] is not Match.NONE for route in getattr(router, "routes", [])):
+        return None
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return other + (f"?{query}" if query else "")
+
+
 async def not_found(request: Request, exc: HTTPException) -> Response:
     trace_id = trace_id_of(request)
+    if exc.status_code == 404 and (location := slash_redirect(request)):
+        return RedirectResponse(location, status_code=307, headers={TRACE_HEADER: trace_id})
     if exc.status_code == 405:
         allow = allowed_methods(request)
         headers = {**(exc.headers or {}), **({"Allow": allow} if allow else {})}
@@ -196,3 +237,11 @@ async def not_found(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == 404:
         return error(404, f"No route for {request.method} {request.url.path}", trace_id)
     return error(exc.status_code, exc.detail, trace_id, headers=exc.headers)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """Whatever escaped a route (a bug in the runtime): JSON 500, the traceback only in the log."""
+    trace_id = trace_id_of(request)
+    Logger("steprunner", trace_id).error(f"unhandled error on {request.method} {request.url.path}: {exc!r}",
+                                         {"traceback": "".join(traceback.format_exception(exc))})
+    return error(500, "Internal server error", trace_id, traceId=trace_id)

@@ -8,13 +8,15 @@ import json
 import os
 import sys
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 from dotenv import load_dotenv
 
 from steprunner import journal, log
 from steprunner.loader import StepLoadError, describe, load_steps
-from steprunner.settings import Settings, SettingsError
+from steprunner.journal import JournalError
+from steprunner.settings import Settings, SettingsError, is_loopback
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -26,10 +28,14 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     from steprunner.cron import schedule_of
     from steprunner.runtime import Runtime
+    from steprunner.serve import raise_open_file_limit, uvicorn_options
 
     settings = _settings(args)
-    host = args.host or settings.host
-    port = args.port if args.port is not None else settings.port
+    settings = replace(settings, host=args.host or settings.host, port=args.port if args.port is not None else settings.port)
+    host, port = settings.host, settings.port
+    if not is_loopback(host) and not settings.staff_api_key:
+        raise SettingsError(f"HOST={host} would serve the runtime's pages and data to the network without a key: "
+                            "set STAFF_API_KEY (in the environment or .env), or bind to 127.0.0.1")
     problem = _cannot_listen(host, port)
     if problem:
         print(f"steprunner: cannot listen on {host}:{port}: {problem} (another server running? set PORT or --port)", file=sys.stderr)
@@ -38,14 +44,15 @@ def cmd_dev(args: argparse.Namespace) -> int:
     for step in steps:
         if step.type == "cron":
             schedule_of(step)
-    common = dict(host=host, port=port, loop="uvloop", http="httptools", access_log=False, log_level="warning",
-                  timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None)
+    journal.connect(settings.journal_path, settings.journal_sync).close()  # a DATA_DIR that cannot work stops us here
+    raise_open_file_limit()
+    options = uvicorn_options(settings)
     print(f"steprunner: {len(steps)} steps from {settings.root}/steps, data in {settings.data_dir}, http://{host}:{port}", flush=True)
     if args.workers > 1:
-        os.environ["STEPRUNNER_ROOT"] = str(settings.root)
-        uvicorn.run("steprunner.runtime:create_app", factory=True, workers=args.workers, **common)
+        os.environ.update(STEPRUNNER_ROOT=str(settings.root), HOST=host, PORT=str(port))  # what each worker's create_app reads
+        uvicorn.run("steprunner.runtime:create_app", factory=True, workers=args.workers, host=host, port=port, **options)
     else:
-        uvicorn.run(Runtime(settings, steps).app(), **common)
+        uvicorn.run(Runtime(settings, steps).app(), host=host, port=port, **options)
     return 0
 
 
@@ -198,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     log.reconfigure()
     try:
         return args.func(args)
-    except (StepLoadError, SettingsError) as exc:
+    except (StepLoadError, SettingsError, JournalError) as exc:
         print(f"steprunner: cannot start: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -109,14 +109,39 @@ class Delivery:
         return cls(row["id"], row["topic"], row["step"], json.loads(row["data"]), row["trace_id"], row["attempts"], row["max_attempts"])
 
 
+class JournalError(Exception):
+    """DATA_DIR or the journal in it cannot be used; the one-line message says which, why, and what to do."""
+
+
+def _prepare_folder(folder: Path) -> None:
+    """Create DATA_DIR if needed; JournalError if it is a file or cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise JournalError(f"DATA_DIR {folder} is a file (or under one), not a folder: set DATA_DIR to a folder") from None
+    except OSError as exc:
+        raise JournalError(f"DATA_DIR {folder} cannot be created ({exc.strerror or exc}): set DATA_DIR to a writable folder") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise JournalError(f"DATA_DIR {folder} is not writable: set DATA_DIR to a writable folder, or fix its permissions")
+
+
 def connect(path: Path, sync: str = "FULL") -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={'NORMAL' if sync == 'NORMAL' else 'FULL'}")
-    conn.execute("PRAGMA busy_timeout=30000")
-    conn.executescript(SCHEMA)
+    """Open (creating if needed) the journal; JournalError, with a one-line message, if it cannot be used."""
+    _prepare_folder(path.parent)
+    conn = None
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={'NORMAL' if sync == 'NORMAL' else 'FULL'}")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.executescript(SCHEMA)
+    except sqlite3.DatabaseError as exc:
+        if conn is not None:
+            conn.close()
+        if "not a database" in str(exc) or "malformed" in str(exc):
+            raise JournalError(f"{path} is not a steprunner journal ({exc}): move it away (a new one is created) or set DATA_DIR to another folder") from None
+        raise JournalError(f"{path} cannot be opened ({exc}): check DATA_DIR and its permissions") from None
     return conn
 
 

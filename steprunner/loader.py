@@ -2,6 +2,13 @@
 
 Start-up stops on the first problem with a message naming the file: an import error (with its
 traceback), a config Motia would refuse, a duplicate step name or an API route defined twice.
+
+The `explains_itself` protocol: an exception whose class has the attribute
+`explains_itself = True` carries a message that is the whole story for a person starting
+the server (say a store's "pets.json is not valid JSON: fix or remove it", raised while a
+step module opens the store at import). Such an import failure is reported as one line,
+`<step file>: <message>`, without the traceback. Any other exception keeps its traceback: a
+SyntaxError or a bug in a step is worth it.
 """
 
 from __future__ import annotations
@@ -58,6 +65,11 @@ def discover(root: Path) -> list[Path]:
     return sorted(p for p in steps_dir.rglob("*_step.py") if "__pycache__" not in p.parts)
 
 
+def explains_itself(exc: BaseException) -> bool:
+    """Whether `exc`'s class says its message needs no traceback (see the module docstring)."""
+    return getattr(type(exc), "explains_itself", False) is True
+
+
 def _import(path: Path, rel: str) -> Any:
     module_name = "steps_" + re.sub(r"\W", "_", rel[:-3])
     spec = importlib.util.spec_from_file_location(module_name, path)
@@ -68,6 +80,8 @@ def _import(path: Path, rel: str) -> Any:
         spec.loader.exec_module(module)
     except BaseException as exc:  # noqa: BLE001 - any failure to import stops start-up
         sys.modules.pop(module_name, None)
+        if explains_itself(exc):
+            raise StepLoadError(f"{rel}: {exc}") from None
         tb = "".join(traceback.format_exception(exc))
         raise StepLoadError(f"{rel}: failed to import\n{tb}") from None
     return module

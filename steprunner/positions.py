@@ -24,7 +24,8 @@ WORKBENCH_FILE = "motia-workbench.json"
 
 
 class WorkbenchFileError(Exception):
-    """motia-workbench.json exists but is not what Motia writes; the message names the file."""
+    """motia-workbench.json exists but is not what Motia writes; the message names the file (not its
+    absolute path: the message goes into HTTP answers)."""
 
 
 def _number(value: float) -> float | int:
@@ -42,9 +43,9 @@ def read_workbench(path: Path) -> list[dict[str, Any]]:
     try:
         data = json.loads(text) if text.strip() else []
     except json.JSONDecodeError as exc:
-        raise WorkbenchFileError(f"{path}: not valid JSON ({exc})") from None
+        raise WorkbenchFileError(f"{path.name}: not valid JSON ({exc})") from None
     if not isinstance(data, list) or not all(isinstance(e, dict) and isinstance(e.get("id"), str) for e in data):
-        raise WorkbenchFileError(f'{path}: expected a list of {{"id": flow, "config": {{step file: {{"x", "y"}}}}}}')
+        raise WorkbenchFileError(f'{path.name}: expected a list of {{"id": flow, "config": {{step file: {{"x", "y"}}}}}}')
     return data
 
 

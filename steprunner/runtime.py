@@ -14,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from steprunner.api import TraceIdMiddleware, api_route, not_found
+from steprunner.api import TraceIdMiddleware, api_route, not_found, server_error
 from steprunner.cron import schedule_loop, schedule_of
 from steprunner.events import EventBus
+from steprunner.guards import HostAllowList, InternalBodyLimit, StaffKey, is_internal
 from steprunner.journal import Journal
 from steprunner.loader import INTERNAL_PREFIX, Step, load_steps
 from steprunner.log import runtime_log
@@ -55,7 +56,8 @@ class Runtime:
 
     def app(self) -> Starlette:
         async def health(_: Request) -> JSONResponse:
-            return JSONResponse({"status": "ok", "pid": os.getpid(), "steps": len(self.steps)})
+            # public even with a staff key: load balancers probe it, and the pages learn here to ask for the key
+            return JSONResponse({"status": "ok", "pid": os.getpid(), "steps": len(self.steps), "staffKey": bool(self.settings.staff_api_key)})
 
         web = WebUI(self)
         routes: list[BaseRoute] = [Route(f"{INTERNAL_PREFIX}/health", health)]
@@ -73,8 +75,14 @@ class Runtime:
                 web.stop()
                 await self.stop()
 
-        return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: not_found},
-                         middleware=[Middleware(TraceIdMiddleware)])
+        middleware = [Middleware(TraceIdMiddleware), Middleware(HostAllowList, allowed_hosts=self.settings.host_allow_list)]
+        if self.settings.staff_api_key:
+            middleware.append(Middleware(StaffKey, key=self.settings.staff_api_key, protected=web.needs_staff_key))
+        middleware.append(Middleware(InternalBodyLimit))
+        app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
+                        exception_handlers={404: not_found, 405: not_found, 500: server_error})
+        app.router.redirect_slashes = False  # `not_found` redirects, with a relative Location
+        return app
 
 
 def create_app() -> Any:

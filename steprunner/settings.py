@@ -1,10 +1,16 @@
 """Runtime settings, read once from the environment (and `.env`, loaded by the CLI).
 
 Every knob has a default that suits a developer's machine; the README lists them all.
+Those about exposure: `HOST` (bound to anything but loopback, `STAFF_API_KEY` is required),
+`ALLOWED_HOSTS` (Host names served besides loopback and the bound address; `*` for any),
+`STAFF_API_KEY` (a bearer key for the runtime's own routes), and the connection limits
+`STEPRUNNER_HEADER_TIMEOUT_SECONDS`, `STEPRUNNER_KEEP_ALIVE_SECONDS`, `STEPRUNNER_LIMIT_CONCURRENCY`.
+`STEPRUNNER_FAULT` is for tests only (see `Faults`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import signal
@@ -36,6 +42,23 @@ def data_dir_from_env() -> Path:
     so they can never disagree about where the data lives.
     """
     return Path(os.path.abspath(os.environ.get("DATA_DIR") or DEFAULT_DATA_DIR))
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding to `host` keeps the server to this machine (`localhost`, 127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _names(raw: str | None) -> tuple[str, ...]:
+    return tuple(name.strip().lower() for name in (raw or "").split(",") if name.strip())
 
 
 def cron_override_variable(step_name: str) -> str:
@@ -100,6 +123,11 @@ class Settings:
     log_format: str = "text"
     log_level: str = "info"
     faults: Faults = field(default_factory=Faults)
+    allowed_hosts: tuple[str, ...] = ()  # besides loopback; "*" allows any Host
+    staff_api_key: str | None = None
+    header_timeout_seconds: float = 10.0
+    keep_alive_seconds: int = 5
+    limit_concurrency: int = 2048
 
     @classmethod
     def from_env(cls, root: Path) -> "Settings":
@@ -118,7 +146,18 @@ class Settings:
             log_format=(os.environ.get("LOG_FORMAT") or "text").lower(),
             log_level=(os.environ.get("LOG_LEVEL") or "info").lower(),
             faults=Faults.parse(os.environ.get(FAULT_VARIABLE)),
+            allowed_hosts=_names(os.environ.get("ALLOWED_HOSTS")),
+            staff_api_key=os.environ.get("STAFF_API_KEY") or None,
+            header_timeout_seconds=_float("STEPRUNNER_HEADER_TIMEOUT_SECONDS", 10.0),
+            keep_alive_seconds=_int("STEPRUNNER_KEEP_ALIVE_SECONDS", 5),
+            limit_concurrency=_int("STEPRUNNER_LIMIT_CONCURRENCY", 2048),
         )
+
+    @property
+    def host_allow_list(self) -> list[str]:
+        """Host names the server answers to: loopback always, the address it is bound to, and ALLOWED_HOSTS."""
+        bound = [self.host.lower()] if self.host not in ("0.0.0.0", "::", "") else []
+        return list(dict.fromkeys([*LOOPBACK_NAMES, *bound, *self.allowed_hosts]))
 
     @property
     def journal_path(self) -> Path:

@@ -15,12 +15,22 @@ Internal API (all under `/__steprunner/`): `flows`, `flow?name=F` (every step wi
 `name`), `PUT positions` (save a dragged node to motia-workbench.json), `traces`,
 `traces/{id}` and `trace-stream` (server-sent events). Nothing is fetched from elsewhere:
 the page works on 127.0.0.1 with no internet.
+
+With `STAFF_API_KEY` set, every data route (the internal API, both `openapi.json`) needs
+`Authorization: Bearer <key>` (`needs_staff_key`); the pages' HTML and static files, and
+`/__steprunner/health`, stay public: they hold no data. The pages ask for the key on a 401
+and keep it in sessionStorage.
+
+Tracebacks (and the project's absolute paths) are shown in the trace view only while the
+server is bound to loopback: the person reading them is then on this machine. Bound to any
+other address, they are removed from what the trace view answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,8 +43,10 @@ from swagger_ui_bundle import swagger_ui_path
 
 from steprunner import log
 from steprunner.flow import flow_graph, flow_names, steps_in
-from steprunner.loader import INTERNAL_PREFIX
+from steprunner.api import INTERNAL_PREFIX, starlette_path
+from steprunner.step_config import ApiConfig
 from steprunner.openapi import openapi_document
+from steprunner.settings import is_loopback
 from steprunner.positions import WORKBENCH_FILE, WorkbenchFileError, save_position, saved_positions
 from steprunner.sse import Restore, on_exit_signal, trace_stream
 from steprunner.traces import TraceRecorder
@@ -43,6 +55,8 @@ if TYPE_CHECKING:
     from steprunner.runtime import Runtime
 
 STATIC_DIR = Path(__file__).parent / "static"
+PUBLIC_INTERNAL_PATHS = {f"{INTERNAL_PREFIX}/", f"{INTERNAL_PREFIX}/docs", f"{INTERNAL_PREFIX}/health"}
+PUBLIC_INTERNAL_FOLDERS = (f"{INTERNAL_PREFIX}/static/", f"{INTERNAL_PREFIX}/swagger-ui/")
 PREFERRED_FLOW = "pets"
 
 
@@ -70,6 +84,13 @@ class WebUI:
         self.workbench_path = self.root / WORKBENCH_FILE
         self.lock_path = runtime.settings.data_dir / "motia-workbench.lock"
         self.recorder = TraceRecorder()
+        self.show_tracebacks = is_loopback(runtime.settings.host)
+        # absolute paths a log line may carry, longest first, and what the trace view shows instead
+        self._redactions = sorted({(str(self.root), "<project>"), (str(runtime.settings.data_dir), "<DATA_DIR>"),
+                                   (sys.prefix, "<python>"), (sys.base_prefix, "<python>")}, key=lambda r: -len(r[0]))
+        # `openapi.json` at the root is the docs page's data unless a step took the path
+        taken = {starlette_path(s.config.path) for s in runtime.steps if isinstance(s.config, ApiConfig) and s.config.method == "GET"}
+        self._public_data_paths = {"/openapi.json"} - taken
         self._openapi: dict[str, Any] | None = None
         self._restore_signals: Restore = lambda: None
 
@@ -151,7 +172,27 @@ class WebUI:
         detail = self.recorder.detail(request.path_params["trace_id"])
         if detail is None:
             return _error(404, "No such trace (traces are kept in memory, newest first, for this process only)")
-        return JSONResponse(detail)
+        return JSONResponse(detail if self.show_tracebacks else self._without_tracebacks(detail))
+
+    def _without_tracebacks(self, value: Any) -> Any:
+        """`value` with every `traceback` field dropped and known absolute paths replaced."""
+        if isinstance(value, dict):
+            return {k: self._without_tracebacks(v) for k, v in value.items() if k != "traceback"}
+        if isinstance(value, list):
+            return [self._without_tracebacks(v) for v in value]
+        if isinstance(value, str):
+            for path, placeholder in self._redactions:
+                value = value.replace(path, placeholder)
+        return value
+
+    def needs_staff_key(self, scope: dict[str, Any]) -> bool:
+        """Whether a request reads or changes data of the runtime's (see the module docstring)."""
+        path: str = scope.get("path", "")
+        if path in self._public_data_paths:
+            return True
+        if not (path == INTERNAL_PREFIX or path.startswith(INTERNAL_PREFIX + "/")):
+            return False
+        return path not in PUBLIC_INTERNAL_PATHS and not path.startswith(PUBLIC_INTERNAL_FOLDERS)
 
     async def trace_stream(self, _: Request) -> Response:
         return trace_stream(self.recorder)

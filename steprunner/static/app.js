@@ -1,6 +1,7 @@
 // The page's wiring: pick a flow, draw it, save dragged nodes, show traces live.
 // Every URL is under /__steprunner/, so a step that takes `/` or `/docs` cannot break the page.
 
+import { authFetch } from "./auth.js";
 import { FlowView } from "./flow-view.js";
 import { TracesView } from "./traces-view.js";
 
@@ -21,7 +22,7 @@ async function savePosition(node) {
     say(current.flow ? "positions are not saved: see the warning above" : "positions are saved per flow: pick a flow to keep this layout");
     return;
   }
-  const response = await fetch(`${API}/positions`, {
+  const response = await authFetch(`${API}/positions`, {
     method: "PUT",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ flow: current.flow, file: node.file, x: node.x, y: node.y }),
@@ -40,7 +41,7 @@ const flowView = new FlowView({
 
 async function showFlow(name) {
   const url = name ? `${API}/flow?name=${encodeURIComponent(name)}` : `${API}/flow`;
-  const response = await fetch(url);
+  const response = await authFetch(url);
   const graph = await response.json();
   if (!response.ok) { say(graph.message, true); return; }
   current = { flow: graph.flow, savable: graph.savable };
@@ -60,7 +61,9 @@ document.getElementById("zoom-out").addEventListener("click", () => flowView.set
 document.getElementById("zoom-fit").addEventListener("click", () => flowView.fit());
 
 async function start() {
-  const info = await (await fetch(`${API}/flows`)).json();
+  const answer = await authFetch(`${API}/flows`);
+  const info = await answer.json();
+  if (!answer.ok) { say(info.message, true); return; }
   const options = info.flows.map((f) => new Option(f, f));
   options.push(new Option(`(all ${info.steps} steps)`, ALL));
   select.replaceChildren(...options);

@@ -1,6 +1,11 @@
 // The traces panel: a live list fed by server-sent events, and the detail of one trace.
 // The server pushes a trace's summary whenever it changes; the open trace's detail is
 // fetched again when (and only when) such a push says it changed. Nothing polls.
+// The stream is read with fetch() rather than EventSource, which cannot send the staff key.
+
+import { authFetch } from "./auth.js";
+
+const RECONNECT_MS = 2000;
 
 const MAX_LISTED = 300;
 
@@ -39,22 +44,35 @@ export class TracesView {
     this.refetch = null;
   }
 
-  connect(url) {
-    const source = new EventSource(url);
-    source.addEventListener("open", () => this.setLive(true));
-    source.addEventListener("error", () => this.setLive(false));
-    source.addEventListener("snapshot", (ev) => {
-      this.traces = new Map(JSON.parse(ev.data).traces.map((t) => [t.traceId, t]));
+  /** Read the stream for good: reconnect (after the server's `retry`) whenever it ends or fails. */
+  async connect(url) {
+    let retry = RECONNECT_MS;
+    for (;;) {
+      try {
+        const response = await authFetch(url, { headers: { Accept: "text/event-stream" } });
+        if (response.ok && response.body) {
+          this.setLive(true);
+          await readEvents(response.body, (event, data) => this.onEvent(event, data), (ms) => { retry = ms; });
+        }
+      } catch {
+        // the server went away: show it, and try again below
+      }
+      this.setLive(false);
+      await new Promise((resolve) => setTimeout(resolve, retry));
+    }
+  }
+
+  onEvent(event, data) {
+    if (event === "snapshot") {
+      this.traces = new Map(JSON.parse(data).traces.map((t) => [t.traceId, t]));
       this.scheduleList();
       if (this.openId) this.loadDetail();
-    });
-    source.addEventListener("trace", (ev) => {
-      const t = JSON.parse(ev.data);
+    } else if (event === "trace") {
+      const t = JSON.parse(data);
       this.traces.set(t.traceId, t);
       this.scheduleList();
       if (t.traceId === this.openId) this.loadDetail();
-    });
-    this.source = source;
+    }
   }
 
   setLive(on) {
@@ -110,7 +128,7 @@ export class TracesView {
       this.refetch = null;
       const id = this.openId;
       if (!id) return;
-      const response = await fetch(`/__steprunner/traces/${encodeURIComponent(id)}`);
+      const response = await authFetch(`/__steprunner/traces/${encodeURIComponent(id)}`);
       if (id !== this.openId) return;
       if (!response.ok) { this.renderMissing(id); return; }
       const detail = await response.json();
@@ -189,5 +207,33 @@ export class TracesView {
       list.append(li);
     }
     return list;
+  }
+}
+
+/** Server-sent events from a fetch() body: `onEvent(event, data)` per message, `onRetry(ms)` per `retry:`. */
+async function readEvents(body, onEvent, onRetry) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replace(/\r\n?/g, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith(":")) continue; // a keepalive comment
+        const colon = line.indexOf(":");
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const text = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+        if (field === "event") event = text;
+        else if (field === "data") data.push(text);
+        else if (field === "retry" && /^\d+$/.test(text)) onRetry(Number(text));
+      }
+      if (data.length) onEvent(event, data.join("\n"));
+    }
   }
 }

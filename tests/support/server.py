@@ -50,11 +50,17 @@ class Server:
     def logs(self) -> str:
         return Path(self._log.name).read_text(encoding="utf-8", errors="replace")
 
+    @property
+    def staff_headers(self) -> dict[str, str]:
+        """`Authorization: Bearer <STAFF_API_KEY>` when this server's environment has a key, else nothing."""
+        key = self.env.get("STAFF_API_KEY")
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
     def wait_ready(self, timeout: float = 20.0) -> "Server":
         def ready() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.logs()}")
-            return httpx.get(f"{self.base_url}/__steprunner/health", timeout=1.0).status_code == 200
+            return httpx.get(f"{self.base_url}/__steprunner/health", headers=self.staff_headers, timeout=1.0).status_code == 200
 
         try:
             wait_until(ready, timeout=timeout, message=f"server on {self.base_url} to be ready")
