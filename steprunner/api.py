@@ -24,12 +24,13 @@ from starlette.routing import Match, Route
 
 from steprunner.context import Context
 from steprunner.events import EventBus
-from steprunner.loader import INTERNAL_PREFIX, Step
+from steprunner.loader import Step, StepLoadError
 from steprunner.log import Logger
+from steprunner.observe import RequestEnded, RequestStarted
 from steprunner.step_config import ApiConfig
 
 TRACE_HEADER = "x-trace-id"
-__all__ = ["INTERNAL_PREFIX", "TRACE_HEADER", "api_route", "error", "not_found", "server_error"]
+INTERNAL_PREFIX = "/__steprunner"  # the runtime's own routes; refused to steps (`check_route`)
 JSON_MEDIA_TYPE = re.compile(r"application/(?:[\w.+-]+\+)?json", re.IGNORECASE)
 
 
@@ -153,9 +154,19 @@ def chain(middleware: list[Any], handler: Handler) -> Handler:
     return handler
 
 
-def api_route(step: Step, bus: EventBus, max_body: int, observe: Callable[[str, dict[str, Any]], None]) -> Route:
+def check_route(step: Step) -> None:
+    """StepLoadError if an API step declares a path under the runtime's reserved prefix."""
+    config = step.config
+    if isinstance(config, ApiConfig) and config.path.startswith(INTERNAL_PREFIX):
+        raise StepLoadError(f"{step.file}: config.path: {INTERNAL_PREFIX} is reserved for the runtime")
+
+
+def api_route(step: Step, bus: EventBus, max_body: int) -> Route:
+    """The Starlette route of an API step: it reports requests to the bus's observers and runs the
+    handler with the bus's `context`."""
     config = step.config
     assert isinstance(config, ApiConfig)
+    check_route(step)
     run = chain(list(config.middleware or []), step.handler)  # type: ignore[arg-type]
     logger_name = step.name
 
@@ -179,11 +190,11 @@ def api_route(step: Step, bus: EventBus, max_body: int, observe: Callable[[str, 
             "headers": header_dict(request),
             "rawBody": raw.decode("utf-8", errors="replace"),
         }
-        observe("request.start", {"traceId": trace_id, "step": logger_name, "method": request.method, "path": request.scope["path"]})
+        bus.notify(RequestStarted(trace_id, logger_name, request.method, request.scope["path"]))
         status = 500
         try:
             with bus.hold_deliveries():  # what the handler emits runs after the response is sent
-                result = await run(req, Context(step, trace_id, bus))
+                result = await run(req, bus.context_for(step, trace_id))
             response = to_response(result, trace_id)
             status = response.status_code
             return response
@@ -191,7 +202,7 @@ def api_route(step: Step, bus: EventBus, max_body: int, observe: Callable[[str, 
             Logger(logger_name, trace_id).error(f"handler failed: {exc!r}", {"traceback": traceback.format_exc()})
             return error(500, "Internal server error", trace_id, traceId=trace_id)
         finally:
-            observe("request.end", {"traceId": trace_id, "step": logger_name, "status": status})
+            bus.notify(RequestEnded(trace_id, logger_name, status))
 
     return Route(starlette_path(config.path), endpoint, methods=[config.method], name=step.name)
 

@@ -26,6 +26,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_dev(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from steprunner.api import check_route
     from steprunner.cron import schedule_of
     from steprunner.runtime import Runtime
     from steprunner.serve import raise_open_file_limit, uvicorn_options
@@ -42,6 +43,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         return 1
     steps = load_steps(settings.root)  # fail fast, with the file named, before any worker starts
     for step in steps:
+        check_route(step)
         if step.type == "cron":
             schedule_of(step)
     journal.connect(settings.journal_path, settings.journal_sync).close()  # a DATA_DIR that cannot work stops us here

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from steprunner import journal
 from steprunner.log import Logger
 
 if TYPE_CHECKING:
-    from steprunner.events import EventBus
     from steprunner.loader import Step
+
+# `EventBus.publish(topic, data, trace_id, source)`: journal an event for its subscribers
+Publish = Callable[[str, Any, str, str], Awaitable[None]]
 
 
 class UndeclaredEmitError(Exception):
@@ -39,13 +41,16 @@ class State:
 
 
 class Context:
-    def __init__(self, step: "Step", trace_id: str, bus: "EventBus") -> None:
+    """Built by `EventBus.context_for`; takes only what a handler reaches through it: a way to
+    publish and the journal that keeps state (not the bus, which would import this module back)."""
+
+    def __init__(self, step: "Step", trace_id: str, publish: Publish, db: journal.Journal) -> None:
         self.trace_id = trace_id
         self.flows = step.flows
         self.logger = Logger(step.name, trace_id)
-        self.state = State(bus.journal)
+        self.state = State(db)
         self._step = step
-        self._bus = bus
+        self._publish = publish
 
     async def emit(self, event: dict[str, Any]) -> None:
         """Journal the event for every subscriber before returning; refuse topics the step did not declare."""
@@ -56,4 +61,4 @@ class Context:
             raise UndeclaredEmitError(
                 f"step {self._step.name!r} emitted topic {topic!r}, which is not in its config `emits` {sorted(self._step.emits)}"
             )
-        await self._bus.publish(topic, event.get("data"), self.trace_id, source=self._step.name)
+        await self._publish(topic, event.get("data"), self.trace_id, self._step.name)

@@ -17,9 +17,9 @@ from datetime import datetime
 from croniter import croniter
 
 from steprunner import journal
-from steprunner.context import Context
 from steprunner.events import EventBus
 from steprunner.loader import Step, StepLoadError
+from steprunner.observe import CronEnded, CronStarted
 from steprunner.settings import cron_override_variable
 from steprunner.step_config import CronConfig
 
@@ -36,16 +36,16 @@ def schedule_of(step: Step) -> str:
 
 async def run_cron_step(step: Step, bus: EventBus, trace_id: str | None = None) -> bool:
     """Run a cron handler once now; True if it finished without raising."""
-    context = Context(step, trace_id or uuid.uuid4().hex, bus)
+    context = bus.context_for(step, trace_id or uuid.uuid4().hex)
     started = time.time()
-    bus._notify("cron.start", {"step": step.name, "traceId": context.trace_id})
+    bus.notify(CronStarted(context.trace_id, step.name))
     ok = True
     try:
         await step.handler(context)  # type: ignore[misc]
     except Exception as exc:  # noqa: BLE001 - the next tick runs regardless
         ok = False
         context.logger.error(f"cron handler failed: {exc!r}", {"traceback": traceback.format_exc()})
-    bus._notify("cron.end", {"step": step.name, "traceId": context.trace_id, "ok": ok, "started": started, "duration": time.time() - started})
+    bus.notify(CronEnded(context.trace_id, step.name, ok, started, time.time() - started))
     return ok
 
 

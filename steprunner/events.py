@@ -9,6 +9,10 @@ sweep (woken by retries and shutdowns, and every `poll_seconds` as a fallback) p
 this process did not start itself: events from other processes, retries that came due, and
 claims abandoned by a process that died.
 
+Observers (`add_observer`, the records of `steprunner.observe`) hear about emits and
+deliveries from here, and about requests and cron runs from the layers that run those
+(`notify`). Handlers get their `context` from `context_for`.
+
 Writing a delivery's outcome (ack, retry, dead letter) is retried a few times when the journal
 fails for a moment (`BOOKKEEPING_RETRY_DELAYS`), each failure logged.
 
@@ -32,10 +36,10 @@ from steprunner.context import Context
 from steprunner.journal import Delivery, Journal
 from steprunner.loader import Step
 from steprunner.log import runtime_log
+from steprunner.observe import DeliveryEnded, DeliveryStarted, Emitted, Observation, Observer
 from steprunner.settings import Settings
 from steprunner.step_config import EventConfig
 
-Observer = Callable[[str, dict[str, Any]], None]
 MAX_BACKOFF_SECONDS = 300.0
 # Waits between tries of a delivery's ack / retry / dead-letter write that failed: ~10 s in all.
 BOOKKEEPING_RETRY_DELAYS: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.0, 2.0, 2.0)
@@ -66,7 +70,7 @@ class EventBus:
             if isinstance(step.config, EventConfig):
                 for topic in step.config.subscribes:
                     self.subscribers.setdefault(topic, []).append(step)
-        self.observers: list[Observer] = []
+        self._observers: list[Observer] = []
         self.running = False
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
@@ -78,7 +82,8 @@ class EventBus:
         if topic in self.settings.faults.topics:
             self.settings.faults.inject(topic)  # test-only (STEPRUNNER_FAULT): fail or die before journaling
         subscribers = self.subscribers.get(topic, [])
-        self._notify("emit", {"topic": topic, "traceId": trace_id, "source": source, "subscribers": [s.name for s in subscribers]})
+        if self._observers:
+            self.notify(Emitted(trace_id, topic, source, tuple(s.name for s in subscribers)))
         if not subscribers:
             return
         payload = json.loads(json.dumps(data))  # what a subscriber gets is what the journal holds
@@ -148,10 +153,10 @@ class EventBus:
 
     async def _run(self, d: Delivery) -> None:
         step = self.by_name[d.step]
-        context = Context(step, d.trace_id, self)
+        context = self.context_for(step, d.trace_id)
         timeout = self._timeout(step)
         started = time.time()
-        self._notify("delivery.start", {"id": d.id, "step": d.step, "topic": d.topic, "traceId": d.trace_id, "attempt": d.attempts})
+        self.notify(DeliveryStarted(d.trace_id, d.id, d.step, d.topic, d.attempts))
         try:
             await asyncio.wait_for(step.handler(d.data, context), timeout)  # type: ignore[misc]
         except asyncio.TimeoutError:
@@ -161,7 +166,7 @@ class EventBus:
             context.logger.error(f"handler raised: {error}", {"topic": d.topic, "attempt": d.attempts, "traceback": traceback.format_exc()})
         else:
             await self._record_outcome(d, "ack", lambda c: journal.ack(c, d.id))
-            self._notify("delivery.end", {"id": d.id, "step": d.step, "traceId": d.trace_id, "outcome": "ok", "started": started, "duration": time.time() - started})
+            self.notify(DeliveryEnded(d.trace_id, d.id, d.step, "ok", started, time.time() - started))
             return
         fields = {"topic": d.topic, "deliveryId": d.id, "attempt": d.attempts, "maxAttempts": d.max_attempts, "error": error}
         if d.attempts < d.max_attempts:
@@ -174,7 +179,7 @@ class EventBus:
             context.logger.error("☠️ dead-lettered: no tries left (see `python -m steprunner events`)", fields)
             await self._record_outcome(d, "dead-letter", lambda c: journal.dead_letter(c, d.id, error))
             outcome = "dead"
-        self._notify("delivery.end", {"id": d.id, "step": d.step, "traceId": d.trace_id, "outcome": outcome, "error": error, "started": started, "duration": time.time() - started})
+        self.notify(DeliveryEnded(d.trace_id, d.id, d.step, outcome, started, time.time() - started, error))
 
     async def _record_outcome(self, d: Delivery, what: str, op: Callable[[Any], None]) -> bool:
         """Write a delivery's outcome (ack, retry, dead letter), retrying a failed write a few times.
@@ -197,9 +202,27 @@ class EventBus:
                 await asyncio.sleep(delay)  # a backoff before the next write, not a wait for another task
         return False
 
-    def _notify(self, kind: str, info: dict[str, Any]) -> None:
-        for observer in self.observers:
-            observer(kind, info)
+    # --- observing ------------------------------------------------------------------------
+
+    def add_observer(self, observer: Observer) -> None:
+        """Call `observer` with every `steprunner.observe` record from now on."""
+        self._observers.append(observer)
+
+    def remove_observer(self, observer: Observer) -> None:
+        if observer in self._observers:
+            self._observers.remove(observer)
+
+    def notify(self, observation: Observation) -> None:
+        """Tell every observer; the HTTP layer and cron report here too. An observer that raises is logged."""
+        for observer in self._observers:
+            try:
+                observer(observation)
+            except Exception as exc:  # noqa: BLE001 - a broken observer must not fail an emit or a request
+                runtime_log.error(f"observer {observer!r} failed: {exc!r}", {"observation": type(observation).__name__})
+
+    def context_for(self, step: Step, trace_id: str) -> Context:
+        """The `context` a handler of `step` gets: it emits through this bus and keeps state in its journal."""
+        return Context(step, trace_id, self.publish, self.journal)
 
     # --- the sweep and the lease ------------------------------------------------------------
 

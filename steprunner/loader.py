@@ -24,9 +24,6 @@ from typing import Any, Callable
 
 from steprunner.step_config import ApiConfig, CronConfig, EventConfig, NoopConfig, StepConfigError, parse_config, topic_of
 
-INTERNAL_PREFIX = "/__steprunner"
-
-
 class StepLoadError(Exception):
     """Start-up cannot go on; the message says which file and why."""
 
@@ -102,8 +99,6 @@ def load_step(path: Path, root: Path) -> Step:
             raise StepLoadError(f"{rel}: no `handler` defined")
         if not inspect.iscoroutinefunction(handler):
             raise StepLoadError(f"{rel}: `handler` must be `async def`")
-    if isinstance(config, ApiConfig) and config.path.startswith(INTERNAL_PREFIX):
-        raise StepLoadError(f"{rel}: config.path: {INTERNAL_PREFIX} is reserved for the runtime")
     return Step(file=rel, config=config, handler=handler)
 
 

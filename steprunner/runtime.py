@@ -14,14 +14,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from steprunner.api import TraceIdMiddleware, api_route, not_found, server_error
+from steprunner.api import INTERNAL_PREFIX, TraceIdMiddleware, api_route, not_found, server_error
 from steprunner.cron import schedule_loop, schedule_of
 from steprunner.events import EventBus
 from steprunner.guards import HostAllowList, InternalBodyLimit, StaffKey, is_internal
 from steprunner.journal import Journal
-from steprunner.loader import INTERNAL_PREFIX, Step, load_steps
+from steprunner.loader import Step, load_steps
 from steprunner.log import runtime_log
-from steprunner.settings import Settings
+from steprunner.settings import Settings, is_loopback
 from steprunner.step_config import ApiConfig, CronConfig
 from steprunner.web import WebUI
 
@@ -59,9 +59,9 @@ class Runtime:
             # public even with a staff key: load balancers probe it, and the pages learn here to ask for the key
             return JSONResponse({"status": "ok", "pid": os.getpid(), "steps": len(self.steps), "staffKey": bool(self.settings.staff_api_key)})
 
-        web = WebUI(self)
+        web = WebUI(self.steps, self.settings.root, self.settings.data_dir, self.bus, show_tracebacks=is_loopback(self.settings.host))
         routes: list[BaseRoute] = [Route(f"{INTERNAL_PREFIX}/health", health)]
-        routes += [api_route(s, self.bus, self.settings.max_body_bytes, self.bus._notify) for s in self.steps if isinstance(s.config, ApiConfig)]
+        routes += [api_route(s, self.bus, self.settings.max_body_bytes) for s in self.steps if isinstance(s.config, ApiConfig)]
         routes += web.routes()  # after the steps: a step declaring `/`, `/docs` or `/openapi.json` wins
 
         @contextlib.asynccontextmanager

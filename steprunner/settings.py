@@ -120,8 +120,6 @@ class Settings:
     default_handler_timeout: float = 30.0
     shutdown_grace_seconds: float = 10.0
     journal_sync: str = "FULL"
-    log_format: str = "text"
-    log_level: str = "info"
     faults: Faults = field(default_factory=Faults)
     allowed_hosts: tuple[str, ...] = ()  # besides loopback; "*" allows any Host
     staff_api_key: str | None = None
@@ -143,8 +141,6 @@ class Settings:
             default_handler_timeout=_float("STEPRUNNER_HANDLER_TIMEOUT_SECONDS", 30.0),
             shutdown_grace_seconds=_float("STEPRUNNER_SHUTDOWN_GRACE_SECONDS", 10.0),
             journal_sync=(os.environ.get("STEPRUNNER_JOURNAL_SYNC") or "FULL").upper(),
-            log_format=(os.environ.get("LOG_FORMAT") or "text").lower(),
-            log_level=(os.environ.get("LOG_LEVEL") or "info").lower(),
             faults=Faults.parse(os.environ.get(FAULT_VARIABLE)),
             allowed_hosts=_names(os.environ.get("ALLOWED_HOSTS")),
             staff_api_key=os.environ.get("STAFF_API_KEY") or None,

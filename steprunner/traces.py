@@ -1,7 +1,7 @@
 """Live traces: what each request, event and cron tick set off, kept in memory for the page.
 
-The recorder listens to the event bus (`bus.observers`: `request.start/end`, `emit`,
-`delivery.start/end`, `cron.start/end`) and to every log line (`steprunner.log.add_listener`),
+The recorder observes the event bus (`bus.add_observer(recorder.observe)`: the records of
+`steprunner.observe`) and every log line (`steprunner.log.add_listener`),
 and groups them by trace id. A trace is `running` while its request or cron handler runs or
 an event it emitted has not been handled for good yet; then `ok`, or `error` when the request
 answered 5xx, the cron handler raised or a delivery was dead-lettered. A delivery that failed
@@ -32,6 +32,8 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
+
+from steprunner.observe import CronEnded, CronStarted, DeliveryEnded, DeliveryStarted, Emitted, Observation, RequestEnded, RequestStarted
 
 FLUSH_DELAY_SECONDS = 0.05
 RAW_LIMIT = 20_000  # observer calls and log lines queued while nobody watches (the oldest go first)
@@ -158,7 +160,7 @@ class TraceRecorder:
         self._flush_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        # ("observe", trace_id, kind, info, time) or ("log", trace_id, step, line, time), oldest first
+        # ("observe", trace_id, None, observation, time) or ("log", trace_id, step, line, time), oldest first
         self._raw: deque[tuple[str, str, Any, Any, float]] = deque(maxlen=max(RAW_LIMIT, max_total))
 
     # --- wiring ---------------------------------------------------------------------------
@@ -230,12 +232,11 @@ class TraceRecorder:
     def _find(trace: Trace, key: str) -> Span | None:
         return next((s for s in reversed(trace.spans) if s.key == key), None)
 
-    def observe(self, kind: str, info: dict[str, Any]) -> None:
-        """An event-bus observer: `bus.observers.append(recorder.observe)`."""
-        trace_id = info.get("traceId")
-        if not trace_id:
+    def observe(self, observation: Observation) -> None:
+        """An event-bus observer: `bus.add_observer(recorder.observe)`."""
+        if not observation.trace_id:
             return
-        self._raw.append(("observe", str(trace_id), kind, info, time.time()))
+        self._raw.append(("observe", observation.trace_id, None, observation, time.time()))
         if self._subscribers:
             self._record_now()
 
@@ -253,7 +254,7 @@ class TraceRecorder:
         while raw:
             what, trace_id, a, b, when = raw.popleft()
             if what == "observe":
-                self._record(a, b, trace_id, when)
+                self._record(b, when)
             else:
                 trace = self._trace(trace_id, when, {"kind": "log", "step": a})
                 if self._room(trace, trace.logs):
@@ -261,57 +262,64 @@ class TraceRecorder:
             touched.add(trace_id)
         return touched
 
-    def _record(self, kind: str, info: dict[str, Any], trace_id: str, now: float) -> None:
-        step = str(info.get("step") or info.get("source") or "?")
-        if kind == "request.start":
-            trace = self._trace(trace_id, now, {"kind": "api", "step": step, "method": info.get("method"), "path": info.get("path")})
-            self._add_span(trace, Span(key="request", step=step, kind="api", started=now))
-        elif kind == "request.end":
-            trace = self._trace(trace_id, now, {"kind": "api", "step": step})
-            span = self._find(trace, "request")
-            status = int(info.get("status") or 0)
-            if span:
-                span.duration, span.status = now - span.started, status
-                span.outcome = "error" if status >= 500 else "ok"
-            trace.failed |= status >= 500
-            trace.ended = now
-        elif kind == "cron.start":
-            trace = self._trace(trace_id, now, {"kind": "cron", "step": step})
-            self._add_span(trace, Span(key="cron", step=step, kind="cron", started=now))
-        elif kind == "cron.end":
-            trace = self._trace(trace_id, now, {"kind": "cron", "step": step})
-            span = self._find(trace, "cron")
-            ok = bool(info.get("ok"))
-            if span:
-                span.duration, span.outcome = now - span.started, "ok" if ok else "error"
-            trace.failed |= not ok
-            trace.ended = now
-        elif kind == "emit":
-            trace = self._trace(trace_id, now, {"kind": "event", "step": step, "topic": info.get("topic")})
-            subscribers = [str(s) for s in info.get("subscribers") or []]
-            if self._room(trace, trace.emits):
-                trace.emits.append({"time": now, "topic": info.get("topic"), "source": step, "subscribers": subscribers})
-            for name in subscribers:
-                trace.awaiting[name] = trace.awaiting.get(name, 0) + 1
-            if not subscribers:
-                trace.ended = now if trace.ended is None or now > trace.ended else trace.ended
-        elif kind == "delivery.start":
-            trace = self._trace(trace_id, now, {"kind": "event", "step": step, "topic": info.get("topic")})
-            attempt = int(info.get("attempt") or 1)
-            self._add_span(trace, Span(key=f"delivery:{info.get('id')}:{attempt}", step=step, kind="event", started=now, topic=info.get("topic"), attempt=attempt))
-        elif kind == "delivery.end":
-            trace = self._trace(trace_id, now, {"kind": "event", "step": step})
-            outcome = str(info.get("outcome") or "ok")
-            span = next((s for s in reversed(trace.spans) if s.key.startswith(f"delivery:{info.get('id')}:") and s.outcome == "running"), None)
-            if span:
-                span.started = float(info.get("started") or span.started)
-                span.duration = float(info.get("duration") or (now - span.started))
-                span.outcome = outcome
-                span.error = info.get("error")
-            if outcome in ("ok", "dead") and trace.awaiting.get(step, 0) > 0:
-                trace.awaiting[step] -= 1
-            trace.failed |= outcome == "dead"
-            trace.ended = now
+    def _record(self, observation: Observation, now: float) -> None:
+        """Fold one observation into its trace (with the lock held)."""
+        self._folds[type(observation)](self, observation, now)  # type: ignore[operator]
+
+    def _request_started(self, o: RequestStarted, now: float) -> None:
+        trace = self._trace(o.trace_id, now, {"kind": "api", "step": o.step, "method": o.method, "path": o.path})
+        self._add_span(trace, Span(key="request", step=o.step, kind="api", started=now))
+
+    def _request_ended(self, o: RequestEnded, now: float) -> None:
+        trace = self._trace(o.trace_id, now, {"kind": "api", "step": o.step})
+        span = self._find(trace, "request")
+        if span:
+            span.duration, span.status = now - span.started, o.status
+            span.outcome = "error" if o.status >= 500 else "ok"
+        trace.failed |= o.status >= 500
+        trace.ended = now
+
+    def _cron_started(self, o: CronStarted, now: float) -> None:
+        trace = self._trace(o.trace_id, now, {"kind": "cron", "step": o.step})
+        self._add_span(trace, Span(key="cron", step=o.step, kind="cron", started=now))
+
+    def _cron_ended(self, o: CronEnded, now: float) -> None:
+        trace = self._trace(o.trace_id, now, {"kind": "cron", "step": o.step})
+        span = self._find(trace, "cron")
+        if span:
+            span.duration, span.outcome = now - span.started, "ok" if o.ok else "error"
+        trace.failed |= not o.ok
+        trace.ended = now
+
+    def _emitted(self, o: Emitted, now: float) -> None:
+        trace = self._trace(o.trace_id, now, {"kind": "event", "step": o.source, "topic": o.topic})
+        subscribers = list(o.subscribers)
+        if self._room(trace, trace.emits):
+            trace.emits.append({"time": now, "topic": o.topic, "source": o.source, "subscribers": subscribers})
+        for name in subscribers:
+            trace.awaiting[name] = trace.awaiting.get(name, 0) + 1
+        if not subscribers:
+            trace.ended = now if trace.ended is None or now > trace.ended else trace.ended
+
+    def _delivery_started(self, o: DeliveryStarted, now: float) -> None:
+        trace = self._trace(o.trace_id, now, {"kind": "event", "step": o.step, "topic": o.topic})
+        self._add_span(trace, Span(key=f"delivery:{o.delivery_id}:{o.attempt}", step=o.step, kind="event", started=now, topic=o.topic, attempt=o.attempt))
+
+    def _delivery_ended(self, o: DeliveryEnded, now: float) -> None:
+        trace = self._trace(o.trace_id, now, {"kind": "event", "step": o.step})
+        span = next((s for s in reversed(trace.spans) if s.key.startswith(f"delivery:{o.delivery_id}:") and s.outcome == "running"), None)
+        if span:
+            span.started = o.started or span.started
+            span.duration = o.duration if o.duration else now - span.started
+            span.outcome = o.outcome
+            span.error = o.error
+        if o.outcome in ("ok", "dead") and trace.awaiting.get(o.step, 0) > 0:
+            trace.awaiting[o.step] -= 1
+        trace.failed |= o.outcome == "dead"
+        trace.ended = now
+
+    _folds = {RequestStarted: _request_started, RequestEnded: _request_ended, CronStarted: _cron_started, CronEnded: _cron_ended,
+              Emitted: _emitted, DeliveryStarted: _delivery_started, DeliveryEnded: _delivery_ended}
 
     def on_log(self, record: dict[str, Any]) -> None:
         """A `steprunner.log` listener: every log line with a trace id joins that trace."""

@@ -32,7 +32,7 @@ import asyncio
 import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
@@ -46,13 +46,11 @@ from steprunner.flow import flow_graph, flow_names, steps_in
 from steprunner.api import INTERNAL_PREFIX, starlette_path
 from steprunner.step_config import ApiConfig
 from steprunner.openapi import openapi_document
-from steprunner.settings import is_loopback
+from steprunner.loader import Step
+from steprunner.observe import Observable
 from steprunner.positions import WORKBENCH_FILE, WorkbenchFileError, save_position, saved_positions
 from steprunner.sse import Restore, on_exit_signal, trace_stream
 from steprunner.traces import TraceRecorder
-
-if TYPE_CHECKING:
-    from steprunner.runtime import Runtime
 
 STATIC_DIR = Path(__file__).parent / "static"
 PUBLIC_INTERNAL_PATHS = {f"{INTERNAL_PREFIX}/", f"{INTERNAL_PREFIX}/docs", f"{INTERNAL_PREFIX}/health"}
@@ -77,19 +75,21 @@ def _error(status: int, message: str) -> JSONResponse:
 class WebUI:
     """Routes and live state of the built-in pages for one runtime."""
 
-    def __init__(self, runtime: "Runtime") -> None:
-        self.runtime = runtime
-        self.steps = runtime.steps
-        self.root = runtime.settings.root
+    def __init__(self, steps: list[Step], root: Path, data_dir: Path, bus: Observable, show_tracebacks: bool) -> None:
+        """`bus`: where the trace recorder subscribes. `show_tracebacks`: whether the trace view may
+        show tracebacks and absolute paths (only when the server is bound to loopback)."""
+        self.steps = steps
+        self.root = root
         self.workbench_path = self.root / WORKBENCH_FILE
-        self.lock_path = runtime.settings.data_dir / "motia-workbench.lock"
+        self.lock_path = data_dir / "motia-workbench.lock"
+        self.bus = bus
         self.recorder = TraceRecorder()
-        self.show_tracebacks = is_loopback(runtime.settings.host)
+        self.show_tracebacks = show_tracebacks
         # absolute paths a log line may carry, longest first, and what the trace view shows instead
-        self._redactions = sorted({(str(self.root), "<project>"), (str(runtime.settings.data_dir), "<DATA_DIR>"),
+        self._redactions = sorted({(str(root), "<project>"), (str(data_dir), "<DATA_DIR>"),
                                    (sys.prefix, "<python>"), (sys.base_prefix, "<python>")}, key=lambda r: -len(r[0]))
         # `openapi.json` at the root is the docs page's data unless a step took the path
-        taken = {starlette_path(s.config.path) for s in runtime.steps if isinstance(s.config, ApiConfig) and s.config.method == "GET"}
+        taken = {starlette_path(s.config.path) for s in steps if isinstance(s.config, ApiConfig) and s.config.method == "GET"}
         self._public_data_paths = {"/openapi.json"} - taken
         self._openapi: dict[str, Any] | None = None
         self._restore_signals: Restore = lambda: None
@@ -99,7 +99,7 @@ class WebUI:
     def start(self) -> None:
         """Begin recording traces and be ready to end the streams on Ctrl-C (call inside the event loop)."""
         self.recorder.bind(asyncio.get_running_loop())
-        self.runtime.bus.observers.append(self.recorder.observe)
+        self.bus.add_observer(self.recorder.observe)
         log.add_listener(self.recorder.on_log)
         self._restore_signals = on_exit_signal(self.recorder.close)
 
@@ -107,8 +107,7 @@ class WebUI:
         self.recorder.close()
         self._restore_signals()
         log.remove_listener(self.recorder.on_log)
-        if self.recorder.observe in self.runtime.bus.observers:
-            self.runtime.bus.observers.remove(self.recorder.observe)
+        self.bus.remove_observer(self.recorder.observe)
 
     # --- pages ----------------------------------------------------------------------------
 

@@ -23,11 +23,6 @@ PUBLIC = ["/__steprunner/health", "/", "/__steprunner/", "/docs", "/__steprunner
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     async with in_process(FIXTURE_ROOT, tmp_path, staff_api_key=KEY) as c:
         yield c

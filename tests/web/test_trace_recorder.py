@@ -1,23 +1,24 @@
-"""The trace recorder on its own, fed the observer calls the bus makes, in the order it makes them."""
+"""The trace recorder on its own, fed the observations the bus reports, in the order it reports them."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 
+from steprunner.observe import CronEnded, CronStarted, DeliveryEnded, DeliveryStarted, Emitted, RequestEnded, RequestStarted
 from steprunner.traces import TraceRecorder
 
 
 def request(rec: TraceRecorder, trace: str, status: int = 201, emits: dict[str, list[str]] | None = None) -> None:
-    rec.observe("request.start", {"traceId": trace, "step": "CreatePet", "method": "POST", "path": "/py/pets"})
+    rec.observe(RequestStarted(trace, "CreatePet", "POST", "/py/pets"))
     for topic, subscribers in (emits or {}).items():
-        rec.observe("emit", {"topic": topic, "traceId": trace, "source": "CreatePet", "subscribers": subscribers})
-    rec.observe("request.end", {"traceId": trace, "step": "CreatePet", "status": status})
+        rec.observe(Emitted(trace, topic, "CreatePet", tuple(subscribers)))
+    rec.observe(RequestEnded(trace, "CreatePet", status))
 
 
 def delivery(rec: TraceRecorder, trace: str, did: int, step: str, outcome: str = "ok", attempt: int = 1) -> None:
-    rec.observe("delivery.start", {"id": did, "step": step, "topic": "py.pet.created", "traceId": trace, "attempt": attempt})
-    rec.observe("delivery.end", {"id": did, "step": step, "traceId": trace, "outcome": outcome, "started": 100.0 + did, "duration": 0.25, "error": None if outcome == "ok" else "boom"})
+    rec.observe(DeliveryStarted(trace, did, step, "py.pet.created", attempt))
+    rec.observe(DeliveryEnded(trace, did, step, outcome, 100.0 + did, 0.25, None if outcome == "ok" else "boom"))
 
 
 def test_a_trace_runs_until_every_emitted_event_is_handled_for_good() -> None:
@@ -43,8 +44,8 @@ def test_dead_letters_5xx_and_failed_crons_make_a_trace_an_error() -> None:
     request(rec, "dead", emits={"t": ["Slow"]})
     delivery(rec, "dead", 7, "Slow", outcome="dead")
     request(rec, "5xx", status=500)
-    rec.observe("cron.start", {"step": "Reaper", "traceId": "cron"})
-    rec.observe("cron.end", {"step": "Reaper", "traceId": "cron", "ok": False, "started": 1.0, "duration": 0.1})
+    rec.observe(CronStarted("cron", "Reaper"))
+    rec.observe(CronEnded("cron", "Reaper", False, 1.0, 0.1))
     statuses = {t["traceId"]: t["status"] for t in rec.summaries()}
     assert statuses == {"dead": "error", "5xx": "error", "cron": "error"}
     assert [s["outcome"] for s in rec.detail("dead")["spans"]] == ["ok", "dead"]
