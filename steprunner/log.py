@@ -46,6 +46,18 @@ def reconfigure() -> None:
     _FORMAT, _LEVEL, _COLOUR = _config()
 
 
+_second: tuple[int, str] = (-1, "")
+
+
+def _clock(t: float) -> str:
+    """`HH:MM:SS.mmm` in local time; the seconds are formatted once per second."""
+    global _second
+    whole = int(t)
+    if _second[0] != whole:
+        _second = (whole, time.strftime("%H:%M:%S", time.localtime(whole)))
+    return f"{_second[1]}.{int((t - whole) * 1000):03d}"
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
@@ -59,7 +71,7 @@ def emit_line(level: str, step: str, trace_id: str | None, message: str, fields:
     if _FORMAT == "json":
         line = _dumps({**record, "time": datetime.fromtimestamp(record["time"]).isoformat(timespec="milliseconds")})
     else:
-        stamp = datetime.fromtimestamp(record["time"]).strftime("%H:%M:%S.%f")[:-3]
+        stamp = _clock(record["time"])
         tag = level.upper().ljust(5)
         if _COLOUR:
             tag = f"{_COLOURS[level]}{tag}\x1b[0m"
@@ -70,7 +82,7 @@ def emit_line(level: str, step: str, trace_id: str | None, message: str, fields:
         if fields and fields.get("traceback"):
             line += "\n" + "\n".join("    " + t for t in str(fields["traceback"]).rstrip().splitlines())
     sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+    sys.stdout.flush()  # a line is out before the answer it explains: tests and operators rely on it
 
 
 class Logger:

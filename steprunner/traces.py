@@ -258,7 +258,7 @@ class TraceRecorder:
             else:
                 trace = self._trace(trace_id, when, {"kind": "log", "step": a})
                 if self._room(trace, trace.logs):
-                    trace.logs.append(b)
+                    trace.logs.append({**b, "fields": _bounded_fields(b["fields"])})
             touched.add(trace_id)
         return touched
 
@@ -332,7 +332,7 @@ class TraceRecorder:
             "level": record.get("level"),
             "step": record.get("step"),
             "message": record.get("message"),
-            "fields": _bounded_fields(record.get("fields") or {}),
+            "fields": dict(record.get("fields") or {}),  # bounded when recorded: most lines are never looked at
         }
         self._raw.append(("log", str(trace_id), record.get("step"), line, when))
         if self._subscribers:
