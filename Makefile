@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: dev test venv steps events bench clean
+.PHONY: dev test lint venv steps events bench clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,13 @@ dev: $(STAMP)
 
 test: $(DEV_STAMP)
 	@$(MAKE) --no-print-directory test-tools || echo "make test: Motia or Chromium could not be installed; the tests that need them skip and say why"
+	@$(MAKE) --no-print-directory lint
 	$(PY) -m pytest
+
+# ruff (lint) and mypy (types), configured in pyproject.toml; a few seconds.
+lint: $(DEV_STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 steps: $(STAMP)
 	$(PY) -m steprunner steps

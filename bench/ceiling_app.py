@@ -34,7 +34,10 @@ BODY = {
         "bio": "Milo 5 is a lovely cat waiting for a loving home. Our staff are still getting to know Milo 5 and will share more about their personality soon.",
         "breedGuess": "Domestic Mixed Breed",
         "temperamentTags": ["friendly", "curious", "adaptable"],
-        "adopterHints": "Visit Milo 5 at the shelter to see whether you are a good match. Our staff can tell you about Milo 5's care needs, routine and history.",
+        "adopterHints": (
+            "Visit Milo 5 at the shelter to see whether you are a good match. "
+            "Our staff can tell you about Milo 5's care needs, routine and history."
+        ),
     },
     "lastStatusRequestId": None,
 }

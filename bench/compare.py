@@ -16,8 +16,9 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from bench import servers
 from bench.chain import done_via_file, done_via_http, measure_chain
@@ -25,7 +26,6 @@ from bench.load import Client, get_script, median_run, post_script, run_wrk, run
 from bench.plan import Plan
 from bench.seed import seed
 from bench.stats import summary
-
 
 SERVER_CORE, WRK_CORE = 0, 1  # steprunner and the ceiling on one core, wrk on the other
 

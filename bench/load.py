@@ -113,7 +113,9 @@ def run_wrk(base_url: str, script: str, connections: int, seconds: float, timeou
     )
 
 
-def run_wrk_median(base_url: str, script: str, connections: int, seconds: float, repeats: int, timeout_s: float = 10.0, core: int | None = None) -> dict[str, Any]:
+def run_wrk_median(
+    base_url: str, script: str, connections: int, seconds: float, repeats: int, timeout_s: float = 10.0, core: int | None = None
+) -> dict[str, Any]:
     """Run wrk `repeats` times and keep the run with the median requests/s (all rates kept in `runs_rps`).
 
     Other work on a shared 2-core machine can take the cores for a few seconds; a median of

@@ -13,8 +13,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 
@@ -78,7 +78,7 @@ class Ceiling:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
 
-    def wait_ready(self) -> "Ceiling":
+    def wait_ready(self) -> Ceiling:
         def ready() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"ceiling app exited with {self.proc.returncode}")

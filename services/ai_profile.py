@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.validation import one_line
 from services.profile import (
     ADOPTER_HINTS_MAX_CHARS,
     BIO_MAX_CHARS,
@@ -47,6 +46,7 @@ from services.profile import (
     fallback_profile,
     profile_from_answer,
 )
+from services.validation import one_line
 
 if TYPE_CHECKING:  # the SDK takes ~0.7 s to import: only pay for it when there is a key
     from openai import AsyncOpenAI
@@ -131,7 +131,7 @@ class _AnswerError(Exception):
 
 
 async def _ask_model(client: AsyncOpenAI, model: str, name: str, species: str) -> str:
-    completion = await client.chat.completions.create(
+    completion = await client.chat.completions.create(  # type: ignore[call-overload]  # plain dicts: the SDK's TypedDicts
         model=model,
         messages=build_messages(name, species),
         response_format={"type": "json_object"},

@@ -18,9 +18,10 @@ milliseconds (tests/services/test_decisions.py).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Mapping
+from typing import Any
 
 from services import topics
 from services.lifecycle import FEEDING_REMINDER_COMPLETED, STATUS_UPDATE_REQUESTED, check, description, is_noop, next_automatic

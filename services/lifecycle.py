@@ -13,7 +13,7 @@ description strings of its console examples. The orchestrator step is the only w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from services.models import Status
 
@@ -21,7 +21,7 @@ FEEDING_REMINDER_COMPLETED = "feeding.reminder.completed"
 STATUS_UPDATE_REQUESTED = "status.update.requested"
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """Who drives a transition, as in the table's "Action Type" column."""
 
     AUTOMATIC = "automatic"

@@ -20,7 +20,6 @@ from pydantic import (
     Strict,
     StringConstraints,
     TypeAdapter,
-    ValidationError,
     field_serializer,
     field_validator,
     model_validator,
@@ -282,4 +281,4 @@ def schema(*models: type[BaseModel]) -> dict[str, Any]:
     """
     if len(models) == 1:
         return models[0].model_json_schema()
-    return TypeAdapter(Union[models]).json_schema()  # type: ignore[arg-type]
+    return TypeAdapter(Union[models]).json_schema()  # type: ignore[arg-type]  # noqa: UP007 - a union of models chosen at run time  # type: ignore[arg-type]

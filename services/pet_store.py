@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import builtins
 import os
 import queue
 import threading
@@ -34,12 +35,13 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from filelock import FileLock, Timeout
 
+from services.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 from services.pet_file import (
     FILE_NAME,
     Pet,
@@ -52,7 +54,6 @@ from services.pet_file import (
     remove_stale_temp_files,
     replace_durably,
 )
-from services.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 from steprunner.settings import data_dir_from_env
 
 __all__ = [
@@ -125,7 +126,7 @@ def iso_time(ms: int | float | None) -> str | None:
     """Epoch ms as the spec's log lines show times: `2022-01-02T00:00:00.000Z`."""
     if not isinstance(ms, (int, float)) or isinstance(ms, bool):
         return None
-    stamp = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    stamp = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 
@@ -229,7 +230,7 @@ class PetStore:
         after = decode_cursor(cursor) if cursor else None
         pets = self._current()
         start = 0 if after is None else bisect.bisect_right(pets.order, sort_key(after), key=sort_key)
-        ids: list[str] = []
+        ids: builtins.list[str] = []
         for pet_id in pets.order[start:] if start else pets.order:
             pet_status, pet_species = pets.keys[pet_id]
             if (pet_status == "deleted" if status is None else pet_status != status):
@@ -241,7 +242,7 @@ class PetStore:
             ids.append(pet_id)
         return Page([pets.get(i) for i in ids], None)  # type: ignore[misc]
 
-    def all(self) -> list[Pet]:
+    def all(self) -> builtins.list[Pet]:
         """Every pet, deleted ones included, in id order (the reconciler's and the tools' view)."""
         pets = self._current()
         return [decode_line(i, pets.lines[i]) for i in pets.order]
@@ -277,7 +278,7 @@ class PetStore:
         change = self.modify(pet_id, lambda _pet: Patch(patch))
         return None if change is None else change.after
 
-    def purge(self, judge: Callable[[Pet], V | None]) -> list[tuple[Pet, V]]:
+    def purge(self, judge: Callable[[Pet], V | None]) -> builtins.list[tuple[Pet, V]]:
         """Judge every pet under the lock and remove, in one write, those whose verdict says `purge`.
 
         Returns (pet, verdict) for every pet judged (`judge` returns None for pets not in question).
@@ -292,7 +293,7 @@ class PetStore:
     async def alist(self, **query: Any) -> Page:
         return await self._read(lambda: self.list(**query))
 
-    async def aall(self) -> list[Pet]:
+    async def aall(self) -> builtins.list[Pet]:
         return await self._read(self.all)
 
     async def acreate(self, fields: Mapping[str, Any]) -> Pet:
@@ -305,8 +306,8 @@ class PetStore:
         result: Change[D] | None = await asyncio.wrap_future(self._submit(lambda pets: self._modify(pets, pet_id, decide)))
         return result
 
-    async def apurge(self, judge: Callable[[Pet], V | None]) -> list[tuple[Pet, V]]:
-        result: list[tuple[Pet, V]] = await asyncio.wrap_future(self._submit(lambda pets: self._purge(pets, judge)))
+    async def apurge(self, judge: Callable[[Pet], V | None]) -> builtins.list[tuple[Pet, V]]:
+        result: builtins.list[tuple[Pet, V]] = await asyncio.wrap_future(self._submit(lambda pets: self._purge(pets, judge)))
         return result
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
@@ -348,7 +349,7 @@ class PetStore:
         pets.put(after)
         return Change(decision, before, after)
 
-    def _purge(self, pets: _Pets, judge: Callable[[Pet], V | None]) -> list[tuple[Pet, V]]:
+    def _purge(self, pets: _Pets, judge: Callable[[Pet], V | None]) -> builtins.list[tuple[Pet, V]]:
         judged = []
         for pet_id in pets.order:
             pet = decode_line(pet_id, pets.lines[pet_id])
@@ -385,13 +386,13 @@ class PetStore:
                     break
             self._commit(batch)
 
-    def _commit(self, batch: list[_Job]) -> None:
+    def _commit(self, batch: builtins.list[_Job]) -> None:
         """Run a batch of changes on a copy, write it once, then answer each caller.
 
         A change raises (if at all) before it touches the draft, so one caller's failure leaves the
         others' changes intact.
         """
-        results: list[tuple[Any, BaseException | None]] = []
+        results: builtins.list[tuple[Any, BaseException | None]] = []
         try:
             with self._locked():
                 draft = self._current().copy()

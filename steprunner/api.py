@@ -15,7 +15,8 @@ import json
 import random
 import re
 import traceback
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -247,7 +248,7 @@ async def not_found(request: Request, exc: HTTPException) -> Response:
         return error(405, f"Method {request.method} not allowed on {request.url.path}", trace_id, headers=headers)
     if exc.status_code == 404:
         return error(404, f"No route for {request.method} {request.url.path}", trace_id)
-    return error(exc.status_code, exc.detail, trace_id, headers=exc.headers)
+    return error(exc.status_code, exc.detail, trace_id, headers=dict(exc.headers or {}))
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

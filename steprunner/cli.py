@@ -8,14 +8,16 @@ import json
 import os
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from dotenv import load_dotenv
 
 from steprunner import journal, log
-from steprunner.loader import StepLoadError, describe, load_steps
 from steprunner.journal import JournalError
+from steprunner.loader import StepLoadError, describe, load_steps
 from steprunner.settings import Settings, SettingsError, is_loopback
 
 
@@ -110,7 +112,7 @@ def cmd_events(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _one_shot(settings: Settings, action) -> int:  # noqa: ANN001 - a coroutine taking the runtime
+async def _one_shot(settings: Settings, action: Callable[[Any], Awaitable[int]]) -> int:
     from steprunner.runtime import Runtime
 
     runtime = Runtime(settings)
@@ -127,7 +129,7 @@ async def _one_shot(settings: Settings, action) -> int:  # noqa: ANN001 - a coro
 def cmd_cron(args: argparse.Namespace) -> int:
     from steprunner.cron import run_cron_step
 
-    async def action(runtime) -> int:  # noqa: ANN001
+    async def action(runtime: Any) -> int:  # a Runtime
         step = runtime.step(args.name)
         if step is None or step.type != "cron":
             names = [s.name for s in runtime.steps if s.type == "cron"]
@@ -141,7 +143,7 @@ def cmd_cron(args: argparse.Namespace) -> int:
 def cmd_emit(args: argparse.Namespace) -> int:
     data = json.loads(args.data) if args.data else {}
 
-    async def action(runtime) -> int:  # noqa: ANN001
+    async def action(runtime: Any) -> int:  # a Runtime
         trace_id = uuid.uuid4().hex
         if not runtime.bus.subscribers.get(args.topic):
             print(f"warning: no step subscribes to {args.topic!r}; nothing will handle it", file=sys.stderr)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from steprunner import journal
 from steprunner.log import Logger
@@ -44,7 +45,7 @@ class Context:
     """Built by `EventBus.context_for`; takes only what a handler reaches through it: a way to
     publish and the journal that keeps state (not the bus, which would import this module back)."""
 
-    def __init__(self, step: "Step", trace_id: str, publish: Publish, db: journal.Journal) -> None:
+    def __init__(self, step: Step, trace_id: str, publish: Publish, db: journal.Journal) -> None:
         self.trace_id = trace_id
         self.flows = step.flows
         self.logger = Logger(step.name, trace_id)

@@ -8,6 +8,7 @@ Ticks missed while no process was running are not caught up, as with cron.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 import traceback
@@ -56,5 +57,5 @@ async def schedule_loop(step: Step, bus: EventBus) -> None:
         due = ticks.get_next(datetime)
         await asyncio.sleep(max(0.0, due.timestamp() - time.time()))  # a timer until the tick
         tick = int(due.timestamp())
-        if await bus.journal.call(lambda c: journal.claim_cron_tick(c, step.name, tick, bus.journal.owner)):
+        if await bus.journal.call(functools.partial(journal.claim_cron_tick, step=step.name, tick=tick, owner=bus.journal.owner)):
             await run_cron_step(step, bus)

@@ -26,10 +26,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import json
 import time
 import traceback
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from steprunner import journal
 from steprunner.context import Context
@@ -159,7 +161,7 @@ class EventBus:
         self.notify(DeliveryStarted(d.trace_id, d.id, d.step, d.topic, d.attempts))
         try:
             await asyncio.wait_for(step.handler(d.data, context), timeout)  # type: ignore[misc]
-        except asyncio.TimeoutError:
+        except TimeoutError:
             error = f"handler timed out after {timeout:g}s"
         except Exception as exc:  # noqa: BLE001 - a failing handler is retried, never fatal
             error = "".join(traceback.format_exception_only(exc)).strip()
@@ -196,7 +198,11 @@ class EventBus:
             except Exception as exc:  # noqa: BLE001 - logged and retried; the task must end cleanly
                 fields = {"deliveryId": d.id, "topic": d.topic, "error": repr(exc)}
                 if delay is None:
-                    runtime_log.error(f"could not record delivery {what}; giving up: it stays claimed until released at shutdown or its lease runs out, then runs again", {**fields, "step": d.step})
+                    runtime_log.error(
+                        f"could not record delivery {what}; giving up: it stays claimed until released at shutdown "
+                        "or its lease runs out, then runs again",
+                        {**fields, "step": d.step},
+                    )
                     return False
                 runtime_log.warn(f"could not record delivery {what}; trying again in {delay:g}s", {**fields, "step": d.step})
                 await asyncio.sleep(delay)  # a backoff before the next write, not a wait for another task
@@ -248,7 +254,7 @@ class EventBus:
         while self.running:
             try:
                 await asyncio.wait_for(self._wake.wait(), self.settings.poll_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._wake.clear()
             try:
@@ -262,7 +268,7 @@ class EventBus:
             await asyncio.sleep(interval)  # a lease heartbeat, not a wait for work
             if self._inflight:
                 until = time.time() + self._lease_for([s for s in self.by_name.values() if isinstance(s.config, EventConfig)])
-                await self.journal.call(lambda c: journal.renew(c, self.journal.owner, until))
+                await self.journal.call(functools.partial(journal.renew, owner=self.journal.owner, lease_until=until))
 
     def start(self, sweep: bool = True) -> None:
         """Begin delivering. Without `sweep` (the one-shot CLI commands) only what this process emits runs."""

@@ -17,17 +17,12 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import Any, Awaitable, Callable
+from collections.abc import Callable
 
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from steprunner.api import INTERNAL_PREFIX, TRACE_HEADER
-
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 INTERNAL_MAX_BODY_BYTES = 64 * 1024
 _HOST_ALLOWED = "steprunner.host_allowed"

@@ -20,9 +20,10 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -105,7 +106,7 @@ class Delivery:
     max_attempts: int
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "Delivery":
+    def from_row(cls, row: sqlite3.Row) -> Delivery:
         return cls(row["id"], row["topic"], row["step"], json.loads(row["data"]), row["trace_id"], row["attempts"], row["max_attempts"])
 
 
@@ -159,6 +160,7 @@ def insert_deliveries(conn: sqlite3.Connection, rows: list[tuple[str, str, Any, 
             (topic, step, json.dumps(data), trace_id, "claimed" if claimed else "pending", 1 if claimed else 0, max_attempts, available_at,
              owner if claimed else None, lease_until if claimed else None, now, now),
         )
+        assert cur.lastrowid is not None  # an INSERT into a rowid table always has one
         ids.append(cur.lastrowid)
     return ids
 
@@ -297,7 +299,7 @@ class Journal:
         self._thread = threading.Thread(target=self._run, name="steprunner-journal", daemon=True)
         self._thread.start()
 
-    def call(self, fn: Callable[[sqlite3.Connection], T]) -> "asyncio.Future[T]":
+    def call(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._ops.put((fn, future, loop))

@@ -18,11 +18,13 @@ import inspect
 import re
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from steprunner.step_config import ApiConfig, CronConfig, EventConfig, NoopConfig, StepConfigError, parse_config, topic_of
+
 
 class StepLoadError(Exception):
     """Start-up cannot go on; the message says which file and why."""

@@ -11,8 +11,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
 Listener = Callable[[dict[str, Any]], None]
@@ -63,15 +64,16 @@ def _dumps(value: Any) -> str:
 
 
 def emit_line(level: str, step: str, trace_id: str | None, message: str, fields: dict[str, Any] | None = None) -> None:
-    record = {"time": time.time(), "level": level, "step": step, "traceId": trace_id, "message": message, "fields": fields or {}}
+    now = time.time()
+    record = {"time": now, "level": level, "step": step, "traceId": trace_id, "message": message, "fields": fields or {}}
     for listener in _listeners:
         listener(record)
     if LEVELS[level] < _LEVEL:
         return
     if _FORMAT == "json":
-        line = _dumps({**record, "time": datetime.fromtimestamp(record["time"]).isoformat(timespec="milliseconds")})
+        line = _dumps({**record, "time": datetime.fromtimestamp(now).isoformat(timespec="milliseconds")})
     else:
-        stamp = _clock(record["time"])
+        stamp = _clock(now)
         tag = level.upper().ljust(5)
         if _COLOUR:
             tag = f"{_COLOURS[level]}{tag}\x1b[0m"

@@ -9,8 +9,9 @@ the others still run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol, Union
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ class CronEnded:
     duration: float
 
 
-Observation = Union[RequestStarted, RequestEnded, Emitted, DeliveryStarted, DeliveryEnded, CronStarted, CronEnded]
+Observation = RequestStarted | RequestEnded | Emitted | DeliveryStarted | DeliveryEnded | CronStarted | CronEnded
 Observer = Callable[[Observation], None]
 
 

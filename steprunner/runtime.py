@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from steprunner.api import INTERNAL_PREFIX, TraceIdMiddleware, api_route, not_found, server_error
 from steprunner.cron import schedule_loop, schedule_of
 from steprunner.events import EventBus
-from steprunner.guards import HostAllowList, InternalBodyLimit, StaffKey, is_internal
+from steprunner.guards import HostAllowList, InternalBodyLimit, StaffKey
 from steprunner.journal import Journal
 from steprunner.loader import Step, load_steps
 from steprunner.log import runtime_log
@@ -79,8 +80,8 @@ class Runtime:
         if self.settings.staff_api_key:
             middleware.append(Middleware(StaffKey, key=self.settings.staff_api_key, protected=web.needs_staff_key))
         middleware.append(Middleware(InternalBodyLimit))
-        app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
-                        exception_handlers={404: not_found, 405: not_found, 500: server_error})
+        handlers: dict[Any, Any] = {404: not_found, 405: not_found, 500: server_error}
+        app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers=handlers)
         app.router.redirect_slashes = False  # `not_found` redirects, with a relative Location
         return app
 

@@ -90,7 +90,7 @@ class Faults:
         return self.fail | self.kill
 
     @classmethod
-    def parse(cls, raw: str | None) -> "Faults":
+    def parse(cls, raw: str | None) -> Faults:
         fail: set[str] = set()
         kill: set[str] = set()
         for item in filter(None, (part.strip() for part in (raw or "").split(","))):
@@ -128,7 +128,7 @@ class Settings:
     limit_concurrency: int = 2048
 
     @classmethod
-    def from_env(cls, root: Path) -> "Settings":
+    def from_env(cls, root: Path) -> Settings:
         return cls(
             root=root.resolve(),
             host=os.environ.get("HOST") or "127.0.0.1",

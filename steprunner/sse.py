@@ -17,8 +17,9 @@ import asyncio
 import json
 import signal
 import threading
+from collections.abc import AsyncIterator, Callable
 from types import FrameType
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 from starlette.responses import StreamingResponse
 

@@ -7,7 +7,7 @@ message that names the file and the key.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
@@ -23,7 +23,7 @@ class EmitSpec(Strict):
     conditional: bool | None = None
 
 
-Emit = Union[Annotated[str, Field(min_length=1)], EmitSpec]
+Emit = Annotated[str, Field(min_length=1)] | EmitSpec
 
 
 class HandlerInfra(Strict):
@@ -104,7 +104,7 @@ class NoopConfig(_Common):
     virtualSubscribes: list[str]
 
 
-StepConfig = Annotated[Union[ApiConfig, EventConfig, CronConfig, NoopConfig], Field(discriminator="type")]
+StepConfig = Annotated[ApiConfig | EventConfig | CronConfig | NoopConfig, Field(discriminator="type")]
 _adapter: TypeAdapter[StepConfig] = TypeAdapter(StepConfig)
 
 

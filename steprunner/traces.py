@@ -137,7 +137,7 @@ class Subscriber:
     async def wait(self, timeout: float) -> None:
         try:
             await asyncio.wait_for(self.wakeup.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         self.wakeup.clear()
 

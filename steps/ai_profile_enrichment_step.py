@@ -21,7 +21,10 @@ from services.validation import one_line
 config = {
     "type": "event",
     "name": "AiProfileEnrichment",
-    "description": "Writes an AI-generated adoption profile (bio, breed guess, temperament tags, adopter hints) on each new pet; fallback profile without a key or on failure",
+    "description": (
+        "Writes an AI-generated adoption profile (bio, breed guess, temperament tags, adopter hints) on each new pet; "
+        "fallback profile without a key or on failure"
+    ),
     "subscribes": ["py.pet.created", "py.ai.profile.enrichment.requested"],
     "emits": [
         {"topic": "py.ai.profile.enrichment.started", "label": "Enrichment started"},

@@ -9,8 +9,8 @@ here, every such test is skipped with the reason (what is missing, whether npm a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 

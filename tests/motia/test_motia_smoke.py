@@ -9,8 +9,8 @@ where Motia itself behaves differently from steprunner.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 

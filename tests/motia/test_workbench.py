@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.motia_server import MotiaServer
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.server import REPO_ROOT, base_env
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
 
 # Starting Motia and the Workbench's first load (Vite optimises its modules once per
 # node_modules/) take tens of seconds on a busy 2-core machine.

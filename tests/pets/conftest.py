@@ -8,8 +8,9 @@ When Motia is not installed the Motia half is skipped with the reason.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 

@@ -6,10 +6,10 @@ pet as it last was, so a stuck lifecycle shows where it stopped.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable
-
 import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import httpx
 

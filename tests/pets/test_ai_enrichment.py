@@ -8,7 +8,8 @@ failing, slow or absent it gets the fallback profile instead, and its lifecycle 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import httpx
 
@@ -73,26 +73,27 @@ def test_a_failed_journal_write_answers_201_and_the_pet_still_finishes(server_fa
     assert every_pet_settles(server) == 1
 
 
+def burst(server: Server, name: str, acknowledged: list[str], stop: threading.Event) -> None:
+    """Create pets one after another until told to stop or the server is gone."""
+    with server.client(timeout=10.0) as client:
+        while not stop.is_set():
+            try:
+                acknowledged.append(create(client, name)["id"])
+            except (httpx.TransportError, AssertionError):
+                return
+
+
 def test_sigkill_at_many_points_of_a_burst_leaves_no_pet_behind(server_factory: Callable[..., Server], tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     for round_ in range(3):
         server = server_factory(data_dir)
         stop = threading.Event()
         acknowledged: list[str] = []
-
-        def burst() -> None:
-            with server.client(timeout=10.0) as client:
-                while not stop.is_set():
-                    try:
-                        acknowledged.append(create(client, f"Burst {round_}")["id"])
-                    except (httpx.TransportError, AssertionError):
-                        return  # the server is gone
-
-        workers = [threading.Thread(target=burst) for _ in range(8)]
+        workers = [threading.Thread(target=burst, args=(server, f"Burst {round_}", acknowledged, stop)) for _ in range(8)]
         for worker in workers:
             worker.start()
         target = 20 * (round_ + 1)  # kill at a different point of each burst
-        wait_until(lambda: len(acknowledged) >= target, timeout=60, message=f"{target} creates")
+        wait_until(lambda done=acknowledged, n=target: len(done) >= n, timeout=60, message=f"{target} creates")
         server.kill()
         stop.set()
         for worker in workers:

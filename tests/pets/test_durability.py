@@ -11,8 +11,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from tests.pets.pets_api import admitted, create, get, list_all, move_to, request_status, settled, wait_for, wait_for_status
 from tests.support.server import Server

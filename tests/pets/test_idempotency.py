@@ -3,9 +3,9 @@ makes a second pet; the same key for a different request is refused; keys surviv
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 from tests.pets.pets_api import admitted, store_of
 from tests.support.server import Server

@@ -5,13 +5,13 @@ automatic progressions, the illness path, rejections and no-ops, as a curl user 
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
 from services.pet_store import DAY_MS
-from tests.pets.pets_api import admitted, console_has, create, get, move_to, request_status, settled, wait_for, wait_for_status
 from tests.pets.conftest import steprunner_only
+from tests.pets.pets_api import admitted, console_has, create, get, move_to, request_status, settled, wait_for, wait_for_status
 from tests.support.server import Server, run_cli
 from tests.support.waiting import wait_until
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from services.pet_store import DAY_MS, now_ms
 from tests.pets.pets_api import admitted, create, get, move_to, put, store_of, wait_for, wait_for_status

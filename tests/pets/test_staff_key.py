@@ -3,7 +3,7 @@ reading the shelter's pets stays public. The check is Motia middleware in the st
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from tests.support.server import Server
 

@@ -3,8 +3,8 @@ writes that need it; reads (and everything else the server does) go on."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from filelock import FileLock
 

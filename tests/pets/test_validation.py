@@ -6,16 +6,16 @@ One server serves the whole module: these requests don't depend on each other's 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.pets.pets_api import admitted, create, get, put, request_status
 from tests.pets.conftest import start_on
+from tests.pets.pets_api import admitted, create, get, put, request_status
 from tests.support.server import Server
 from tests.support.waiting import wait_until
-
 
 RUNTIMES = ("steprunner", "motia")  # every answer here is the same on real Motia, except where named
 
@@ -77,7 +77,8 @@ def test_create_reports_every_bad_field_at_once(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize("body", [[GOOD], "Buddy", 24, None])
 def test_create_needs_a_json_object(client: httpx.Client, body: Any, runtime: str) -> None:
-    response = client.post("/py/pets", content=b"" if body is None else httpx.Request("POST", "/", json=body).content, headers={"content-type": "application/json"})
+    content = b"" if body is None else httpx.Request("POST", "/", json=body).content
+    response = client.post("/py/pets", content=content, headers={"content-type": "application/json"})
     if runtime == "motia" and body is None:  # Motia difference: an empty body reaches the step as {}
         assert set(errors_of(response)) == {"name", "species", "ageMonths"}
     elif runtime == "motia" and isinstance(body, (str, int)):  # Motia difference: Express refuses a bare JSON scalar itself (HTML 400)

@@ -54,7 +54,10 @@ def test_missing_emits_is_refused(tmp_path: Path) -> None:
         ({**VALID_API, "emits": "topic"}, "config.emits"),
         ({**VALID_API, "path": "no-slash"}, "config.path"),
         ({"type": "event", "name": "E", "subscribes": "t", "emits": []}, "config.subscribes"),
-        ({"type": "event", "name": "E", "subscribes": ["t"], "emits": [], "infrastructure": {"queue": {"maxRetries": "3"}}}, "config.infrastructure.queue.maxRetries"),
+        (
+            {"type": "event", "name": "E", "subscribes": ["t"], "emits": [], "infrastructure": {"queue": {"maxRetries": "3"}}},
+            "config.infrastructure.queue.maxRetries",
+        ),
         ({"type": "cron", "name": "C", "cron": "every day", "emits": []}, "config.cron"),
         ({"type": "worker", "name": "W"}, "config.type"),
     ],

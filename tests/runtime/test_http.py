@@ -6,8 +6,8 @@ crashes, signals, workers and the CLI have real-process tests elsewhere.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import httpx
 import pytest

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from services.decisions import intake
 from services.ai_profile import DEFAULT_MODEL, ProfileResult, generate_profile
+from services.decisions import intake
 from services.profile import (
     ADOPTER_HINTS_MAX_CHARS,
     BIO_MAX_CHARS,

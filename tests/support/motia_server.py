@@ -192,7 +192,7 @@ class MotiaServer:
         """Step files Motia accepted, from its start-up lines: {"steps/x_step.py": "API"}."""
         return {path: kind for kind, path in REGISTERED_STEP.findall(self.logs())}
 
-    def wait_ready(self, timeout: float = 120.0) -> "MotiaServer":
+    def wait_ready(self, timeout: float = 120.0) -> MotiaServer:
         """Wait for Motia's ready line, take the port it reports, then for that port to answer HTTP."""
 
         def ready_or_exited() -> bool:

@@ -56,7 +56,7 @@ class Server:
         key = self.env.get("STAFF_API_KEY")
         return {"Authorization": f"Bearer {key}"} if key else {}
 
-    def wait_ready(self, timeout: float = 20.0) -> "Server":
+    def wait_ready(self, timeout: float = 20.0) -> Server:
         def ready() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.logs()}")

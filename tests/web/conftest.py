@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -23,7 +23,7 @@ SCREENSHOTS = ARTIFACTS / "web"
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator["object"]:
+def chromium() -> Iterator[object]:
     """One browser per test module: Playwright's sync API keeps an event loop running in this
     thread while it is open, which would break `asyncio.run` in any test that runs meanwhile."""
     if not Path(CHROMIUM).exists():
@@ -33,7 +33,7 @@ def chromium() -> Iterator["object"]:
 
 
 @pytest.fixture
-def page(chromium, server_factory, request: pytest.FixtureRequest) -> Iterator["object"]:  # noqa: ANN001 - playwright's Browser
+def page(chromium, server_factory, request: pytest.FixtureRequest) -> Iterator[object]:  # noqa: ANN001 - playwright's Browser
     """A fresh page (own context) that may only talk to 127.0.0.1; console errors fail the test.
 
     It depends on `server_factory` only so that it is torn down first: the screenshot is taken

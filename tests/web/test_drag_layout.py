@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -49,7 +50,9 @@ def spot(path: Path, flow: str, file: str) -> dict[str, Any] | None:
     return entry["config"].get(file) if entry else None
 
 
-def test_dragging_a_node_writes_its_new_place_and_the_page_shows_it_after_a_reload(page: Any, fixture_copy: Path, server_factory: Callable[..., Server]) -> None:
+def test_dragging_a_node_writes_its_new_place_and_the_page_shows_it_after_a_reload(
+    page: Any, fixture_copy: Path, server_factory: Callable[..., Server]
+) -> None:
     server = server_factory(root=fixture_copy)
     path = fixture_copy / "motia-workbench.json"
     assert not path.exists()

@@ -16,7 +16,8 @@ def step(file: str, **config: Any) -> Step:
 
 
 SHELTER = [
-    step("steps/staff_step.py", type="noop", name="Staff", virtualEmits=[{"topic": "intake", "label": "Take a pet in"}], virtualSubscribes=["adopted"], flows=["shelter"]),
+    step("steps/staff_step.py", type="noop", name="Staff", virtualEmits=[{"topic": "intake", "label": "Take a pet in"}],
+         virtualSubscribes=["adopted"], flows=["shelter"]),
     step("steps/create_step.py", type="api", name="Create", path="/pets", method="POST", emits=["created"], virtualSubscribes=["intake"], flows=["shelter"]),
     step("steps/check_step.py", type="event", name="Check", subscribes=["created", "retry"],
          emits=[{"topic": "passed", "label": "Healthy"}, {"topic": "retry", "conditional": True}], flows=["shelter"]),

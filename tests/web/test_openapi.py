@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
@@ -119,7 +120,8 @@ def test_pydantic_defs_become_shared_components_and_name_clashes_are_renamed() -
 def test_runtime_answers_are_documented_with_the_steps_own() -> None:
     steps = [
         api_step("steps/create_step.py", name="Create", path="/pets", method="POST", bodySchema=Pet.model_json_schema(),
-                 responseSchema={"201": Pet.model_json_schema(), "400": {"type": "object", "required": ["errors"], "properties": {"errors": {"type": "array"}}}}),
+                 responseSchema={"201": Pet.model_json_schema(),
+                                 "400": {"type": "object", "required": ["errors"], "properties": {"errors": {"type": "array"}}}}),
         api_step("steps/get_step.py", name="Get", path="/pets/:id", method="GET", description="One pet by id",
                  queryParams=[{"name": "fields", "description": "which fields"}]),
     ]

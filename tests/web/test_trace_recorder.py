@@ -76,7 +76,8 @@ def test_subscribers_get_one_coalesced_update_per_changed_trace_even_from_other_
         rec.bind(asyncio.get_running_loop())
         subscriber = rec.subscribe()
         request(rec, "t1", emits={"t": ["A"]})
-        worker = threading.Thread(target=lambda: rec.on_log({"time": 1.0, "level": "info", "step": "A", "traceId": "t1", "message": "from a thread", "fields": {}}))
+        line = {"time": 1.0, "level": "info", "step": "A", "traceId": "t1", "message": "from a thread", "fields": {}}
+        worker = threading.Thread(target=lambda: rec.on_log(line))
         worker.start()
         worker.join()
         await asyncio.wait_for(subscriber.wakeup.wait(), 5)

@@ -6,8 +6,9 @@ import json
 import re
 import textwrap
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from openapi_spec_validator import validate
 

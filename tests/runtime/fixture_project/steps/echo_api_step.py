@@ -9,4 +9,5 @@ config = {
 
 
 async def handler(req, context):
-    return {"status": 200, "body": {"name": req["pathParams"]["name"], "body": req["body"], "query": req["queryParams"], "rawBody": req["rawBody"], "traceId": context.trace_id}}
+    echoed = {"name": req["pathParams"]["name"], "body": req["body"], "query": req["queryParams"], "rawBody": req["rawBody"]}
+    return {"status": 200, "body": {**echoed, "traceId": context.trace_id}}
