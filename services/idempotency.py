@@ -123,7 +123,29 @@ def idempotent(step: str) -> Callable[[dict[str, Any], Any, Next], Awaitable[Res
         await asyncio.to_thread(settle, path, key, None if failed else _keepable(response))
         return response
 
+    middleware.openapi = OPENAPI  # type: ignore[attr-defined]  # read by steprunner's OpenAPI document
     return middleware
+
+
+OPENAPI = {
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_CHARS},
+            "description": (
+                f"Makes a retry safe: the same key with the same request answers the first answer again "
+                f"(header `Idempotent-Replayed: true`) and changes nothing. Kept {KEEP_HOURS} hours."
+            ),
+        }
+    ],
+    "responses": {
+        "400": "The Idempotency-Key is not 1 to 255 printable characters.",
+        "409": "A request with this Idempotency-Key is still running, or its server stopped while running it.",
+        "422": "This Idempotency-Key was already used for a different request.",
+    },
+}
 
 
 def _replay(seen: Seen, mine: str) -> Response:

@@ -29,3 +29,17 @@ async def require_staff(req: dict[str, Any], context: Any, next_fn: Callable[[],
             "body": {"message": "Staff only: send Authorization: Bearer <STAFF_API_KEY>"},
         }
     return await next_fn()
+
+
+require_staff.openapi = {  # type: ignore[attr-defined]  # read by steprunner's OpenAPI document
+    "parameters": [
+        {
+            "name": "Authorization",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "`Bearer <STAFF_API_KEY>`: required when the server has a staff key set.",
+        }
+    ],
+    "responses": {"401": "The server has a staff key and the request did not send it (`Authorization: Bearer <key>`)."},
+}

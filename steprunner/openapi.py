@@ -17,6 +17,11 @@ Two things need care:
   handler raises, and 400 / 413 for a body that is not JSON or is too large. Those responses
   are documented on every operation they can happen on (merged with `anyOf` when the step
   declares the same status), so the document tells the truth about the live server.
+
+A step's Motia `middleware` may change what an operation takes or answers (a header it reads, a
+401 it gives). A middleware function says so with an `openapi` attribute, a dict with
+`parameters` (OpenAPI parameter objects) and `responses` (`{"401": "why"}`); both are added to
+every operation that uses it. Motia ignores the attribute.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ _RUNTIME_ERROR_SCHEMA: dict[str, Any] = {
 _RUNTIME_ANSWERS: dict[str, str] = {
     "400": "The request body is not valid JSON (answered by the runtime).",
     "413": "The request body is larger than the server's limit (answered by the runtime).",
+    "415": "The request body is not `application/json` (answered by the runtime).",
     "500": "The handler raised or returned no valid response; the log has the traceback.",
 }
 
@@ -190,7 +196,7 @@ def _responses(config: ApiConfig, components: _Components, has_body: bool) -> di
     for status, schema in declared.items():
         description = schema.get("description") if isinstance(schema.get("description"), str) else None
         responses[str(status)] = _response(str(status), components.hoist(schema), description or _status_phrase(status))
-    runtime_codes = ["400", "413", "500"] if has_body else ["500"]
+    runtime_codes = ["400", "413", "415", "500"] if has_body else ["500"]
     error_ref = {"$ref": f"#/components/schemas/{RUNTIME_ERROR}"}
     for status in runtime_codes:
         if status in responses:
@@ -222,11 +228,19 @@ def _operation(step: Step, components: _Components) -> dict[str, Any]:
         if param.description:
             entry["description"] = param.description
         parameters.append(entry)
+    middleware_docs = [doc for mw in config.middleware or [] if isinstance(doc := getattr(mw, "openapi", None), dict)]
+    for doc in middleware_docs:
+        parameters.extend(doc.get("parameters", []))
     if parameters:
         operation["parameters"] = parameters
     if config.bodySchema is not None:
         operation["requestBody"] = {"required": True, "content": _json_content(components.hoist(config.bodySchema))}
-    operation["responses"] = _responses(config, components, has_body=config.bodySchema is not None)
+    responses = _responses(config, components, has_body=config.bodySchema is not None)
+    error_ref = {"$ref": f"#/components/schemas/{RUNTIME_ERROR}"}
+    for doc in middleware_docs:
+        for status, description in doc.get("responses", {}).items():
+            responses.setdefault(str(status), _response(str(status), error_ref, description))
+    operation["responses"] = dict(sorted(responses.items()))
     operation["x-motia-step"] = step.file
     return operation
 

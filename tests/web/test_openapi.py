@@ -128,7 +128,7 @@ def test_runtime_answers_are_documented_with_the_steps_own() -> None:
     document = openapi_document(steps)
     assert_sound(document)
     create = document["paths"]["/pets"]["post"]["responses"]
-    assert set(create) == {"201", "400", "413", "500"}
+    assert set(create) == {"201", "400", "413", "415", "500"}
     assert create["400"]["content"]["application/json"]["schema"] == {
         "anyOf": [create["400"]["content"]["application/json"]["schema"]["anyOf"][0], {"$ref": f"#/components/schemas/{RUNTIME_ERROR}"}]
     }
@@ -156,6 +156,19 @@ def test_the_real_projects_document_is_complete() -> None:
             assert set(declared.responseSchema or {}) <= set(op["responses"]), op["operationId"]
             if declared.bodySchema is not None:
                 assert "requestBody" in op, op["operationId"]
+
+
+def test_changing_routes_document_their_idempotency_key_and_staff_key() -> None:
+    document = openapi_document(load_steps(REPO_ROOT), REPO_ROOT)
+    changing = [("/py/pets", "post"), ("/py/pets/{id}", "put"), ("/py/pets/{id}", "delete"), ("/py/pets/{id}/restore", "post")]
+    for path, method in changing:
+        op = document["paths"][path][method]
+        headers = {p["name"] for p in op["parameters"] if p["in"] == "header"}
+        assert headers == {"Idempotency-Key", "Authorization"}, (path, method)
+        assert {"401", "409", "422"} <= set(op["responses"]), (path, method)
+    assert "415" in document["paths"]["/py/pets"]["post"]["responses"]
+    reading = document["paths"]["/py/pets/{id}"]["get"]
+    assert not any(p["in"] == "header" for p in reading.get("parameters", [])) and "401" not in reading["responses"]
 
 
 def test_project_info_comes_from_pyproject(tmp_path: Path) -> None:
