@@ -9,8 +9,8 @@ milliseconds (tests/services/test_decisions.py).
 - `feeding_reminder`, `feeding_completed`: the spec's background job and the move to quarantine.
 - `status_request`: a staff or automatic status request at the orchestrator (duplicates, no-ops,
   stale automatic progressions, the transition table).
-- `status_answer`: what the PUT tells staff at once, before the orchestrator acts.
-- `staff_edit`, `soft_delete`, `restore`, `purge_verdict`: field edits, DELETE, restore, the reaper.
+- `staff_update`: a PUT's field edits, and what it tells staff at once about a status request.
+- `soft_delete`, `restore`, `purge_verdict`: DELETE, restore, the reaper.
 - `missing_follow_ups`: what a pet in its current state still needs from the chain; restore and
   the reconciler both use it, so "what the pet is owed" is written once.
 """
@@ -131,8 +131,17 @@ def missing_follow_ups(pet: Pet, now: int) -> tuple[FollowUp, ...]:
         owed.append(feeding_follow_up(pet["id"], now))
     if pet.get("profile") is None:
         owed.append(profile_follow_up(pet))
-    owed.extend(automatic_follow_up(pet["id"], status))
+    pending = pet.get("pendingStatusRequest")
+    if isinstance(pending, dict) and pending.get("requestId"):
+        owed.append(_staff_request(pet, str(pending.get("requestedStatus")), str(pending["requestId"])))
+    else:
+        owed.extend(automatic_follow_up(pet["id"], status))
     return tuple(owed)
+
+
+def _staff_request(pet: Pet, requested: str, request_id: str) -> FollowUp:
+    data = {"petId": pet["id"], "requestedStatus": requested, "currentStatus": pet.get("status"), "automatic": False, "requestId": request_id}
+    return FollowUp(topics.STATUS_UPDATE_REQUESTED, data)
 
 
 # ----------------------------------------------------------------------------- the chain
@@ -190,44 +199,55 @@ def status_request(pet: Pet, request: StatusUpdateRequested) -> Decision:
     - otherwise the transition table decides: APPLY (with the next automatic step) or REJECT.
     """
     pet_id, current, requested = pet["id"], str(pet.get("status")), request.requestedStatus.value
+    # The staff request this answers is no longer pending, whatever the answer.
+    pending = pet.get("pendingStatusRequest")
+    settled = {"pendingStatusRequest": None} if isinstance(pending, dict) and pending.get("requestId") == request.requestId else None
     if request.requestId and pet.get("lastStatusRequestId") == request.requestId:
-        return _skip("duplicate", "request already applied", automatic_follow_up(pet_id, current))
+        return Decision(Outcome.SKIP, settled, "request already applied", "duplicate", automatic_follow_up(pet_id, current))
     if is_noop(current, requested):
-        return _skip("noop", f"pet is already {current}", automatic_follow_up(pet_id, current))
+        return Decision(Outcome.SKIP, settled, f"pet is already {current}", "noop", automatic_follow_up(pet_id, current))
     if request.automatic and request.fromStatus and current != request.fromStatus.value:
         return _skip("stale", f"pet is {current} now, not {request.fromStatus.value}")
     allowed, reason = check(current, requested)
     if not allowed:
-        return Decision(Outcome.REJECT, reason=reason)
+        return Decision(Outcome.REJECT, patch=settled, reason=reason)
     change = StatusChange(current, requested, description(current, requested, automatic=request.automatic),
                           automatic=request.automatic, trigger=STATUS_UPDATE_REQUESTED, request_id=request.requestId)
-    return Decision(Outcome.APPLY, patch={"status": requested, "lastStatusRequestId": request.requestId},
+    return Decision(Outcome.APPLY, patch={"status": requested, "lastStatusRequestId": request.requestId, **(settled or {})},
                     change=change, follow_ups=automatic_follow_up(pet_id, requested))
-
-
-def status_answer(pet: Pet, requested: str) -> Decision:
-    """What a PUT asking for `requested` tells staff at once: nothing to do (SKIP), ruled out by the
-    table (REJECT), or passed on to the orchestrator (APPLY, with the request as its follow-up)."""
-    current = str(pet.get("status"))
-    if is_noop(current, requested):
-        return _skip("noop", f"Pet is already {current}: nothing to change")
-    allowed, reason = check(current, requested)
-    if not allowed:
-        return Decision(Outcome.REJECT, reason=reason)
-    data = {"petId": pet["id"], "requestedStatus": requested, "currentStatus": current, "automatic": False,
-            "requestId": uuid.uuid4().hex}
-    return Decision(Outcome.APPLY, follow_ups=(FollowUp(topics.STATUS_UPDATE_REQUESTED, data),))
 
 
 # ----------------------------------------------------------------------------- staff actions
 
 
-def staff_edit(pet: Pet, changes: Mapping[str, Any]) -> Decision:
-    """Field edits by staff: refused while the pet is deleted (a restore comes first)."""
+def staff_update(pet: Pet, changes: Mapping[str, Any], requested: str | None, now: int) -> Decision:
+    """A PUT: field edits, written at once, and what the PUT tells staff about a requested status.
+
+    - deleted pet: REJECT (kind `deleted`), nothing written (a restore comes first);
+    - no status asked for: APPLY the edits;
+    - the status it already has: SKIP (kind `noop`), the edits applied;
+    - ruled out by the table: REJECT (kind `table`) with the reason, the edits applied;
+    - otherwise APPLY: the edits, and the request recorded on the pet as `pendingStatusRequest`
+      in the same write, then passed on to the orchestrator (the follow-up). Recorded first, it
+      can't be lost: until the orchestrator settles it, the reconciler passes it on again, and a
+      client reading the pet sees it waiting.
+    """
+    pet_id, current = pet["id"], str(pet.get("status"))
     if is_deleted(pet):
-        pet_id = pet["id"]
-        return Decision(Outcome.REJECT, reason=f"Pet {pet_id} is deleted: restore it with POST /py/pets/{pet_id}/restore before changing it")
-    return Decision(Outcome.APPLY, patch=dict(changes) or None)
+        return Decision(Outcome.REJECT, kind="deleted",
+                        reason=f"Pet {pet_id} is deleted: restore it with POST /py/pets/{pet_id}/restore before changing it")
+    edits = dict(changes) or None
+    if requested is None:
+        return Decision(Outcome.APPLY, patch=edits)
+    if is_noop(current, requested):
+        return Decision(Outcome.SKIP, patch=edits, kind="noop", reason=f"Pet is already {current}: nothing to change")
+    allowed, reason = check(current, requested)
+    if not allowed:
+        return Decision(Outcome.REJECT, patch=edits, kind="table", reason=reason)
+    request_id = uuid.uuid4().hex
+    pending = {"requestId": request_id, "requestedStatus": requested, "requestedAt": now}
+    return Decision(Outcome.APPLY, patch={**(edits or {}), "pendingStatusRequest": pending},
+                    follow_ups=(_staff_request(pet, requested, request_id),))
 
 
 def soft_delete(pet: Pet, now: int) -> Decision:
@@ -235,7 +255,8 @@ def soft_delete(pet: Pet, now: int) -> Decision:
     Deleting a deleted pet changes nothing (its purge time is not pushed back)."""
     if is_deleted(pet):
         return _skip("deleted", "pet is already deleted")
-    patch = {"status": DELETED, "statusBeforeDelete": pet.get("status"), "deletedAt": now, "purgeAt": now + RETENTION_MS, "updatedAt": now}
+    patch = {"status": DELETED, "statusBeforeDelete": pet.get("status"), "deletedAt": now, "purgeAt": now + RETENTION_MS, "updatedAt": now,
+             **({"pendingStatusRequest": None} if pet.get("pendingStatusRequest") else {})}
     return Decision(Outcome.APPLY, patch=patch)
 
 

@@ -166,6 +166,12 @@ class ListQuery(BaseModel):
         return value
 
 
+class PendingStatusRequest(BaseModel):
+    requestId: str
+    requestedStatus: Status
+    requestedAt: EpochMs
+
+
 class Pet(BaseModel):
     """A pet as stored in pets.json and returned by the API."""
 
@@ -185,6 +191,9 @@ class Pet(BaseModel):
     profile: Profile | None = Field(default=None, description="Written by the AI profile enrichment step.")
     statusBeforeDelete: Status | None = Field(default=None, description="While deleted: the status a restore goes back to.")
     lastStatusRequestId: str | None = Field(default=None, description="The last status request the orchestrator applied (makes redelivery harmless).")
+    pendingStatusRequest: PendingStatusRequest | None = Field(
+        default=None, description="A staff status request (PUT) the orchestrator has not settled yet; cleared when it has."
+    )
 
 
 class PetPage(BaseModel):

@@ -2,7 +2,7 @@
 
 `name`, `species` and `ageMonths` are written at once (200 with the pet). `status` is never
 written here: the lifecycle orchestrator owns it (docs/decisions.md#3). A status request answers
-202 saying what will happen (`decisions.status_answer`): the request is passed on as
+202 saying what will happen (`decisions.staff_update`): the request is passed on as
 `py.pet.status.update.requested` (`accepted: true`); or the transition table already rules it out
 (`accepted: false` and the reason, logged and emitted as a rejection, nothing passed on); or the
 pet already has that status (`accepted: true`, nothing to do). A soft-deleted pet can't be changed
@@ -17,7 +17,7 @@ from services import decisions, topics
 from services.decisions import FollowUp, Outcome
 from services.idempotency import idempotent
 from services.models import ErrorBody, Pet, StatusRequestAnswer, UpdatePet, schema
-from services.pet_store import get_store
+from services.pet_store import get_store, now_ms
 from services.responses import answers_store_errors, emit_follow_ups, not_found
 from services.staff_auth import require_staff
 from services.validation import invalid_payload
@@ -54,44 +54,37 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"status": 400, "body": invalid_payload(exc)}
     pet_id = req["pathParams"]["id"]
     changes = payload.field_changes()
+    requested = payload.status.value if payload.status else None
 
     # Decided under the store's lock, so a DELETE racing this PUT can't be overwritten.
-    change = await get_store().amodify(pet_id, lambda pet: decisions.staff_edit(pet, changes))
+    change = await get_store().amodify(pet_id, lambda pet: decisions.staff_update(pet, changes, requested, now_ms()))
     if change is None:
         return not_found()
-    if change.decision.outcome is Outcome.REJECT:
-        return {"status": 409, "body": {"message": change.decision.reason}}
+    decision = change.decision
+    if decision.kind == "deleted":
+        return {"status": 409, "body": {"message": decision.reason}}
 
     pet = change.after
-    if change.changed:
+    if changes and change.changed:
         context.logger.info("✏️ Pet details updated", {"petId": pet_id, "fields": sorted(changes)})
-    if payload.status is None:
+    if requested is None:
         return {"status": 200, "body": pet}
-    return await _request_status(pet, payload.status.value, context)
 
-
-async def _request_status(pet: dict[str, Any], requested: str, context: Any) -> dict[str, Any]:
-    pet_id, current = pet["id"], pet["status"]
+    current = change.before["status"]
     context.logger.info(
         "👤 Staff requesting status change", {"petId": pet_id, "currentStatus": current, "requestedStatus": requested}
     )
     answer = {"petId": pet_id, "currentStatus": current, "requestedStatus": requested, "pet": pet}
-    decision = decisions.status_answer(pet, requested)
-
     if decision.outcome is Outcome.SKIP:
         context.logger.info("⏭️ Status unchanged", {"petId": pet_id, "status": current})
         return {"status": 202, "body": {"message": decision.reason, **answer, "accepted": True}}
-
     if decision.outcome is Outcome.REJECT:
         rejection = {"petId": pet_id, "currentStatus": current, "requestedStatus": requested, "reason": decision.reason}
         context.logger.warn("⚠️ Transition rejected", rejection)
         await emit_follow_ups(context, [FollowUp(topics.TRANSITION_REJECTED, {**rejection, "automatic": False})])
         return {"status": 202, "body": {"message": "Status change rejected", **answer, "accepted": False, "reason": decision.reason}}
 
-    # The request itself must reach the journal: if it can't, the client must hear it (500, retry).
-    (request,) = decision.follow_ups
-    await context.emit({"topic": request.topic, "data": request.data})
-    return {
-        "status": 202,
-        "body": {"message": "Status change requested", **answer, "accepted": True, "requestId": request.data["requestId"]},
-    }
+    # Recorded on the pet with the edits: if queueing it fails now, the reconciler queues it again.
+    await emit_follow_ups(context, decision.follow_ups)
+    request_id = decision.follow_ups[0].data["requestId"]
+    return {"status": 202, "body": {"message": "Status change requested", **answer, "accepted": True, "requestId": request_id}}

@@ -103,3 +103,28 @@ def test_sigkill_at_many_points_of_a_burst_leaves_no_pet_behind(server_factory: 
 
     final = server_factory(data_dir, env=RECONCILE_EVERY_SECOND)
     assert every_pet_settles(final) >= 60
+
+
+def test_an_accepted_status_request_survives_a_crash_before_it_is_queued(server_factory: Callable[..., Server], tmp_path: Path) -> None:
+    """A PUT answered 202 accepted is recorded on the pet before it is queued: it can't be lost."""
+    data_dir = tmp_path / "data"
+    first = server_factory(data_dir)
+    with first.client() as client:
+        pet = wait_for(client, create(client, "Bella")["id"], settled, "Bella to settle")
+    first.stop()
+
+    doomed = server_factory(data_dir, env={"STEPRUNNER_FAULT": "kill:py.pet.status.update.requested"})
+    with doomed.client() as client:
+        try:
+            client.put(f"/py/pets/{pet['id']}", json={"status": "healthy"})
+        except httpx.TransportError:
+            pass  # died between recording the request and queueing it
+    assert doomed.wait_exit() != 0
+    stranded = json.loads((data_dir / "pets.json").read_text(encoding="utf-8"))["pets"][pet["id"]]
+    assert stranded["status"] == "in_quarantine" and stranded["pendingStatusRequest"]["requestedStatus"] == "healthy"
+
+    server = server_factory(data_dir, env=RECONCILE_EVERY_SECOND)
+    with server.client() as client:
+        done = wait_for(client, pet["id"], lambda p: p["status"] == "available", "the request to be carried out", timeout=60)
+    assert done["pendingStatusRequest"] is None
+    assert '"oldStatus": "in_quarantine", "newStatus": "healthy"' in server.logs()

@@ -85,13 +85,38 @@ def test_a_deleted_pet_can_not_change_status() -> None:
 
 
 def test_the_put_answer_says_noop_rejected_or_passed_on() -> None:
-    assert decisions.status_answer(pet("healthy"), "healthy").outcome is Outcome.SKIP
-    rejected = decisions.status_answer(pet("in_quarantine"), "available")
+    noop = decisions.staff_update(pet("healthy"), {}, "healthy", T0)
+    assert (noop.outcome, noop.patch) == (Outcome.SKIP, None)
+    rejected = decisions.staff_update(pet("in_quarantine"), {"name": "Max"}, "available", T0)
     assert rejected.reason == "Invalid transition: cannot change from in_quarantine to available"
-    passed = decisions.status_answer(pet("in_quarantine"), "healthy")
-    assert passed.outcome is Outcome.APPLY and passed.patch is None
+    assert rejected.patch == {"name": "Max"}, "the edits are applied even when the status is ruled out"
+    passed = decisions.staff_update(pet("in_quarantine"), {}, "healthy", T0)
+    assert passed.outcome is Outcome.APPLY
     (follow_up,) = passed.follow_ups
     assert follow_up.data["automatic"] is False and follow_up.data["currentStatus"] == "in_quarantine"
+    assert passed.patch == {"pendingStatusRequest": {"requestId": follow_up.data["requestId"], "requestedStatus": "healthy", "requestedAt": T0}}
+
+
+def test_a_deleted_pet_can_not_be_edited() -> None:
+    refused = decisions.staff_update(pet("deleted"), {"name": "Max"}, None, T0)
+    assert (refused.outcome, refused.kind, refused.patch) == (Outcome.REJECT, "deleted", None)
+    assert "POST /py/pets/7/restore" in refused.reason
+
+
+def test_the_orchestrator_settles_the_pending_request_it_answers() -> None:
+    waiting = pet("in_quarantine", pendingStatusRequest={"requestId": "r1", "requestedStatus": "healthy", "requestedAt": T0})
+    applied = decisions.status_request(waiting, request("healthy", requestId="r1"))
+    assert applied.patch == {"status": "healthy", "lastStatusRequestId": "r1", "pendingStatusRequest": None}
+    refused = decisions.status_request({**waiting, "status": "adopted"}, request("healthy", requestId="r1"))
+    assert refused.outcome is Outcome.REJECT and refused.patch == {"pendingStatusRequest": None}
+    other = decisions.status_request(waiting, request("healthy", requestId="r2"))
+    assert "pendingStatusRequest" not in (other.patch or {}), "a request answers only for itself"
+
+
+def test_a_pending_staff_request_is_owed_until_settled() -> None:
+    waiting = pet("healthy", profile={"bio": "x"}, pendingStatusRequest={"requestId": "r1", "requestedStatus": "ill", "requestedAt": T0})
+    (owed,) = decisions.missing_follow_ups(waiting, T0)
+    assert owed.data == {"petId": "7", "requestedStatus": "ill", "currentStatus": "healthy", "automatic": False, "requestId": "r1"}
 
 
 # ----------------------------------------------------------------------------- the chain
@@ -123,12 +148,6 @@ def test_a_profile_is_written_unless_the_pet_was_deleted_meanwhile() -> None:
 
 
 # ----------------------------------------------------------------------------- staff actions
-
-
-def test_staff_edits_are_refused_while_the_pet_is_deleted() -> None:
-    assert decisions.staff_edit(pet(), {"name": "Max"}).patch == {"name": "Max"}
-    refused = decisions.staff_edit(pet("deleted"), {"name": "Max"})
-    assert refused.outcome is Outcome.REJECT and "POST /py/pets/7/restore" in refused.reason
 
 
 def test_soft_delete_keeps_the_status_and_sets_a_purge_time_30_days_on() -> None:
