@@ -11,6 +11,7 @@ from tests.pets.pets_api import admitted, store_of
 from tests.support.server import Server
 
 BUDDY = {"name": "Buddy", "species": "dog", "ageMonths": 24}
+RUNTIMES = ("steprunner", "motia")  # Motia middleware: real Motia keeps the promise too
 
 
 def test_the_same_key_and_body_answer_the_first_answer_again_and_create_nothing(server_factory: Callable[..., Server]) -> None:
