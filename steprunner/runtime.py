@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from steprunner.api import INTERNAL_PREFIX, TraceIdMiddleware, api_route, not_found, server_error
 from steprunner.cron import schedule_loop, schedule_of
 from steprunner.events import EventBus
-from steprunner.guards import HostAllowList, InternalBodyLimit, StaffKey, is_internal
+from steprunner.guards import HostAllowList, InternalBodyLimit, StaffKey
 from steprunner.journal import Journal
 from steprunner.loader import Step, load_steps
 from steprunner.log import runtime_log

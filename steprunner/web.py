@@ -42,14 +42,14 @@ from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from steprunner import log
-from steprunner.flow import flow_graph, flow_names, steps_in
 from steprunner.api import INTERNAL_PREFIX, starlette_path
-from steprunner.step_config import ApiConfig
-from steprunner.openapi import openapi_document
+from steprunner.flow import flow_graph, flow_names, steps_in
 from steprunner.loader import Step
 from steprunner.observe import Observable
+from steprunner.openapi import openapi_document
 from steprunner.positions import WORKBENCH_FILE, WorkbenchFileError, save_position, saved_positions
 from steprunner.sse import Restore, on_exit_signal, trace_stream
+from steprunner.step_config import ApiConfig
 from steprunner.traces import TraceRecorder
 
 STATIC_DIR = Path(__file__).parent / "static"
