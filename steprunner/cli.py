@@ -43,12 +43,12 @@ def cmd_dev(args: argparse.Namespace) -> int:
     if problem:
         print(f"steprunner: cannot listen on {host}:{port}: {problem} (another server running? set PORT or --port)", file=sys.stderr)
         return 1
+    journal.connect(settings.journal_path, settings.journal_sync).close()  # a DATA_DIR that cannot work stops us here
     steps = load_steps(settings.root)  # fail fast, with the file named, before any worker starts
     for step in steps:
         check_route(step)
         if step.type == "cron":
             schedule_of(step)
-    journal.connect(settings.journal_path, settings.journal_sync).close()  # a DATA_DIR that cannot work stops us here
     raise_open_file_limit()
     options = uvicorn_options(settings)
     print(f"steprunner: {len(steps)} steps from {settings.root}/steps, data in {settings.data_dir}, http://{host}:{port}", flush=True)

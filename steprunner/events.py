@@ -268,7 +268,10 @@ class EventBus:
             await asyncio.sleep(interval)  # a lease heartbeat, not a wait for work
             if self._inflight:
                 until = time.time() + self._lease_for([s for s in self.by_name.values() if isinstance(s.config, EventConfig)])
-                await self.journal.call(functools.partial(journal.renew, owner=self.journal.owner, lease_until=until))
+                try:
+                    await self.journal.call(functools.partial(journal.renew, owner=self.journal.owner, lease_until=until))
+                except Exception as exc:  # noqa: BLE001 - the loop must live on: without it every lease runs out
+                    runtime_log.error("could not renew the leases of running deliveries; trying again at the next beat", {"error": repr(exc)})
 
     def start(self, sweep: bool = True) -> None:
         """Begin delivering. Without `sweep` (the one-shot CLI commands) only what this process emits runs."""

@@ -5,7 +5,8 @@ connection that never completes a request head -- opened and left idle, or trick
 at a time -- stays open for ever, holding a file descriptor and counting toward
 `limit_concurrency`; about a thousand of them locked every client out. `HeaderDeadlineProtocol`
 closes a connection whose request headers have not all arrived within
-`STEPRUNNER_HEADER_TIMEOUT_SECONDS` of it opening or of its previous response.
+`STEPRUNNER_HEADER_TIMEOUT_SECONDS` of it opening or of its previous response, and answers
+431 (and closes) a request head larger than `MAX_HEAD_BYTES`, which httptools does not bound.
 
 The file-descriptor soft limit is raised to the hard limit at start-up, so that the limits
 above (and not the descriptor table) decide how many clients are served.
@@ -23,6 +24,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from steprunner.settings import Settings
 
 HEADER_TIMEOUT_VARIABLE = "STEPRUNNER_HEADER_TIMEOUT_SECONDS"
+MAX_HEAD_BYTES = 64 * 1024  # request line and headers
+HEAD_TOO_LARGE = b'{"message": "Request line and headers are larger than 65536 bytes"}'
 PROTOCOL = "steprunner.serve:HeaderDeadlineProtocol"  # by name: `--workers` processes import it themselves
 
 
@@ -39,15 +42,39 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_deadline: asyncio.TimerHandle | None = None
+        self._head_bytes: int | None = None  # bytes received towards the next request head; None once it is complete
 
     def _arm_header_deadline(self) -> None:
         self._disarm_header_deadline()
         self._header_deadline = self.loop.call_later(self.header_timeout, self._header_deadline_passed)
+        self._head_bytes = 0
 
     def _disarm_header_deadline(self) -> None:
+        self._head_bytes = None
         if self._header_deadline is not None:
             self._header_deadline.cancel()
             self._header_deadline = None
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._head_bytes is None or self.transport.is_closing():
+            return
+        self._head_bytes += len(data)  # counted after parsing: a chunk that completes the head (and carries a body) is fine
+        if self._head_bytes > MAX_HEAD_BYTES:
+            self._refuse_head()
+
+    def _refuse_head(self) -> None:
+        """431, then end our side (FIN) so the client reads the answer; the socket closes a little later.
+
+        Closing at once, with the rest of the head unread, would send a reset that can destroy the
+        answer before the client reads it."""
+        self._disarm_header_deadline()
+        self.transport.pause_reading()
+        self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+                             b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(HEAD_TOO_LARGE), HEAD_TOO_LARGE))
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(self.header_timeout, self.transport.close)
 
     def _header_deadline_passed(self) -> None:
         self._header_deadline = None

@@ -54,7 +54,7 @@ from steprunner.step_config import ApiConfig
 from steprunner.traces import TraceRecorder
 
 STATIC_DIR = Path(__file__).parent / "static"
-PUBLIC_INTERNAL_PATHS = {f"{INTERNAL_PREFIX}/", f"{INTERNAL_PREFIX}/docs", f"{INTERNAL_PREFIX}/health"}
+PUBLIC_INTERNAL_PATHS = {INTERNAL_PREFIX, f"{INTERNAL_PREFIX}/", f"{INTERNAL_PREFIX}/docs", f"{INTERNAL_PREFIX}/health"}
 PUBLIC_INTERNAL_FOLDERS = (f"{INTERNAL_PREFIX}/static/", f"{INTERNAL_PREFIX}/swagger-ui/")
 PREFERRED_FLOW = "pets"
 

@@ -97,3 +97,30 @@ def test_a_failed_outcome_write_is_retried_until_it_lands(
 
 def operation_label(operation: str) -> str:
     return {"ack": "ack", "retry_later": "retry", "dead_letter": "dead-letter"}[operation]
+
+
+def test_a_failed_lease_renewal_does_not_stop_later_renewals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    calls = fail_first_calls(monkeypatch, "renew", times=1)
+    settings = Settings(root=tmp_path, data_dir=tmp_path, lease_seconds=0.06)  # a renewal every 20 ms
+    release = asyncio.Event()
+
+    async def held(data: Any, context: Any) -> None:
+        await release.wait()
+
+    async def scenario() -> None:
+        db = Journal(tmp_path / "steprunner.db")
+        bus = EventBus([event_step(held, 0)], settings, db)
+        bus.start()
+        try:
+            await bus.publish("t.work", {}, "trace-1", source="test")
+            while len(calls) < 3:  # the first renewal fails, the loop goes on renewing
+                await asyncio.sleep(0.01)
+            release.set()
+            assert await bus.drain(timeout=30)
+        finally:
+            await bus.stop()
+            db.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert rows(tmp_path / "steprunner.db") == []
+    assert "could not renew the leases" in capsys.readouterr().out

@@ -48,6 +48,8 @@ async def test_data_routes_need_the_key(client: httpx.AsyncClient) -> None:
 async def test_pages_health_and_step_routes_stay_public(client: httpx.AsyncClient) -> None:
     for path in PUBLIC:
         assert (await client.get(path)).status_code == 200, path
+    bare = await client.get("/__steprunner")
+    assert bare.status_code == 307 and bare.headers["location"] == "/__steprunner/"  # on to the page, no key asked
     health = (await client.get("/__steprunner/health")).json()
     assert health["status"] == "ok" and health["staffKey"] is True  # how the page knows to ask for the key
     assert (await client.post("/echo/rex", json={})).status_code == 200  # API steps guard themselves (Motia middleware)
