@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.runtime.support import FIXTURE_ROOT
+from tests.runtime.support import FIXTURE_ROOT, assert_json_error
 from tests.support.inprocess import in_process
 
 pytestmark = pytest.mark.anyio
@@ -23,14 +23,6 @@ async def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     async with in_process(FIXTURE_ROOT, tmp_path, max_body_bytes=200_000) as c:
         yield c
-
-
-def assert_json_error(response: httpx.Response, status: int, fragment: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    assert fragment in response.json()["message"], response.json()
-    assert len(response.headers["x-trace-id"]) >= 16
-    assert "Traceback" not in response.text
 
 
 async def test_deeply_nested_json_is_a_400_not_a_500(client: httpx.AsyncClient) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.runtime.support import FIXTURE_ROOT
+from tests.runtime.support import FIXTURE_ROOT, assert_json_error
 from tests.support.inprocess import in_process
 
 pytestmark = pytest.mark.anyio
@@ -23,13 +23,6 @@ async def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     async with in_process(FIXTURE_ROOT, tmp_path, max_body_bytes=2048) as c:
         yield c
-
-
-def assert_error(response: httpx.Response, status: int, fragment: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    assert fragment in response.json()["message"]
-    assert len(response.headers["x-trace-id"]) >= 16
 
 
 async def test_handler_gets_motia_request(client: httpx.AsyncClient) -> None:
@@ -44,22 +37,22 @@ async def test_handler_gets_motia_request(client: httpx.AsyncClient) -> None:
 
 
 async def test_unknown_route_is_json_404(client: httpx.AsyncClient) -> None:
-    assert_error(await client.get("/nowhere"), 404, "No route for GET /nowhere")
+    assert_json_error(await client.get("/nowhere"), 404, "No route for GET /nowhere")
 
 
 async def test_wrong_method_is_json_405(client: httpx.AsyncClient) -> None:
     r = await client.delete("/echo/rex")
-    assert_error(r, 405, "Method DELETE not allowed")
+    assert_json_error(r, 405, "Method DELETE not allowed")
     assert r.headers["allow"] == "POST"
 
 
 @pytest.mark.parametrize("body", [b"{bad", b"{\"a\": 1", b"\xff\xfe"])
 async def test_malformed_json_is_400(client: httpx.AsyncClient, body: bytes) -> None:
-    assert_error(await client.post("/echo/rex", content=body, headers={"content-type": "application/json"}), 400, "not valid JSON")
+    assert_json_error(await client.post("/echo/rex", content=body, headers={"content-type": "application/json"}), 400, "not valid JSON")
 
 
 async def test_body_over_limit_is_413(client: httpx.AsyncClient) -> None:
-    assert_error(await client.post("/echo/rex", json={"blob": "x" * 4096}), 413, "larger than 2048 bytes")
+    assert_json_error(await client.post("/echo/rex", json={"blob": "x" * 4096}), 413, "larger than 2048 bytes")
 
 
 async def test_body_over_limit_without_content_length_is_413(client: httpx.AsyncClient) -> None:
@@ -67,12 +60,12 @@ async def test_body_over_limit_without_content_length_is_413(client: httpx.Async
         for _ in range(10):
             yield b" " * 512  # streamed: no Content-Length header to check up front
 
-    assert_error(await client.post("/echo/rex", content=chunks()), 413, "larger than 2048 bytes")
+    assert_json_error(await client.post("/echo/rex", content=chunks()), 413, "larger than 2048 bytes")
 
 
 async def test_handler_that_raises_is_500_and_server_keeps_serving(client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]) -> None:
     r = await client.get("/broken/raise")
-    assert_error(r, 500, "Internal server error")
+    assert_json_error(r, 500, "Internal server error")
     trace = r.headers["x-trace-id"]
     assert r.json()["traceId"] == trace
     logs = capsys.readouterr().out
@@ -81,7 +74,7 @@ async def test_handler_that_raises_is_500_and_server_keeps_serving(client: httpx
 
 
 async def test_handler_without_response_is_500(client: httpx.AsyncClient) -> None:
-    assert_error(await client.get("/broken/none"), 500, "Internal server error")
+    assert_json_error(await client.get("/broken/none"), 500, "Internal server error")
 
 
 async def test_incoming_trace_id_is_kept(client: httpx.AsyncClient) -> None:
