@@ -8,11 +8,12 @@ Ticks missed while no process was running are not caught up, as with cron.
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
+import sqlite3
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from croniter import croniter
@@ -50,6 +51,10 @@ async def run_cron_step(step: Step, bus: EventBus, trace_id: str | None = None) 
     return ok
 
 
+def _claim(step: str, tick: int, owner: str) -> Callable[[sqlite3.Connection], bool]:
+    return lambda conn: journal.claim_cron_tick(conn, step, tick, owner)
+
+
 async def schedule_loop(step: Step, bus: EventBus) -> None:
     expression = schedule_of(step)
     ticks = croniter(expression, datetime.now().astimezone())
@@ -57,5 +62,5 @@ async def schedule_loop(step: Step, bus: EventBus) -> None:
         due = ticks.get_next(datetime)
         await asyncio.sleep(max(0.0, due.timestamp() - time.time()))  # a timer until the tick
         tick = int(due.timestamp())
-        if await bus.journal.call(functools.partial(journal.claim_cron_tick, step=step.name, tick=tick, owner=bus.journal.owner)):
+        if await bus.journal.call(_claim(step.name, tick, bus.journal.owner)):
             await run_cron_step(step, bus)

@@ -26,8 +26,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import functools
 import json
+import sqlite3
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -269,9 +269,13 @@ class EventBus:
             if self._inflight:
                 until = time.time() + self._lease_for([s for s in self.by_name.values() if isinstance(s.config, EventConfig)])
                 try:
-                    await self.journal.call(functools.partial(journal.renew, owner=self.journal.owner, lease_until=until))
+                    await self.journal.call(self._renewal(until))
                 except Exception as exc:  # noqa: BLE001 - the loop must live on: without it every lease runs out
                     runtime_log.error("could not renew the leases of running deliveries; trying again at the next beat", {"error": repr(exc)})
+
+    def _renewal(self, until: float) -> Callable[[sqlite3.Connection], None]:
+        owner = self.journal.owner
+        return lambda conn: journal.renew(conn, owner, until)
 
     def start(self, sweep: bool = True) -> None:
         """Begin delivering. Without `sweep` (the one-shot CLI commands) only what this process emits runs."""
