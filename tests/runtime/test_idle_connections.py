@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import resource
 import socket
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 
