@@ -19,6 +19,7 @@ from steprunner import journal, log
 from steprunner.journal import JournalError
 from steprunner.loader import StepLoadError, describe, load_steps
 from steprunner.settings import Settings, SettingsError, is_loopback
+from steprunner.streams import load_streams
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -44,6 +45,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         print(f"steprunner: cannot listen on {host}:{port}: {problem} (another server running? set PORT or --port)", file=sys.stderr)
         return 1
     steps = load_steps(settings.root)  # fail fast, with the file named, before any worker starts
+    load_streams(settings.root)  # the `*_stream.py` configs too
     for step in steps:
         check_route(step)
         if step.type == "cron":
