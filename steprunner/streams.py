@@ -408,7 +408,8 @@ class StreamHub:
         self._reader = sqlite3.connect(self.db.path, isolation_level=None, check_same_thread=False, timeout=30.0)
         self._reader.execute("PRAGMA busy_timeout=30000")
         self._last = await self._read(high_water)
-        self._task = asyncio.create_task(self._tail_loop())
+        if self.definitions:  # a project without streams has nothing to tail (its joins are all refused)
+            self._task = asyncio.create_task(self._tail_loop())
 
     async def stop(self) -> None:
         if self._task is not None:

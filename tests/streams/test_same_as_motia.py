@@ -24,7 +24,7 @@ from tests.streams.support import FIXTURE_ROOT, Watcher
 from tests.support.motia_server import MotiaUnavailable, start_motia
 from tests.support.server import Server
 
-pytestmark = pytest.mark.motia
+pytestmark = [pytest.mark.motia, pytest.mark.timeout(300)]  # Motia takes a while to start
 
 
 def normalised(value: Any) -> Any:
