@@ -45,7 +45,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         print(f"steprunner: cannot listen on {host}:{port}: {problem} (another server running? set PORT or --port)", file=sys.stderr)
         return 1
     steps = load_steps(settings.root)  # fail fast, with the file named, before any worker starts
-    load_streams(settings.root)  # the `*_stream.py` configs too
+    streams = load_streams(settings.root)  # the `*_stream.py` configs too
     for step in steps:
         check_route(step)
         if step.type == "cron":
@@ -53,7 +53,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
     journal.connect(settings.journal_path, settings.journal_sync).close()  # a DATA_DIR that cannot work stops us here
     raise_open_file_limit()
     options = uvicorn_options(settings)
-    print(f"steprunner: {len(steps)} steps from {settings.root}/steps, data in {settings.data_dir}, http://{host}:{port}", flush=True)
+    also = f" and {len(streams)} stream{'s' * (len(streams) != 1)}" if streams else ""
+    print(f"steprunner: {len(steps)} steps{also} from {settings.root}/steps, data in {settings.data_dir}, http://{host}:{port}", flush=True)
     if args.workers > 1:
         os.environ.update(STEPRUNNER_ROOT=str(settings.root), HOST=host, PORT=str(port))  # what each worker's create_app reads
         uvicorn.run("steprunner.runtime:create_app", factory=True, workers=args.workers, host=host, port=port, **options)
