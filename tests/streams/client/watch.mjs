@@ -1,7 +1,7 @@
 // Subscribe to one Motia stream group (or item) with Motia's own Node client and print, one JSON
-// line each, what it sees: {kind: "open"}, every raw server message {kind: "message", message},
-// the subscription's state after each change {kind: "state", state}, and custom events
-// {kind: "event", type, data} for the types named in --events.
+// line each, what it sees: {kind: "open"}, every raw server message {kind: "message", message}
+// (printed once the client has applied it), the subscription's state after each change
+// {kind: "state", state}, and custom events {kind: "event", type, data} for the types named in --events.
 //
 //   node watch.mjs <ws-url> <streamName> <groupId> [itemId] [--events a,b] [--key KEY]
 //
@@ -24,8 +24,12 @@ const out = (line) => process.stdout.write(JSON.stringify(line) + '\n')
 const stream = new Stream(url, key ? { protocols: ['Authorization', key] } : undefined)
 const handle = stream.messageListener.bind(stream)
 stream.messageListener = (raw) => {
-  out({ kind: 'message', message: JSON.parse(raw) })
-  handle(raw)
+  try {
+    handle(raw)
+  } finally {
+    // after the client applied it: a test that sees the message sees the state it led to
+    out({ kind: 'message', message: JSON.parse(raw) })
+  }
 }
 stream.ws.onOpen(() => out({ kind: 'open' }))
 stream.ws.onClose(() => out({ kind: 'close' }))
