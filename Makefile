@@ -83,7 +83,7 @@ MOTIA_LOG := tests/artifacts/motia-install.log
 MOTIA_ENV := MOTIA_ANALYTICS_DISABLED=true REDISMS_SYSTEM_BINARY=/usr/bin/redis-server
 WORKBENCH_PORT ?= 3000
 
-.PHONY: workbench motia-install redis chromium test-tools
+.PHONY: workbench motia-install redis chromium test-tools stream-client
 
 redis:
 	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null)
@@ -109,7 +109,17 @@ $(MOTIA_PY_STAMP): $(MOTIA_NPM_STAMP) requirements.txt
 
 motia-install: redis $(MOTIA_PY_STAMP)
 
-test-tools: motia-install chromium
+test-tools: motia-install chromium stream-client
+
+# Motia's Node stream client for tests/streams (pinned in tests/streams/client/package-lock.json),
+# into tests/streams/client/node_modules (git-ignored); the tests install it themselves if needed.
+STREAM_CLIENT_STAMP := tests/streams/client/node_modules/.installed
+
+$(STREAM_CLIENT_STAMP): tests/streams/client/package.json tests/streams/client/package-lock.json
+	@cd tests/streams/client && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+stream-client: $(STREAM_CLIENT_STAMP)
 
 # Motia's Workbench at http://127.0.0.1:$(WORKBENCH_PORT), on steps/ and the same DATA_DIR (.data)
 # as `make dev`. Its Vite dev socket listens on port WORKBENCH_PORT + 21678 on all interfaces.

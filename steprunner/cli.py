@@ -19,6 +19,7 @@ from steprunner import journal, log
 from steprunner.journal import JournalError
 from steprunner.loader import StepLoadError, describe, load_steps
 from steprunner.settings import Settings, SettingsError, is_loopback
+from steprunner.streams import load_streams
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -45,13 +46,15 @@ def cmd_dev(args: argparse.Namespace) -> int:
         return 1
     journal.connect(settings.journal_path, settings.journal_sync).close()  # a DATA_DIR that cannot work stops us here
     steps = load_steps(settings.root)  # fail fast, with the file named, before any worker starts
+    streams = load_streams(settings.root)  # the `*_stream.py` configs too
     for step in steps:
         check_route(step)
         if step.type == "cron":
             schedule_of(step)
     raise_open_file_limit()
     options = uvicorn_options(settings)
-    print(f"steprunner: {len(steps)} steps from {settings.root}/steps, data in {settings.data_dir}, http://{host}:{port}", flush=True)
+    also = f" and {len(streams)} stream{'s' * (len(streams) != 1)}" if streams else ""
+    print(f"steprunner: {len(steps)} steps{also} from {settings.root}/steps, data in {settings.data_dir}, http://{host}:{port}", flush=True)
     if args.workers > 1:
         os.environ.update(STEPRUNNER_ROOT=str(settings.root), HOST=host, PORT=str(port))  # what each worker's create_app reads
         uvicorn.run("steprunner.runtime:create_app", factory=True, workers=args.workers, host=host, port=port, **options)

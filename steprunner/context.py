@@ -1,4 +1,4 @@
-"""`context`, the second argument of every handler: trace id, flows, emit, logger, state."""
+"""`context`, the second argument of every handler: trace id, flows, emit, logger, state, streams."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from steprunner import journal
 from steprunner.log import Logger
+from steprunner.streams import StreamsNamespace
 
 if TYPE_CHECKING:
     from steprunner.loader import Step
@@ -45,11 +46,12 @@ class Context:
     """Built by `EventBus.context_for`; takes only what a handler reaches through it: a way to
     publish and the journal that keeps state (not the bus, which would import this module back)."""
 
-    def __init__(self, step: Step, trace_id: str, publish: Publish, db: journal.Journal) -> None:
+    def __init__(self, step: Step, trace_id: str, publish: Publish, db: journal.Journal, streams: StreamsNamespace | None = None) -> None:
         self.trace_id = trace_id
         self.flows = step.flows
         self.logger = Logger(step.name, trace_id)
         self.state = State(db)
+        self.streams = streams if streams is not None else StreamsNamespace()  # `context.streams.<name>` (steprunner.streams)
         self._step = step
         self._publish = publish
 

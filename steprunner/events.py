@@ -41,6 +41,7 @@ from steprunner.log import runtime_log
 from steprunner.observe import DeliveryEnded, DeliveryStarted, Emitted, Observation, Observer
 from steprunner.settings import Settings
 from steprunner.step_config import EventConfig
+from steprunner.streams import StreamsNamespace
 
 MAX_BACKOFF_SECONDS = 300.0
 # Waits between tries of a delivery's ack / retry / dead-letter write that failed: ~10 s in all.
@@ -67,6 +68,7 @@ class EventBus:
         self.journal = db
         self.capacity = capacity
         self.by_name = {s.name: s for s in steps}
+        self.streams = StreamsNamespace()  # the runtime puts its `StreamHub.streams` here
         self.subscribers: dict[str, list[Step]] = {}
         for step in steps:
             if isinstance(step.config, EventConfig):
@@ -228,7 +230,7 @@ class EventBus:
 
     def context_for(self, step: Step, trace_id: str) -> Context:
         """The `context` a handler of `step` gets: it emits through this bus and keeps state in its journal."""
-        return Context(step, trace_id, self.publish, self.journal)
+        return Context(step, trace_id, self.publish, self.journal, self.streams)
 
     # --- the sweep and the lease ------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Put the pieces together: steps -> journal -> event bus -> cron -> Starlette app."""
+"""Put the pieces together: steps -> journal -> event bus -> cron -> streams -> Starlette app."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from steprunner.loader import Step, load_steps
 from steprunner.log import runtime_log
 from steprunner.settings import Settings, is_loopback
 from steprunner.step_config import ApiConfig, CronConfig
+from steprunner.streams import StreamHub, load_streams
 from steprunner.web import WebUI
 
 
@@ -39,12 +40,15 @@ class Runtime:
                 schedule_of(step)  # a bad override stops start-up here
         self.journal = Journal(settings.journal_path, settings.journal_sync)
         self.bus = EventBus(self.steps, settings, self.journal)
+        self.streams = StreamHub(load_streams(settings.root), self.journal, settings.host_allow_list, settings.staff_api_key)
+        self.bus.streams = self.streams.streams
         self._cron_tasks: list[asyncio.Task[None]] = []
 
     def step(self, name: str) -> Step | None:
         return next((s for s in self.steps if s.name == name), None)
 
     async def start(self, cron: bool = True) -> None:
+        await self.streams.start()
         self.bus.start()
         if cron:
             self._cron_tasks = [asyncio.create_task(schedule_loop(s, self.bus)) for s in self.steps if isinstance(s.config, CronConfig)]
@@ -54,6 +58,7 @@ class Runtime:
             task.cancel()
         await asyncio.gather(*self._cron_tasks, return_exceptions=True)
         await self.bus.stop()
+        await self.streams.stop()
         self.journal.close()
 
     def app(self) -> Starlette:
@@ -65,6 +70,7 @@ class Runtime:
         routes: list[BaseRoute] = [Route(f"{INTERNAL_PREFIX}/health", health)]
         routes += [api_route(s, self.bus, self.settings.max_body_bytes) for s in self.steps if isinstance(s.config, ApiConfig)]
         routes += web.routes()  # after the steps: a step declaring `/`, `/docs` or `/openapi.json` wins
+        routes.append(self.streams.route())  # WebSocket only, on any path, as Motia's stream server
 
         @contextlib.asynccontextmanager
         async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -115,6 +115,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     return dict(
         loop="uvloop",
         http=PROTOCOL,
+        ws="websockets-sansio",  # Motia Streams (steprunner.streams); the sans-I/O one, not websockets' legacy API
+        ws_max_size=1024 * 1024,  # join/leave messages are tiny
         access_log=False,
         log_level="warning",
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None,
