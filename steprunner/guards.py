@@ -68,12 +68,14 @@ class HostAllowList:
         await self.app(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.allow_any or scope["type"] != "http":
+        if self.allow_any or scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
         host = next((value for name, value in scope["headers"] if name == b"host"), None)
         if host in self.known_good:
             return await self.app(scope, receive, send)
         scope[_HOST_ALLOWED] = host  # replaced by True if Starlette lets the request through
+        if scope["type"] == "websocket":  # a WebSocket handshake is refused by Starlette itself (HTTP 400)
+            return await self.check(scope, receive, send)
 
         async def refusal_as_json(message: Message) -> None:
             if scope.get(_HOST_ALLOWED) is True:
