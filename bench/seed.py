@@ -3,13 +3,14 @@
 Why not POST them: 100,000 creates through the API would each rewrite the whole file (and
 set off three more writes through the event chain), hours of work to reach a starting
 point. Instead the pets are built as the event chain leaves them (status `in_quarantine`,
-welcome notes, next feeding time, the fallback profile) and handed to `PetStore` inside one
-transaction, so the file is written once, by the store's own code, byte for byte as the
-server would have written it. A server started afterwards reads it like any other store.
+welcome notes, next feeding time, the fallback profile) and written once with the store's own
+file format (`services/pet_file.py`), byte for byte as the server would have written it. A
+server started afterwards reads it like any other store.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from services.pet_store import DAY_MS, FILE_NAME, PetStore  # noqa: E402
+from services.pet_file import FILE_NAME, encode_file, encode_line, replace_durably  # noqa: E402
+from services.pet_store import DAY_MS  # noqa: E402
 from services.profile import fallback_profile  # noqa: E402
 
 SPECIES = ("dog", "cat", "bird", "other")
@@ -52,14 +54,9 @@ def seed(data_dir: Path, count: int) -> Path:
     """Write `data_dir/pets.json` holding pets "1".."count" (replacing any file there); returns its path."""
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / FILE_NAME
-    path.unlink(missing_ok=True)
-    store = PetStore(path)
     stamp = time.time_ns() // 1_000_000
-    with store._transaction():  # one lock, one write: the store's own writer lays the file out
-        for pet_id in range(1, count + 1):
-            store._put(str(pet_id), make_pet(pet_id, stamp))
-        store._seq = count
-    store.close()
+    lines = (encode_line(str(pet_id), make_pet(pet_id, stamp)) for pet_id in range(1, count + 1))
+    os.close(replace_durably(path, encode_file(count, lines)))
     return path
 
 
