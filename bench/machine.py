@@ -26,7 +26,7 @@ def _first(path: str, prefix: str) -> str | None:
     return None
 
 
-def _version(cmd: list[str]) -> str | None:
+def command_version(cmd: list[str]) -> str | None:
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
@@ -102,10 +102,10 @@ def describe() -> dict[str, Any]:
         "python": platform.python_version(),
         "python_impl": sys.implementation.name,
         "os": platform.platform(),
-        "node": _version(["node", "--version"]),
+        "node": command_version(["node", "--version"]),
         "motia": _motia_version(),
-        "wrk": _version(["wrk", "--version"]),
-        "commit": _version(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]),
+        "wrk": command_version(["wrk", "--version"]),
+        "commit": command_version(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]),
         "load_average_before": load_average(),
         "cpu_busy_before": cpu_busy(),
     }

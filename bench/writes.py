@@ -187,7 +187,7 @@ def run(seconds: float, runs: int, root: Path = REPO, log: Any = print, quiet_wa
         log(f"writes under load: run {n + 1}/{runs}, {seconds:g} s, root {root}")
         results.append(measure(seconds, root, log))
         log("    " + line(results[-1]))
-    commit = machine._version(["git", "-C", str(root), "rev-parse", "--short", "HEAD"])
+    commit = machine.command_version(["git", "-C", str(root), "rev-parse", "--short", "HEAD"])
     return {"root": str(Path(root).resolve()), "root_commit": commit, "seconds": seconds, "runs": results}
 
 
