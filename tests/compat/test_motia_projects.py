@@ -60,6 +60,8 @@ def test_the_handlers_run_as_under_motia(server_factory: Callable[..., Server], 
 
         # state.get wraps as Motia's Python state manager does; get_group's list is not wrapped
         pet = wait_until(lambda: (r := c.get("/pets/p1").json())["seen"]["data"] and r, message="OnPetCreated to run")
+        detail = c.get(f"/__steprunner/traces/{trace}").text
+    assert "emitted topic 'pet.audited'" in detail  # the dropped emit shows in the trace view too
     assert pet == {
         "pet": {"data": {"id": "p1", "name": "Rex"}},
         "seen": {"data": {"by": "OnPetCreated"}},
