@@ -18,7 +18,7 @@ from dotenv import load_dotenv
 from steprunner import journal, log
 from steprunner.journal import JournalError
 from steprunner.loader import StepLoadError, describe, load_steps
-from steprunner.settings import Settings, SettingsError, is_loopback
+from steprunner.settings import STRICT_VARIABLE, Settings, SettingsError, is_loopback
 from steprunner.streams import load_streams
 
 
@@ -45,7 +45,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         print(f"steprunner: cannot listen on {host}:{port}: {problem} (another server running? set PORT or --port)", file=sys.stderr)
         return 1
     journal.connect(settings.journal_path, settings.journal_sync).close()  # a DATA_DIR that cannot work stops us here
-    steps = load_steps(settings.root)  # fail fast, with the file named, before any worker starts
+    steps = load_steps(settings.root, strict=settings.strict)  # fail fast, with the file named, before any worker starts
     streams = load_streams(settings.root)  # the `*_stream.py` configs too
     for step in steps:
         check_route(step)
@@ -54,13 +54,19 @@ def cmd_dev(args: argparse.Namespace) -> int:
     raise_open_file_limit()
     options = uvicorn_options(settings)
     also = f" and {len(streams)} stream{'s' * (len(streams) != 1)}" if streams else ""
-    print(f"steprunner: {len(steps)} steps{also} from {settings.root}/steps, data in {settings.data_dir}, http://{host}:{port}", flush=True)
+    print(f"steprunner: {len(steps)} steps{also} from {settings.root}{_folders(settings.root)}, data in {settings.data_dir}, http://{host}:{port}", flush=True)
     if args.workers > 1:
         os.environ.update(STEPRUNNER_ROOT=str(settings.root), HOST=host, PORT=str(port))  # what each worker's create_app reads
         uvicorn.run("steprunner.runtime:create_app", factory=True, workers=args.workers, host=host, port=port, **options)
     else:
         uvicorn.run(Runtime(settings, steps).app(), host=host, port=port, **options)
     return 0
+
+
+def _folders(root: Path) -> str:
+    """`/steps`, `/src` or `/{steps,src}`: where the steps came from, for the start line."""
+    present = [name for name in ("steps", "src") if (root / name).is_dir()]
+    return "/" + present[0] if len(present) == 1 else "/{" + ",".join(present) + "}"
 
 
 def _cannot_listen(host: str, port: int) -> str | None:
@@ -171,8 +177,10 @@ def cmd_emit(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m steprunner", description="Run Motia step files (steps/*_step.py) in one Python process.")
-    p.add_argument("--root", type=Path, default=Path("."), help="project root holding steps/ (default: current folder)")
+    p = argparse.ArgumentParser(prog="python -m steprunner", description="Run Motia step files (steps/ and src/ *_step.py) in one Python process.")
+    p.add_argument("--root", type=Path, default=Path("."), help="project root holding steps/ or src/ (default: current folder)")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse what Motia only warns about: invalid step configs, *.step.py files, undeclared emits (also STEPRUNNER_STRICT=1)")
     sub = p.add_subparsers(dest="command", required=True)
 
     dev = sub.add_parser("dev", help="serve the API steps and run event and cron steps")
@@ -207,6 +215,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.root = args.root.resolve()
+    if args.strict:
+        os.environ[STRICT_VARIABLE] = "1"  # read by Settings.from_env and load_steps, in every worker too
     os.chdir(args.root)  # DATA_DIR and the steps' relative paths resolve from the project root, as under Motia
     load_dotenv(args.root / ".env", override=False)
     log.reconfigure()

@@ -20,14 +20,32 @@ class UndeclaredEmitError(Exception):
     """A step emitted a topic its config does not list in `emits`."""
 
 
+def motia_wrapped(result: Any) -> Any:
+    """What Motia 0.17's Python `state.get` / `get_group` return for `result` (its `RpcStateManager`).
+
+    None becomes `{'data': None}` and a dict without a `data` key becomes `{'data': result}`;
+    anything else -- a list, a number, a dict that has a `data` key -- comes back as it is.
+    Steps written for Motia read `(await state.get(g, k))['data']`, so the quirk is copied exactly.
+    """
+    if result is None:
+        return {"data": None}
+    if isinstance(result, dict) and "data" not in result:
+        return {"data": result}
+    return result
+
+
 class State:
-    """Motia's `context.state`: JSON values by (group, key), persisted in the journal database."""
+    """Motia's `context.state`: JSON values by (group, key), persisted in the journal database.
+
+    Return shapes are Motia's Python ones: `get` and `get_group` wrap (`motia_wrapped`); `set`
+    returns the value, `delete` the value deleted (or None), `clear` None.
+    """
 
     def __init__(self, db: journal.Journal) -> None:
         self._db = db
 
     async def get(self, group_id: str, key: str) -> Any:
-        return await self._db.call(lambda c: journal.state_get(c, group_id, key))
+        return motia_wrapped(await self._db.call(lambda c: journal.state_get(c, group_id, key)))
 
     async def set(self, group_id: str, key: str, value: Any) -> Any:
         return await self._db.call(lambda c: journal.state_set(c, group_id, key, value))
@@ -35,8 +53,10 @@ class State:
     async def delete(self, group_id: str, key: str) -> Any:
         return await self._db.call(lambda c: journal.state_delete(c, group_id, key))
 
-    async def get_group(self, group_id: str) -> list[Any]:
-        return await self._db.call(lambda c: journal.state_get_group(c, group_id))
+    async def get_group(self, group_id: str) -> Any:
+        return motia_wrapped(await self._db.call(lambda c: journal.state_get_group(c, group_id)))
+
+    getGroup = get_group  # noqa: N815 - Motia's Python API has both spellings
 
     async def clear(self, group_id: str) -> None:
         await self._db.call(lambda c: journal.state_clear(c, group_id))
@@ -46,7 +66,8 @@ class Context:
     """Built by `EventBus.context_for`; takes only what a handler reaches through it: a way to
     publish and the journal that keeps state (not the bus, which would import this module back)."""
 
-    def __init__(self, step: Step, trace_id: str, publish: Publish, db: journal.Journal, streams: StreamsNamespace | None = None) -> None:
+    def __init__(self, step: Step, trace_id: str, publish: Publish, db: journal.Journal, streams: StreamsNamespace | None = None,
+                 strict: bool = False) -> None:
         self.trace_id = trace_id
         self.flows = step.flows
         self.logger = Logger(step.name, trace_id)
@@ -54,14 +75,21 @@ class Context:
         self.streams = streams if streams is not None else StreamsNamespace()  # `context.streams.<name>` (steprunner.streams)
         self._step = step
         self._publish = publish
+        self._strict = strict
 
     async def emit(self, event: dict[str, Any]) -> None:
-        """Journal the event for every subscriber before returning; refuse topics the step did not declare."""
+        """Journal the event for every subscriber before returning.
+
+        A topic the step did not declare in `emits` is dropped with an ERROR line on this trace, as
+        Motia 0.17 drops it (`printInvalidEmit`); strict mode raises `UndeclaredEmitError` instead.
+        """
         if not isinstance(event, dict) or not isinstance(event.get("topic"), str):
             raise TypeError(f"{self._step.name}: emit takes {{'topic': str, 'data': ...}}, got {event!r}")
         topic = event["topic"]
         if topic not in self._step.emits:
-            raise UndeclaredEmitError(
-                f"step {self._step.name!r} emitted topic {topic!r}, which is not in its config `emits` {sorted(self._step.emits)}"
-            )
+            message = f"step {self._step.name!r} emitted topic {topic!r}, which is not in its config `emits` {sorted(self._step.emits)}"
+            if self._strict:
+                raise UndeclaredEmitError(message)
+            self.logger.error(f"{message}: event dropped", {"topic": topic})
+            return
         await self._publish(topic, event.get("data"), self.trace_id, self._step.name)

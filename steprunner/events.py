@@ -26,12 +26,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import json
 import sqlite3
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
+
+import jsonschema
 
 from steprunner import journal
 from steprunner.context import Context
@@ -60,6 +63,40 @@ class _Held:
 
 # Per task (asyncio copies the context into each task): only the API request that holds is affected.
 _held: contextvars.ContextVar[_Held | None] = contextvars.ContextVar("steprunner_held_deliveries", default=None)
+
+
+@functools.cache
+def _input_validator(schema_json: str) -> Any:
+    """A JSON Schema validator for an event step's `input`, built once per schema."""
+    schema = json.loads(schema_json)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def check_event_input(step: Step, topic: str, data: Any, context: Context) -> None:
+    """Warn when an event does not match the subscriber's `input` schema, and deliver it anyway.
+
+    Motia 0.17 does the same (`validateEventInput`): a non-object payload or a schema mismatch is a
+    WARN line with the missing fields and type mismatches; the handler still runs. A schema that is
+    itself invalid is an ERROR line.
+    """
+    schema = step.config.input  # type: ignore[union-attr]
+    if data is None or not isinstance(data, dict):
+        context.logger.warn(f"⚠️ Event {step.name!r} received non-object data", {"topic": topic, "data": data})
+        return
+    try:
+        validator = _input_validator(json.dumps(schema, sort_keys=True))
+    except (jsonschema.SchemaError, TypeError, ValueError) as exc:
+        context.logger.error(f"❌ Invalid JSON schema for step {step.name!r}", {"topic": topic, "error": str(exc).splitlines()[0]})
+        return
+    problems = []
+    for err in validator.iter_errors(data):
+        field = ".".join(str(p) for p in err.absolute_path) or "(root)"
+        problems.append(f"{field}: {err.message}")
+    if problems:
+        context.logger.warn(f"⚠️ event {topic!r} does not match the `input` schema of {step.name!r}; delivered anyway",
+                            {"topic": topic, "problems": sorted(problems)})
 
 
 class EventBus:
@@ -161,6 +198,8 @@ class EventBus:
         timeout = self._timeout(step)
         started = time.time()
         self.notify(DeliveryStarted(d.trace_id, d.id, d.step, d.topic, d.attempts))
+        if d.attempts == 1 and isinstance(step.config, EventConfig) and step.config.input is not None:
+            check_event_input(step, d.topic, d.data, context)
         try:
             await asyncio.wait_for(step.handler(d.data, context), timeout)  # type: ignore[misc]
         except TimeoutError:
@@ -230,7 +269,7 @@ class EventBus:
 
     def context_for(self, step: Step, trace_id: str) -> Context:
         """The `context` a handler of `step` gets: it emits through this bus and keeps state in its journal."""
-        return Context(step, trace_id, self.publish, self.journal, self.streams)
+        return Context(step, trace_id, self.publish, self.journal, self.streams, strict=self.settings.strict)
 
     # --- the sweep and the lease ------------------------------------------------------------
 

@@ -1,7 +1,10 @@
-"""Find, import and check every `*_step.py` under `steps/`.
+"""Find, import and check every `*_step.py` under `steps/` and `src/` (as Motia 0.17 does).
 
 Start-up stops on the first problem with a message naming the file: an import error (with its
-traceback), a config Motia would refuse, a duplicate step name or an API route defined twice.
+traceback), a duplicate step name or an API route defined twice. What Motia only skips with a
+message -- a step whose config it refuses, a file without `config`, an old-style `*.step.py` --
+is skipped here too with an ERROR/WARN line, unless strict mode (`--strict`,
+`STEPRUNNER_STRICT=1`) asks for start-up to stop on it, as steprunner always did before.
 
 The `explains_itself` protocol: an exception whose class has the attribute
 `explains_itself = True` carries a message that is the whole story for a person starting
@@ -23,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from steprunner.log import runtime_log
+from steprunner.settings import strict_from_env
 from steprunner.step_config import ApiConfig, CronConfig, EventConfig, NoopConfig, StepConfigError, parse_config, topic_of
 
 
@@ -53,15 +58,28 @@ class Step:
         return list(self.config.flows or [])
 
 
-def discover(root: Path) -> list[Path]:
-    """Every `*_step.py` under `steps/`, in a stable order. `*.step.py` is refused, as Motia does."""
-    steps_dir = root / "steps"
-    if not steps_dir.is_dir():
-        raise StepLoadError(f"no steps/ folder under {root}")
-    old_style = sorted(steps_dir.rglob("*.step.py"))
-    if old_style:
-        raise StepLoadError(f"{old_style[0].relative_to(root)}: `*.step.py` is the old naming; rename it to `*_step.py`")
-    return sorted(p for p in steps_dir.rglob("*_step.py") if "__pycache__" not in p.parts)
+STEP_FOLDERS = ("steps", "src")  # Motia's `getStepFiles`: both, `steps/` first
+
+
+def discover(root: Path, strict: bool = False) -> list[Path]:
+    """Every `*_step.py` under `steps/` and `src/`, in a stable order.
+
+    `*.step.py` is the naming Motia dropped: Motia prints a warning and skips such files, and so
+    does this (a WARN line per file); strict mode refuses the project instead.
+    """
+    folders = [root / name for name in STEP_FOLDERS if (root / name).is_dir()]
+    if not folders:
+        raise StepLoadError(f"no steps/ or src/ folder under {root}")
+    found: list[Path] = []
+    for folder in folders:
+        for old in sorted(folder.rglob("*.step.py")):
+            rel = old.relative_to(root).as_posix()
+            message = f"{rel}: `*.step.py` is the old naming; rename it to `{rel[:-len('.step.py')]}_step.py`"
+            if strict:
+                raise StepLoadError(message)
+            runtime_log.warn(f"skipped {message} (Motia 0.17 skips it too)")
+        found += sorted(p for p in folder.rglob("*_step.py") if "__pycache__" not in p.parts)
+    return found
 
 
 def explains_itself(exc: BaseException) -> bool:
@@ -69,11 +87,21 @@ def explains_itself(exc: BaseException) -> bool:
     return getattr(type(exc), "explains_itself", False) is True
 
 
-def _import(path: Path, rel: str) -> Any:
+def _motia_package(path: Path, root: Path) -> str | None:
+    """The `__package__` Motia's runner gives a step (`<project>.steps.sub`), so that relative
+    imports (`from .helpers import x`) work as under Motia; None when a part is no identifier."""
+    parts = path.relative_to(root.parent).parent.parts
+    return ".".join(parts) if all(p.isidentifier() for p in parts) else None
+
+
+def _import(path: Path, rel: str, root: Path | None = None) -> Any:
     module_name = "steps_" + re.sub(r"\W", "_", rel[:-3])
     spec = importlib.util.spec_from_file_location(module_name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    package = _motia_package(path, root) if root is not None else None
+    if package:
+        module.__package__ = package
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
@@ -88,13 +116,13 @@ def _import(path: Path, rel: str) -> Any:
 
 def load_step(path: Path, root: Path) -> Step:
     rel = path.relative_to(root).as_posix()
-    module = _import(path, rel)
+    module = _import(path, rel, root)
     if not hasattr(module, "config"):
         raise StepLoadError(f"{rel}: no `config` defined")
     try:
         config = parse_config(module.config, rel)
     except StepConfigError as exc:
-        raise StepLoadError(str(exc)) from None
+        raise StepLoadError(str(exc)) from exc  # the cause tells `load_steps` lax mode may skip it
     handler = getattr(module, "handler", None)
     if config.type != "noop":
         if handler is None:
@@ -109,15 +137,32 @@ def route_key(config: ApiConfig) -> tuple[str, str]:
     return config.method, re.sub(r":\w+", ":", config.path.rstrip("/") or "/")
 
 
-def load_steps(root: Path) -> list[Step]:
+def _skippable(exc: StepLoadError, step_file: str) -> bool:
+    """Whether Motia 0.17 would skip this step and go on: its config is refused, or missing."""
+    return isinstance(exc.__cause__, StepConfigError) or str(exc) == f"{step_file}: no `config` defined"
+
+
+def load_steps(root: Path, strict: bool | None = None) -> list[Step]:
+    """Load every step; `strict` (default: `STEPRUNNER_STRICT`) stops on what lax mode skips."""
+    strict = strict_from_env() if strict is None else strict
     root = root.resolve()
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))  # steps import `services.*` from the project root, as under Motia
+    if str(root.parent) not in sys.path:
+        sys.path.append(str(root.parent))  # Motia's runner puts it first; last here, so it shadows nothing
     steps: list[Step] = []
     names: dict[str, str] = {}
     routes: dict[tuple[str, str], str] = {}
-    for path in discover(root):
-        step = load_step(path, root)
+    for path in discover(root, strict):
+        try:
+            step = load_step(path, root)
+        except StepLoadError as exc:
+            rel = path.relative_to(root).as_posix()
+            if strict or not _skippable(exc, rel):
+                raise
+            for line in str(exc).splitlines():
+                runtime_log.error(f"skipped step {line} (strict mode would stop here)")
+            continue
         if step.name in names:
             raise StepLoadError(f"{step.file}: config.name: step name {step.name!r} is already used by {names[step.name]}")
         names[step.name] = step.file

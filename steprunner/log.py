@@ -87,6 +87,22 @@ def emit_line(level: str, step: str, trace_id: str | None, message: str, fields:
     sys.stdout.flush()  # a line is out before the answer it explains: tests and operators rely on it
 
 
+def motia_fields(args: Any) -> dict[str, Any] | None:
+    """A logger call's second argument as Motia 0.17's Python logger takes it (`motia_logger.py`).
+
+    Falsy means none; an object is logged by its attributes (`vars`); any other non-dict value
+    -- a string, a list, a number -- becomes `{"data": value}`. A step that logs `("saved", pet_id)`
+    under Motia must not crash here.
+    """
+    if not args:
+        return None
+    if isinstance(args, dict):
+        return args
+    if hasattr(args, "__dict__"):
+        return dict(vars(args))
+    return {"data": args}
+
+
 class Logger:
     """`context.logger`: Motia's `info|warn|error|debug(message, fields)`, bound to a step and trace."""
 
@@ -94,19 +110,19 @@ class Logger:
         self.step = step
         self.trace_id = trace_id
 
-    def debug(self, message: str, fields: dict[str, Any] | None = None) -> None:
-        emit_line("debug", self.step, self.trace_id, message, fields)
+    def debug(self, message: str, fields: Any = None) -> None:
+        emit_line("debug", self.step, self.trace_id, message, motia_fields(fields))
 
-    def info(self, message: str, fields: dict[str, Any] | None = None) -> None:
-        emit_line("info", self.step, self.trace_id, message, fields)
+    def info(self, message: str, fields: Any = None) -> None:
+        emit_line("info", self.step, self.trace_id, message, motia_fields(fields))
 
-    def warn(self, message: str, fields: dict[str, Any] | None = None) -> None:
-        emit_line("warn", self.step, self.trace_id, message, fields)
+    def warn(self, message: str, fields: Any = None) -> None:
+        emit_line("warn", self.step, self.trace_id, message, motia_fields(fields))
 
     warning = warn
 
-    def error(self, message: str, fields: dict[str, Any] | None = None) -> None:
-        emit_line("error", self.step, self.trace_id, message, fields)
+    def error(self, message: str, fields: Any = None) -> None:
+        emit_line("error", self.step, self.trace_id, message, motia_fields(fields))
 
 
 runtime_log = Logger("steprunner", None)

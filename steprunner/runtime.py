@@ -34,7 +34,7 @@ class Runtime:
 
     def __init__(self, settings: Settings, steps: list[Step] | None = None) -> None:
         self.settings = settings
-        self.steps = steps if steps is not None else load_steps(settings.root)
+        self.steps = steps if steps is not None else load_steps(settings.root, strict=settings.strict)
         for step in self.steps:
             if isinstance(step.config, CronConfig):
                 schedule_of(step)  # a bad override stops start-up here

@@ -5,6 +5,7 @@ Those about exposure: `HOST` (bound to anything but loopback, `STAFF_API_KEY` is
 `ALLOWED_HOSTS` (Host names served besides loopback and the bound address; `*` for any),
 `STAFF_API_KEY` (a bearer key for the runtime's own routes), and the connection limits
 `STEPRUNNER_HEADER_TIMEOUT_SECONDS`, `STEPRUNNER_KEEP_ALIVE_SECONDS`, `STEPRUNNER_LIMIT_CONCURRENCY`.
+`STEPRUNNER_STRICT=1` refuses what Motia only warns about (see `strict_from_env`).
 `STEPRUNNER_FAULT` is for tests only (see `Faults`).
 """
 
@@ -33,6 +34,18 @@ def _int(name: str, default: int) -> int:
 
 
 DEFAULT_DATA_DIR = ".data"
+STRICT_VARIABLE = "STEPRUNNER_STRICT"
+
+
+def strict_from_env() -> bool:
+    """Whether `STEPRUNNER_STRICT` asks for strict mode (`1`, `true`, `yes`, `on`).
+
+    Lax (the default) behaves as Motia 0.17 does with a project it half-accepts: a step whose config
+    is invalid, a `*.step.py` file and an emit of an undeclared topic are logged and skipped. Strict
+    refuses them, so a project that starts strict also starts cleanly under Motia (this project's
+    own tests run strict).
+    """
+    return (os.environ.get(STRICT_VARIABLE) or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def data_dir_from_env() -> Path:
@@ -126,6 +139,7 @@ class Settings:
     header_timeout_seconds: float = 10.0
     keep_alive_seconds: int = 5
     limit_concurrency: int = 2048
+    strict: bool = False
 
     @classmethod
     def from_env(cls, root: Path) -> Settings:
@@ -147,6 +161,7 @@ class Settings:
             header_timeout_seconds=_float("STEPRUNNER_HEADER_TIMEOUT_SECONDS", 10.0),
             keep_alive_seconds=_int("STEPRUNNER_KEEP_ALIVE_SECONDS", 5),
             limit_concurrency=_int("STEPRUNNER_LIMIT_CONCURRENCY", 2048),
+            strict=strict_from_env(),
         )
 
     @property

@@ -69,6 +69,14 @@ class ApiConfig(_Common):
     queryParams: list[QueryParam] | None = None
     middleware: list[Any] | None = None
 
+    @field_validator("responseSchema", mode="before")
+    @classmethod
+    def _status_keys(cls, value: Any) -> Any:
+        """Python Motia projects write `{200: schema}`; Motia takes integer keys, so they become `"200"`."""
+        if isinstance(value, dict):
+            return {str(k) if isinstance(k, int) and not isinstance(k, bool) else k: v for k, v in value.items()}
+        return value
+
     @field_validator("middleware")
     @classmethod
     def _callables(cls, value: list[Any] | None) -> list[Any] | None:

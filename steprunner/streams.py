@@ -2,8 +2,7 @@
 
 What Motia 0.17.6-beta.187 does, and steprunner copies (MotiaDev/motia at that tag):
 
-- Discovery: every `*_stream.py` under `steps/` (Motia's `getStreamFiles`; it also scans `src/`,
-  where steprunner loads no steps either). The file exports `config = {"name", "schema",
+- Discovery: every `*_stream.py` under `steps/` and `src/` (Motia's `getStreamFiles`). The file exports `config = {"name", "schema",
   "baseConfig": {"storageType": "default"}, "canAccess"?}`. Motia does not check these keys;
   steprunner needs a `name`, a JSON Schema (or none) and the default storage (`custom` storage
   takes a JavaScript factory), and checks the schema itself at start-up.
@@ -111,11 +110,12 @@ class StreamDef:
 # --- discovery ----------------------------------------------------------------------------------
 
 def discover_streams(root: Path) -> list[Path]:
-    """Every `*_stream.py` under `steps/`, in a stable order (Motia's `**/*_stream.py`)."""
-    steps_dir = root / "steps"
-    if not steps_dir.is_dir():
-        return []
-    return sorted(p for p in steps_dir.rglob("*_stream.py") if "__pycache__" not in p.parts)
+    """Every `*_stream.py` under `steps/` and `src/`, in a stable order (Motia's `**/*_stream.py`)."""
+    found: list[Path] = []
+    for name in ("steps", "src"):
+        if (root / name).is_dir():
+            found += sorted(p for p in (root / name).rglob("*_stream.py") if "__pycache__" not in p.parts)
+    return found
 
 
 def parse_stream(config: Any, rel: str) -> StreamDef:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,6 +12,10 @@ from tests.support.server import REPO_ROOT, Server, start_server
 from tests.support.waiting import wait_until  # noqa: F401 - re-exported for tests
 
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
+
+# The suite runs strict, in this process too (`load_steps` called directly reads it); server
+# processes get it from `tests.support.server.base_env`. Tests of the lax default opt out.
+os.environ["STEPRUNNER_STRICT"] = "1"
 
 
 @pytest.fixture

@@ -91,7 +91,7 @@ def test_environment_reaches_every_handler_process(motia_factory: Callable[..., 
 
 
 def test_motia_difference_an_undeclared_emit_is_dropped_and_logged(motia_factory: Callable[..., MotiaServer]) -> None:
-    """steprunner refuses such an emit (the handler fails); Motia drops the event, logs it, and goes on."""
+    """Motia drops the event, logs it, and goes on; so does steprunner by default (strict mode refuses it)."""
     server = motia_factory(root=FIXTURE_ROOT)
     with server.client() as client:
         response = client.get("/broken/undeclared")

@@ -29,11 +29,25 @@ def test_emit_fans_out_to_every_subscriber(server_factory, tmp_path: Path) -> No
 
 
 def test_undeclared_emit_is_refused_naming_step_and_topic(server_factory) -> None:
-    server = server_factory(root=FIXTURE_ROOT)
+    server = server_factory(root=FIXTURE_ROOT)  # strict, as the harness runs
     with server.client() as c:
         r = c.get("/broken/undeclared")
     assert r.status_code == 500
-    assert "step 'Broken' emitted topic 't.not.declared', which is not in its config `emits`" in server.logs()
+    assert "UndeclaredEmitError: step 'Broken' emitted topic 't.not.declared', which is not in its config `emits`" in server.logs()
+
+
+def test_undeclared_emit_is_dropped_and_logged_by_default(server_factory) -> None:
+    """Lax, as Motia: the emit is dropped with an ERROR line and the handler goes on (here to return
+    nothing, which Motia answers with a 500 too: tests/motia/test_motia_smoke.py)."""
+    server = server_factory(root=FIXTURE_ROOT, env={"STEPRUNNER_STRICT": ""})
+    with server.client() as c:
+        r = c.get("/broken/undeclared")
+    assert r.status_code == 500
+    logs = server.logs()
+    assert "UndeclaredEmitError" not in logs
+    dropped = [ln for ln in logs.splitlines() if "emitted topic 't.not.declared'" in ln]
+    assert len(dropped) == 1 and " ERROR " in dropped[0] and dropped[0].endswith('event dropped {"topic": "t.not.declared"}')
+    assert "handler must return {'status': int, 'body': ...}, got None" in logs
 
 
 def test_trace_id_flows_through_three_hops(server_factory) -> None:

@@ -25,11 +25,15 @@ def free_port() -> int:
 
 
 def base_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for a child process: this one, minus anything that would reach a real service."""
+    """Environment for a child process: this one, minus anything that would reach a real service.
+
+    Strict mode (`STEPRUNNER_STRICT=1`) by default: the project's own tests hold steprunner to what
+    Motia would accept without a warning. Tests of the lax default pass `{"STEPRUNNER_STRICT": ""}`.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "STEPRUNNER_", "LOG_"))}
     # PYTHONPATH: steprunner is importable even when the project root is a fixture folder
     path = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    env.update({"DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", "PYTHONPATH": path})
+    env.update({"DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", "PYTHONPATH": path, "STEPRUNNER_STRICT": "1"})
     env.update(extra or {})
     return env
 
