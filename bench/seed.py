@@ -19,8 +19,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from services.decisions import DAY_MS  # noqa: E402
 from services.pet_file import FILE_NAME, encode_file, encode_line, replace_durably  # noqa: E402
-from services.pet_store import DAY_MS  # noqa: E402
 from services.profile import fallback_profile  # noqa: E402
 
 SPECIES = ("dog", "cat", "bird", "other")

@@ -57,12 +57,11 @@ from services.pet_file import (
 from steprunner.settings import data_dir_from_env
 
 __all__ = [
-    "DAY_MS", "DEFAULT_PAGE_SIZE", "FILE_NAME", "MAX_PAGE_SIZE", "Change", "Page", "Pet", "PetStore",
+    "DEFAULT_PAGE_SIZE", "FILE_NAME", "MAX_PAGE_SIZE", "Change", "Page", "Pet", "PetStore",
     "StoreBusyError", "StoreCorruptError", "StoreError", "decode_cursor", "encode_cursor", "get_store",
     "iso_time", "now_ms",
 ]
 
-DAY_MS = 24 * 60 * 60 * 1000
 LOCK_TIMEOUT_SECONDS = 30.0
 
 Clock = Callable[[], int]

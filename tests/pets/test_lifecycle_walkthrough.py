@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from services.pet_store import DAY_MS
+from services.decisions import DAY_MS
 from tests.pets.conftest import steprunner_only
 from tests.pets.pets_api import admitted, console_has, create, get, move_to, request_status, settled, wait_for, wait_for_status
 from tests.support.server import Server, run_cli

@@ -23,9 +23,8 @@ from pathlib import Path
 import pytest
 
 from services import decisions
-from services.decisions import Outcome, intake
+from services.decisions import DAY_MS, Outcome, intake
 from services.pet_store import (
-    DAY_MS,
     MAX_PAGE_SIZE,
     Patch,
     PetStore,
