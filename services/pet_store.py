@@ -41,6 +41,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from filelock import FileLock, Timeout
 
+from services.models import Status
 from services.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 from services.pet_file import (
     FILE_NAME,
@@ -232,7 +233,7 @@ class PetStore:
         ids: builtins.list[str] = []
         for pet_id in pets.order[start:] if start else pets.order:
             pet_status, pet_species = pets.keys[pet_id]
-            if (pet_status == "deleted" if status is None else pet_status != status):
+            if (pet_status == Status.DELETED if status is None else pet_status != status):
                 continue
             if species is not None and pet_species != species:
                 continue
