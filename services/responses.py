@@ -5,7 +5,7 @@ Plain Python (no runtime imports), so the same step files answer the same way on
 
     @answers_store_errors
     async def handler(req, context):
-        pet = await load_pet(store, req["pathParams"]["id"])   # PetNotFound -> 404
+        pet = await load_pet(store, req["pathParams"]["id"])   # PetNotFound -> 404 (so does modify_pet)
         ...
 
 A corrupt or unreadable pets.json must never look like an empty shelter, so a StoreError is a 500
@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from services.decisions import FollowUp
 from services.pet_file import StoreError
-from services.pet_store import Pet, PetStore, StoreBusyError
+from services.pet_store import Change, Decides, Pet, PetStore, StoreBusyError
 
 Response = dict[str, Any]
+D = TypeVar("D", bound=Decides)
 ApiHandler = Callable[[dict[str, Any], Any], Awaitable[Response]]
 
 
@@ -45,6 +46,14 @@ async def load_pet(store: PetStore, pet_id: str) -> Pet:
     if pet is None:
         raise PetNotFound(pet_id)
     return pet
+
+
+async def modify_pet(store: PetStore, pet_id: str, decide: Callable[[Pet], D]) -> Change[D]:
+    """`store.amodify`, or PetNotFound (answered 404 by `answers_store_errors`)."""
+    change = await store.amodify(pet_id, decide)
+    if change is None:
+        raise PetNotFound(pet_id)
+    return change
 
 
 def answers_store_errors(handler: ApiHandler) -> ApiHandler:

@@ -11,7 +11,7 @@ from services.decisions import FollowUp
 from services.idempotency import idempotent
 from services.models import ErrorBody, SoftDeleted, schema
 from services.pet_store import get_store, iso_time, now_ms
-from services.responses import answers_store_errors, emit_follow_ups, not_found
+from services.responses import answers_store_errors, emit_follow_ups, modify_pet
 from services.staff_auth import require_staff
 
 config = {
@@ -30,9 +30,7 @@ config = {
 @answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     pet_id = req["pathParams"]["id"]
-    change = await get_store().amodify(pet_id, lambda pet: decisions.soft_delete(pet, now_ms()))
-    if change is None:
-        return not_found()
+    change = await modify_pet(get_store(), pet_id, lambda pet: decisions.soft_delete(pet, now_ms()))
 
     pet = change.after
     if change.decision.applied:

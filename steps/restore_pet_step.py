@@ -13,7 +13,7 @@ from services.decisions import Outcome
 from services.idempotency import idempotent
 from services.models import ErrorBody, Pet, schema
 from services.pet_store import get_store, now_ms
-from services.responses import answers_store_errors, emit_follow_ups, not_found
+from services.responses import answers_store_errors, emit_follow_ups, modify_pet
 from services.staff_auth import require_staff
 
 config = {
@@ -36,9 +36,7 @@ config = {
 @answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     pet_id = req["pathParams"]["id"]
-    change = await get_store().amodify(pet_id, lambda pet: decisions.restore(pet, now_ms()))
-    if change is None:
-        return not_found()
+    change = await modify_pet(get_store(), pet_id, lambda pet: decisions.restore(pet, now_ms()))
     if change.decision.outcome is Outcome.REJECT:
         return {"status": 409, "body": {"message": change.decision.reason}}
 

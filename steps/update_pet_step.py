@@ -18,7 +18,7 @@ from services.decisions import FollowUp, Outcome
 from services.idempotency import idempotent
 from services.models import ErrorBody, Pet, StatusRequestAnswer, UpdatePet, schema
 from services.pet_store import get_store, now_ms
-from services.responses import answers_store_errors, emit_follow_ups, not_found
+from services.responses import answers_store_errors, emit_follow_ups, modify_pet
 from services.staff_auth import require_staff
 from services.validation import invalid_payload
 
@@ -57,9 +57,7 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     requested = payload.status.value if payload.status else None
 
     # Decided under the store's lock, so a DELETE racing this PUT can't be overwritten.
-    change = await get_store().amodify(pet_id, lambda pet: decisions.staff_update(pet, changes, requested, now_ms()))
-    if change is None:
-        return not_found()
+    change = await modify_pet(get_store(), pet_id, lambda pet: decisions.staff_update(pet, changes, requested, now_ms()))
     decision = change.decision
     if decision.kind == "deleted":
         return {"status": 409, "body": {"message": decision.reason}}
