@@ -35,10 +35,21 @@ def motia(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotiaServer]:
 
 @pytest.fixture
 def motia_workbench(tmp_path: Path) -> Iterator[MotiaServer]:
-    """`motia dev` with the Workbench, on the project folder itself and a fresh DATA_DIR."""
+    """`motia dev` with the Workbench, on the project folder itself and a fresh DATA_DIR.
+
+    The Workbench saves node positions to motia-workbench.json when it moves nodes (once seen
+    re-laying out the whole flow on a busy machine); a test must not leave the repository
+    changed, so the file is put back as it was.
+    """
+    layout = REPO_ROOT / "motia-workbench.json"
+    saved = layout.read_bytes()
     server = _start_or_skip(tmp_path / "motia-dev", workbench=True)
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()
+        if layout.read_bytes() != saved:
+            layout.write_bytes(saved)
 
 
 @pytest.fixture
