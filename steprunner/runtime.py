@@ -66,7 +66,8 @@ class Runtime:
             # public even with a staff key: load balancers probe it, and the pages learn here to ask for the key
             return JSONResponse({"status": "ok", "pid": os.getpid(), "steps": len(self.steps), "staffKey": bool(self.settings.staff_api_key)})
 
-        web = WebUI(self.steps, self.settings.root, self.settings.data_dir, self.bus, show_tracebacks=is_loopback(self.settings.host))
+        web = WebUI(self.steps, self.settings.root, self.settings.data_dir, self.bus, show_tracebacks=is_loopback(self.settings.host),
+                    streams=list(self.streams.definitions.values()))
         routes: list[BaseRoute] = [Route(f"{INTERNAL_PREFIX}/health", health)]
         routes += [api_route(s, self.bus, self.settings.max_body_bytes) for s in self.steps if isinstance(s.config, ApiConfig)]
         routes += web.routes()  # after the steps: a step declaring `/`, `/docs` or `/openapi.json` wins

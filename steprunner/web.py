@@ -13,7 +13,8 @@ refuses to steps; the pages themselves only ever call those prefixed URLs.
 
 Internal API (all under `/__steprunner/`): `flows`, `flow?name=F` (every step without
 `name`), `PUT positions` (save a dragged node to motia-workbench.json), `traces`,
-`traces/{id}` and `trace-stream` (server-sent events). Nothing is fetched from elsewhere:
+`traces/{id}`, `trace-stream` (server-sent events) and `streams` (each `*_stream.py`: name,
+file, JSON schema; the page reads a group's items over the streams' own WebSocket). Nothing is fetched from elsewhere:
 the page works on 127.0.0.1 with no internet.
 
 With `STAFF_API_KEY` set, every data route (the internal API, both `openapi.json`) needs
@@ -31,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import math
 import sys
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ from steprunner.openapi import openapi_document
 from steprunner.positions import WORKBENCH_FILE, WorkbenchFileError, save_position, saved_positions
 from steprunner.sse import Restore, on_exit_signal, trace_stream
 from steprunner.step_config import ApiConfig
+from steprunner.streams import StreamDef
 from steprunner.traces import TraceRecorder
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -76,10 +78,13 @@ def _error(status: int, message: str) -> JSONResponse:
 class WebUI:
     """Routes and live state of the built-in pages for one runtime."""
 
-    def __init__(self, steps: list[Step], root: Path, data_dir: Path, bus: Observable, show_tracebacks: bool) -> None:
+    def __init__(self, steps: list[Step], root: Path, data_dir: Path, bus: Observable, show_tracebacks: bool,
+                 streams: Sequence[StreamDef] = ()) -> None:
         """`bus`: where the trace recorder subscribes. `show_tracebacks`: whether the trace view may
-        show tracebacks and absolute paths (only when the server is bound to loopback)."""
+        show tracebacks and absolute paths (only when the server is bound to loopback). `streams`:
+        the project's stream configs, listed by `streams`."""
         self.steps = steps
+        self.stream_defs = list(streams)
         self.root = root
         self.workbench_path = self.root / WORKBENCH_FILE
         self.lock_path = data_dir / "motia-workbench.lock"
@@ -163,6 +168,12 @@ class WebUI:
             return _error(409, f"{exc}; fix or remove it to save positions")
         return JSONResponse({"flow": update.flow, "file": update.file, **stored, "savedTo": WORKBENCH_FILE})
 
+    # --- streams --------------------------------------------------------------------------
+
+    async def streams(self, _: Request) -> Response:
+        listed = [{"name": d.name, "file": d.file, "schema": d.schema} for d in self.stream_defs]
+        return JSONResponse({"streams": listed})
+
     # --- traces ---------------------------------------------------------------------------
 
     async def traces(self, _: Request) -> Response:
@@ -209,6 +220,7 @@ class WebUI:
             Route(f"{p}/flows", self.flows, methods=["GET"]),
             Route(f"{p}/flow", self.flow, methods=["GET"]),
             Route(f"{p}/positions", self.save_position, methods=["PUT"]),
+            Route(f"{p}/streams", self.streams, methods=["GET"]),
             Route(f"{p}/traces", self.traces, methods=["GET"]),
             Route(f"{p}/traces/{{trace_id}}", self.trace, methods=["GET"]),
             Route(f"{p}/trace-stream", self.trace_stream, methods=["GET"]),

@@ -1,8 +1,9 @@
-// The page's wiring: pick a flow, draw it, save dragged nodes, show traces live.
+// The page's wiring: pick a flow, draw it, save dragged nodes, show traces and stream items live.
 // Every URL is under /__steprunner/, so a step that takes `/` or `/docs` cannot break the page.
 
 import { authFetch } from "./auth.js";
 import { FlowView } from "./flow-view.js";
+import { StreamsView } from "./streams-view.js";
 import { TracesView } from "./traces-view.js";
 
 const API = "/__steprunner";
@@ -72,6 +73,12 @@ async function start() {
   select.value = info.flows.includes(wanted) ? wanted : ALL;
   select.addEventListener("change", () => showFlow(select.value || null));
   await showFlow(select.value || null);
+  await streams.load(async () => {
+    const response = await authFetch(`${API}/streams`);
+    const answer = await response.json();
+    if (!response.ok) throw new Error(answer.message);
+    return answer;
+  });
   document.body.dataset.ready = "true";
 }
 
@@ -82,4 +89,14 @@ const traces = new TracesView({
   onOpen: (detail) => flowView.highlight(detail ? detail.spans.map((s) => s.step) : []),
 });
 traces.connect(`${API}/trace-stream`);
+
+const streams = new StreamsView({
+  panel: document.getElementById("streams"),
+  list: document.getElementById("stream-list"),
+  form: document.getElementById("stream-form"),
+  group: document.getElementById("stream-group"),
+  status: document.getElementById("stream-status"),
+  schema: document.getElementById("stream-schema"),
+  items: document.getElementById("stream-items"),
+});
 start().catch((err) => say(`could not load the flow: ${err}`, true));

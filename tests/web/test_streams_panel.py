@@ -1,0 +1,71 @@
+"""The streams panel: `GET /__steprunner/streams`, and a group's items shown live in Chromium."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.streams.support import FIXTURE_ROOT
+from tests.support.server import Server
+from tests.web.flow_page import open_page
+
+KEY = "s3cret-staff-key"
+PET_STATUS_SCHEMA = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "status": {"type": "string", "enum": ["available", "pending", "adopted"]}},
+    "required": ["name", "status"],
+}
+
+
+def test_the_stream_list_names_each_stream_its_file_and_schema_behind_the_staff_key(server_factory: Callable[..., Server]) -> None:
+    server = server_factory(root=FIXTURE_ROOT, env={"STAFF_API_KEY": KEY})
+    refused = httpx.get(f"{server.base_url}/__steprunner/streams", timeout=10)
+    assert refused.status_code == 401
+    with server.client(headers=server.staff_headers) as client:
+        answer = client.get("/__steprunner/streams")
+    assert answer.status_code == 200
+    streams = {s["name"]: s for s in answer.json()["streams"]}
+    assert sorted(streams) == ["petStatus", "privateNotes"]
+    assert streams["petStatus"] == {"name": "petStatus", "file": "steps/pet_status_stream.py", "schema": PET_STATUS_SCHEMA}
+    assert streams["privateNotes"]["file"] == "steps/private_notes_stream.py"
+
+
+def stream_rows(page: Any) -> dict[str, Any]:
+    rows = page.locator("#stream-items tr.stream-item").evaluate_all("rows => rows.map(r => [r.dataset.id, r.cells[1].textContent])")
+    return {item_id: json.loads(text) for item_id, text in rows}
+
+
+@pytest.mark.parametrize("key", [None, KEY], ids=["open", "staff-key"])
+def test_a_group_s_items_show_live_as_they_are_set_and_deleted(page: Any, server_factory: Callable[..., Server], key: str | None) -> None:
+    server = server_factory(root=FIXTURE_ROOT, env={"STAFF_API_KEY": key} if key else None)
+    page.on("dialog", lambda dialog: dialog.accept(KEY))  # only asked with a key
+    open_page(page, server.base_url)
+    expect(page.locator("#stream-list button.stream")).to_have_text(["petStatus", "privateNotes"])
+
+    with server.client(headers=server.staff_headers) as client:
+        assert client.put("/streams/shelter-1/rex", json={"name": "Rex", "status": "available"}).status_code == 200
+        page.locator('button.stream[data-stream="petStatus"]').click()
+        page.fill("#stream-group", "shelter-1")
+        page.press("#stream-group", "Enter")
+        page.wait_for_selector('#streams[data-synced="petStatus/shelter-1"]')
+        page.wait_for_selector('tr.stream-item[data-id="rex"]')  # from the sync
+
+        assert client.put("/streams/shelter-1/mia", json={"name": "Mia", "status": "pending"}).status_code == 200
+        assert client.put("/streams/shelter-2/other", json={"name": "Other", "status": "pending"}).status_code == 200
+        page.wait_for_selector('tr.stream-item[data-id="mia"]')
+        rows = stream_rows(page)
+        assert list(rows) == ["rex", "mia"]  # another group's item is not shown
+        assert {k: v for k, v in rows["mia"].items() if k != "_createdAt"} == {"name": "Mia", "status": "pending"}
+
+        assert client.put("/streams/shelter-1/mia", json={"name": "Mia", "status": "adopted"}).status_code == 200
+        page.wait_for_function("() => document.querySelector('tr.stream-item[data-id=mia]')?.cells[1].textContent.includes('adopted')")
+
+        assert client.delete("/streams/shelter-1/mia").json()["deleted"]["id"] == "mia"
+        page.wait_for_selector('tr.stream-item[data-id="mia"]', state="detached")
+    assert list(stream_rows(page)) == ["rex"]
+    expect(page.locator("#stream-status")).to_contain_text("1 item")
