@@ -13,6 +13,9 @@ milliseconds (tests/services/test_decisions.py).
 - `soft_delete`, `restore`, `purge_verdict`: DELETE, restore, the reaper.
 - `missing_follow_ups`: what a pet in its current state still needs from the chain; restore and
   the reconciler both use it, so "what the pet is owed" is written once.
+- `review_request`, `review_decided`: the routing agents (docs/decisions.md#15-19); an agent only
+  chooses, the orchestrator applies its choice here, through the transition table and its guards.
+- `treatment_plan_written`, `posting_written`: what a pet entering under_treatment / available gets.
 """
 
 from __future__ import annotations
@@ -24,8 +27,19 @@ from enum import StrEnum
 from typing import Any
 
 from services import topics
-from services.lifecycle import FEEDING_REMINDER_COMPLETED, STATUS_UPDATE_REQUESTED, check, description, is_noop, next_automatic
-from services.models import Status, StatusUpdateRequested
+from services.lifecycle import (
+    FEEDING_REMINDER_COMPLETED,
+    NEEDS_DATA_DECISION,
+    NO_TREATMENT_NEEDED_DECISION,
+    STATUS_UPDATE_REQUESTED,
+    TREATMENT_REQUIRED_DECISION,
+    blocked_by_flags,
+    check,
+    description,
+    is_noop,
+    next_automatic,
+)
+from services.models import AGENT_CHOICES, MAX_REVIEWS, Agent, Choice, Flag, ReviewRecord, Status, StatusUpdateRequested
 
 Pet = Mapping[str, Any]
 
@@ -34,6 +48,18 @@ RETENTION_MS = 30 * DAY_MS  # a soft-deleted pet is kept (and restorable) this l
 WELCOME_NOTES = "Welcome to our pet store! We'll take great care of this pet."
 DELETED = Status.DELETED.value
 NEW = Status.NEW.value
+NEEDS_DATA = Flag.NEEDS_DATA.value
+
+# What each agent may review (docs/decisions.md#16).
+REVIEWABLE: dict[Agent, frozenset[str]] = {
+    Agent.HEALTH: frozenset({Status.IN_QUARANTINE.value, Status.HEALTHY.value, Status.AVAILABLE.value}),
+    Agent.ADOPTION: frozenset({Status.HEALTHY.value, Status.AVAILABLE.value}),
+}
+# What a pet entering a status is owed, and the field that says it has had it.
+CARE_ON_ENTRY: dict[str, tuple[str, str]] = {
+    Status.UNDER_TREATMENT.value: (topics.TREATMENT_REQUIRED, "treatmentPlan"),
+    Status.AVAILABLE.value: (topics.ADOPTION_POSTING_REQUESTED, "adoptionPosting"),
+}
 
 
 class Outcome(StrEnum):
@@ -87,14 +113,20 @@ def is_deleted(pet: Pet | None) -> bool:
 # ----------------------------------------------------------------------------- follow-ups
 
 
-def automatic_follow_up(pet_id: str, status: str) -> tuple[FollowUp, ...]:
+def flags_of(pet: Pet) -> list[str]:
+    flags = pet.get("flags")
+    return [str(f) for f in flags] if isinstance(flags, list) else []
+
+
+def automatic_follow_up(pet_id: str, status: str, flags: list[str] | tuple[str, ...] = ()) -> tuple[FollowUp, ...]:
     """The request that moves a pet on by itself from `status` (healthy, ill, recovered), if any.
 
     `fromStatus` makes it apply only while the pet is still there, so a late delivery can't undo a
-    staff decision made since; `requestId` makes a redelivery recognisable.
+    staff decision made since; `requestId` makes a redelivery recognisable. A flag that blocks the
+    next status (`needs_data` before `available`) holds the progression until it is cleared.
     """
     following = next_automatic(status)
-    if following is None:
+    if following is None or blocked_by_flags(following, flags):
         return ()
     data = {
         "petId": pet_id,
@@ -115,6 +147,24 @@ def profile_follow_up(pet: Pet) -> FollowUp:
     return FollowUp(topics.PROFILE_REQUESTED, {"petId": pet["id"], "name": pet.get("name"), "species": pet.get("species")})
 
 
+def care_follow_ups(pet: Pet) -> tuple[FollowUp, ...]:
+    """The treatment plan of a pet under treatment, the posting of an available pet, while missing."""
+    care = CARE_ON_ENTRY.get(str(pet.get("status")))
+    if care is None or pet.get(care[1]) is not None:
+        return ()
+    return (FollowUp(care[0], {"petId": pet["id"]}),)
+
+
+def _entering(pet: Pet, status: str) -> tuple[dict[str, Any], tuple[FollowUp, ...]]:
+    """What a status change to `status` writes besides `status`, and what it is owed next: a fresh
+    treatment plan or adoption posting (the old one belonged to an earlier stay), then whatever
+    follows by itself."""
+    care = CARE_ON_ENTRY.get(status)
+    patch: dict[str, Any] = {care[1]: None} if care else {}
+    moved = {**pet, **patch, "status": status}
+    return patch, care_follow_ups(moved) + automatic_follow_up(pet["id"], status, flags_of(moved))
+
+
 def missing_follow_ups(pet: Pet, now: int) -> tuple[FollowUp, ...]:
     """What the chain still owes a pet in its current state (nothing for a deleted pet).
 
@@ -131,11 +181,12 @@ def missing_follow_ups(pet: Pet, now: int) -> tuple[FollowUp, ...]:
         owed.append(feeding_follow_up(pet["id"], now))
     if pet.get("profile") is None:
         owed.append(profile_follow_up(pet))
+    owed.extend(care_follow_ups(pet))
     pending = pet.get("pendingStatusRequest")
     if isinstance(pending, dict) and pending.get("requestId"):
         owed.append(_staff_request(pet, str(pending.get("requestedStatus")), str(pending["requestId"])))
     else:
-        owed.extend(automatic_follow_up(pet["id"], status))
+        owed.extend(automatic_follow_up(pet["id"], status, flags_of(pet)))
     return tuple(owed)
 
 
@@ -152,7 +203,8 @@ def intake(fields: Mapping[str, Any]) -> dict[str, Any]:
     status `new`, and the lifecycle fields null, so clients always see the same keys in the same
     order (createdAt and updatedAt keep their places after status)."""
     return {**fields, "status": NEW, "createdAt": None, "updatedAt": None,
-            "notes": None, "nextFeedingAt": None, "deletedAt": None, "purgeAt": None, "profile": None}
+            "notes": None, "nextFeedingAt": None, "deletedAt": None, "purgeAt": None, "profile": None,
+            "flags": [], "reviews": [], "treatmentPlan": None, "adoptionPosting": None}
 
 
 def feeding_reminder(pet: Pet) -> Decision:
@@ -202,19 +254,21 @@ def status_request(pet: Pet, request: StatusUpdateRequested) -> Decision:
     # The staff request this answers is no longer pending, whatever the answer.
     pending = pet.get("pendingStatusRequest")
     settled = {"pendingStatusRequest": None} if isinstance(pending, dict) and pending.get("requestId") == request.requestId else None
+    owed_here = care_follow_ups(pet) + automatic_follow_up(pet_id, current, flags_of(pet))
     if request.requestId and pet.get("lastStatusRequestId") == request.requestId:
-        return Decision(Outcome.SKIP, settled, "request already applied", "duplicate", automatic_follow_up(pet_id, current))
+        return Decision(Outcome.SKIP, settled, "request already applied", "duplicate", owed_here)
     if is_noop(current, requested):
-        return Decision(Outcome.SKIP, settled, f"pet is already {current}", "noop", automatic_follow_up(pet_id, current))
+        return Decision(Outcome.SKIP, settled, f"pet is already {current}", "noop", owed_here)
     if request.automatic and request.fromStatus and current != request.fromStatus.value:
         return _skip("stale", f"pet is {current} now, not {request.fromStatus.value}")
-    allowed, reason = check(current, requested)
+    allowed, reason = check(current, requested, flags=flags_of(pet))
     if not allowed:
         return Decision(Outcome.REJECT, patch=settled, reason=reason)
     change = StatusChange(current, requested, description(current, requested, automatic=request.automatic),
                           automatic=request.automatic, trigger=STATUS_UPDATE_REQUESTED, request_id=request.requestId)
-    return Decision(Outcome.APPLY, patch={"status": requested, "lastStatusRequestId": request.requestId, **(settled or {})},
-                    change=change, follow_ups=automatic_follow_up(pet_id, requested))
+    entry_patch, follow_ups = _entering(pet, requested)
+    return Decision(Outcome.APPLY, patch={"status": requested, "lastStatusRequestId": request.requestId, **entry_patch, **(settled or {})},
+                    change=change, follow_ups=follow_ups)
 
 
 # ----------------------------------------------------------------------------- staff actions
@@ -224,7 +278,10 @@ def staff_update(pet: Pet, changes: Mapping[str, Any], requested: str | None, no
     """A PUT: field edits, written at once, and what the PUT tells staff about a requested status.
 
     - deleted pet: REJECT (kind `deleted`), nothing written (a restore comes first);
-    - no status asked for: APPLY the edits;
+    - flags that would block the status the pet has (`needs_data` on an available pet): REJECT
+      (kind `flag_blocks`), nothing written: the adoption review is what takes a pet back;
+    - no status asked for: APPLY the edits (clearing `needs_data` from a healthy pet lets its
+      automatic progression to `available` go on: the follow-up);
     - the status it already has: SKIP (kind `noop`), the edits applied;
     - ruled out by the table: REJECT (kind `table`) with the reason, the edits applied;
     - otherwise APPLY: the edits, and the request recorded on the pet as `pendingStatusRequest`
@@ -237,17 +294,111 @@ def staff_update(pet: Pet, changes: Mapping[str, Any], requested: str | None, no
         return Decision(Outcome.REJECT, kind="deleted",
                         reason=f"Pet {pet_id} is deleted: restore it with POST /py/pets/{pet_id}/restore before changing it")
     edits = dict(changes) or None
+    flags = [str(f) for f in changes["flags"]] if "flags" in changes else flags_of(pet)
+    if "flags" in changes and blocked_by_flags(current, flags):
+        return Decision(Outcome.REJECT, kind="flag_blocks",
+                        reason=f"Pet {pet_id} is {current}, which a pet flagged {NEEDS_DATA} can't be: "
+                               "an adoption review that finds it needs data takes it back to healthy")
     if requested is None:
-        return Decision(Outcome.APPLY, patch=edits)
+        unblocked = NEEDS_DATA in flags_of(pet) and NEEDS_DATA not in flags
+        return Decision(Outcome.APPLY, patch=edits, follow_ups=automatic_follow_up(pet_id, current, flags) if unblocked else ())
     if is_noop(current, requested):
         return Decision(Outcome.SKIP, patch=edits, kind="noop", reason=f"Pet is already {current}: nothing to change")
-    allowed, reason = check(current, requested)
+    allowed, reason = check(current, requested, flags=flags)
     if not allowed:
         return Decision(Outcome.REJECT, patch=edits, kind="table", reason=reason)
     request_id = uuid.uuid4().hex
     pending = {"requestId": request_id, "requestedStatus": requested, "requestedAt": now}
     return Decision(Outcome.APPLY, patch={**(edits or {}), "pendingStatusRequest": pending},
                     follow_ups=(_staff_request(pet, requested, request_id),))
+
+
+# ----------------------------------------------------------------------------- routing agents
+
+
+def review_request(pet: Pet, agent: Agent) -> Decision:
+    """May staff ask `agent` to review this pet now? APPLY (nothing to write: the request is an
+    event) or REJECT with the reason the 409 gives (docs/decisions.md#16)."""
+    pet_id, current = pet["id"], str(pet.get("status"))
+    if is_deleted(pet):
+        return Decision(Outcome.REJECT, kind="deleted", reason=f"Pet {pet_id} is deleted: restore it before asking for a review")
+    allowed = REVIEWABLE[agent]
+    if current not in allowed:
+        statuses = ", ".join(s for s in (st.value for st in Status) if s in allowed)
+        return Decision(Outcome.REJECT, kind="status", reason=f"Pet {pet_id} is {current}: a {agent.value} review needs a pet that is {statuses}")
+    return Decision(Outcome.APPLY)
+
+
+# What each choice does to a pet, by its status (docs/decisions.md#17): the trigger of the
+# transition table it goes through, and the status it asks for.
+_CHOICE_MOVES: dict[Choice, tuple[str, dict[str, str]]] = {
+    Choice.TREATMENT_REQUIRED: (TREATMENT_REQUIRED_DECISION, {s: Status.ILL.value for s in REVIEWABLE[Agent.HEALTH]}),
+    Choice.NO_TREATMENT_NEEDED: (NO_TREATMENT_NEEDED_DECISION, {Status.IN_QUARANTINE.value: Status.HEALTHY.value}),
+    Choice.NEEDS_DATA: (NEEDS_DATA_DECISION, {Status.AVAILABLE.value: Status.HEALTHY.value}),
+    Choice.READY: ("", {}),
+}
+
+
+def review_decided(pet: Pet, review: ReviewRecord) -> Decision:
+    """An agent's decision at the orchestrator: recorded under `reviews` (the last MAX_REVIEWS),
+    and applied through the transition table and its guards.
+
+    - deleted pet, or a choice its agent may not make: nothing applied (SKIP / REJECT);
+    - a review already recorded (a redelivery): SKIP, what the pet is owed asked for again;
+    - `needs_data` adds the flag (an available pet goes back to healthy); `ready` clears it, and a
+      healthy pet then moves on to available by itself;
+    - `treatment_required` makes an in_quarantine, healthy or available pet ill (then, by itself,
+      under_treatment); `no_treatment_needed` clears an in_quarantine pet to healthy. In any other
+      status the decision is recorded and changes nothing.
+    """
+    pet_id, current = pet["id"], str(pet.get("status"))
+    if is_deleted(pet):
+        return _skip("deleted", "pet is soft-deleted")
+    if review.choice not in AGENT_CHOICES[review.agent]:
+        return Decision(Outcome.REJECT, reason=f"a {review.agent.value} review can't choose {review.choice.value}")
+    reviews = [r for r in pet.get("reviews") or [] if isinstance(r, dict)]
+    if any(r.get("id") == review.id for r in reviews):
+        return _skip("duplicate", "review already applied", care_follow_ups(pet) + automatic_follow_up(pet_id, current, flags_of(pet)))
+
+    flags = flags_of(pet)
+    if review.choice is Choice.NEEDS_DATA and NEEDS_DATA not in flags:
+        flags = [*flags, NEEDS_DATA]
+    elif review.choice is Choice.READY:
+        flags = [f for f in flags if f != NEEDS_DATA]
+    patch: dict[str, Any] = {"reviews": [*reviews, review.model_dump(mode="json")][-MAX_REVIEWS:]}
+    if flags != flags_of(pet):
+        patch["flags"] = flags
+
+    trigger, moves = _CHOICE_MOVES[review.choice]
+    target = moves.get(current)
+    if target is None:  # nothing to move; what follows by itself may have been unblocked (ready)
+        return Decision(Outcome.APPLY, patch=patch, reason=f"pet is {current}: {review.choice.value} changes no status",
+                        follow_ups=automatic_follow_up(pet_id, current, flags))
+    allowed, reason = check(current, target, trigger, flags)
+    if not allowed:  # the table and the moves above agree; a guard can still say no
+        return Decision(Outcome.APPLY, patch=patch, reason=reason)
+    change = StatusChange(current, target, description(current, target, automatic=False, trigger=trigger),
+                          automatic=False, trigger=trigger, request_id=review.id)
+    entry_patch, follow_ups = _entering({**pet, "flags": flags}, target)
+    return Decision(Outcome.APPLY, patch={**patch, "status": target, **entry_patch}, change=change, follow_ups=follow_ups)
+
+
+def care_written(pet: Pet, field_name: str, value: Mapping[str, Any]) -> Decision:
+    """A treatment plan (`treatmentPlan`) or adoption posting (`adoptionPosting`) for the pet.
+
+    Written only while the pet is in the status that asked for it and has none yet: a redelivery,
+    or a pet that moved on meanwhile, changes nothing.
+    """
+    status = next(s for s, (_, f) in CARE_ON_ENTRY.items() if f == field_name)
+    current = str(pet.get("status"))
+    if current != status:
+        return _skip("moved_on", f"pet is {current} now, not {status}")
+    if pet.get(field_name) is not None:
+        return _skip("unchanged", f"pet already has its {field_name}")
+    return Decision(Outcome.APPLY, patch={field_name: dict(value)})
+
+
+# ----------------------------------------------------------------------------- staff actions (delete, restore)
 
 
 def soft_delete(pet: Pet, now: int) -> Decision:

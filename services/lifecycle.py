@@ -8,17 +8,27 @@ description strings of its console examples. The orchestrator step is the only w
 - `new -> in_quarantine` happens only when the feeding reminder completes, never on request.
 - `deleted` is not part of the lifecycle: only DELETE reaches it and only restore leaves it.
 - Asking for the status a pet already has is a no-op, not an error (docs/decisions.md#4).
+- The routing agents' decisions are triggers of their own (docs/decisions.md#17); the orchestrator
+  applies them through this table like any other request.
+- Guards: a pet flagged `needs_data` can't become `available` or `pending`, whoever asks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
-from services.models import Status
+from services.models import Flag, Status
 
 FEEDING_REMINDER_COMPLETED = "feeding.reminder.completed"
 STATUS_UPDATE_REQUESTED = "status.update.requested"
+TREATMENT_REQUIRED_DECISION = "health.treatment_required"
+NO_TREATMENT_NEEDED_DECISION = "health.no_treatment_needed"
+NEEDS_DATA_DECISION = "adoption.needs_data"
+
+# Statuses a flag keeps a pet out of, whoever asks (staff, automatic progression, an agent).
+FLAG_BLOCKS: dict[Flag, frozenset[Status]] = {Flag.NEEDS_DATA: frozenset({Status.AVAILABLE, Status.PENDING})}
 
 
 class Kind(StrEnum):
@@ -27,6 +37,7 @@ class Kind(StrEnum):
     AUTOMATIC = "automatic"
     STAFF = "staff"
     AUTOMATIC_PROGRESSION = "automatic_progression"
+    AGENT = "agent"
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,13 @@ TRANSITIONS: tuple[Transition, ...] = (
                "Staff decision - adoption completed"),
     Transition(Status.PENDING, Status.AVAILABLE, STATUS_UPDATE_REQUESTED, Kind.STAFF,
                "Staff decision - adoption fell through, pet available again"),
+    *(Transition(source, Status.ILL, TREATMENT_REQUIRED_DECISION, Kind.AGENT,
+                 "Agent assessment - pet requires medical treatment")
+      for source in (Status.IN_QUARANTINE, Status.HEALTHY, Status.AVAILABLE)),
+    Transition(Status.IN_QUARANTINE, Status.HEALTHY, NO_TREATMENT_NEEDED_DECISION, Kind.AGENT,
+               "Agent assessment - no treatment needed, pet cleared from quarantine"),
+    Transition(Status.AVAILABLE, Status.HEALTHY, NEEDS_DATA_DECISION, Kind.AGENT,
+               "Agent review - adoption paused until the pet's record is complete"),
 )
 
 _BY_PAIR: dict[tuple[str, str, str], Transition] = {
@@ -93,8 +111,17 @@ def is_noop(current: str, requested: str) -> bool:
     return _value(current) == _value(requested)
 
 
-def check(current: str, requested: str, trigger: str = STATUS_UPDATE_REQUESTED) -> tuple[bool, str]:
-    """May a pet in `current` move to `requested` on `trigger`? Returns (allowed, reason).
+def blocked_by_flags(requested: str, flags: Collection[str]) -> str | None:
+    """Why a pet with these flags can't enter `requested`, or None when nothing stands in the way."""
+    for flag, blocked in FLAG_BLOCKS.items():
+        if flag.value in flags and _value(requested) in blocked:
+            return (f"Pet is flagged {flag.value}: it can't become available or pending until the flag is cleared "
+                    f"(an adoption review that finds it ready, or PUT {{\"flags\": []}})")
+    return None
+
+
+def check(current: str, requested: str, trigger: str = STATUS_UPDATE_REQUESTED, flags: Collection[str] = ()) -> tuple[bool, str]:
+    """May a pet in `current` (with `flags`) move to `requested` on `trigger`? Returns (allowed, reason).
 
     The same status twice is allowed (it is a no-op; see `is_noop`). The reason of a refusal
     is the text staff see in the 202 body and the `Transition rejected` log line.
@@ -108,6 +135,9 @@ def check(current: str, requested: str, trigger: str = STATUS_UPDATE_REQUESTED) 
         return True, f"Pet is already {current}: nothing to change"
     if find(current, requested, trigger) is None:
         return False, f"Invalid transition: cannot change from {current} to {requested}"
+    blocked = blocked_by_flags(requested, flags)
+    if blocked:
+        return False, blocked
     return True, f"Transition from {current} to {requested} allowed"
 
 

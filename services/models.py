@@ -11,7 +11,7 @@ and `1` is not a name; pydantic would otherwise quietly convert them.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -34,6 +34,12 @@ from services.profile import Profile
 # slip such as a birth year or a timestamp typed into the field.
 MAX_AGE_MONTHS = 1200
 NAME_MAX_CHARS = 100
+# Weight: the heaviest shelter animals (a Great Dane, a pony-sized "other") stay well below 500 kg;
+# the bound catches grams typed as kilograms. Symptoms are short observations, a handful per pet.
+MAX_WEIGHT_KG = 500
+SYMPTOM_MAX_CHARS = 100
+MAX_SYMPTOMS = 20
+MAX_REVIEWS = 20  # decision records kept on a pet, oldest dropped first (docs/decisions.md#19)
 
 
 class Species(StrEnum):
@@ -41,6 +47,35 @@ class Species(StrEnum):
     CAT = "cat"
     BIRD = "bird"
     OTHER = "other"
+
+
+class Flag(StrEnum):
+    """Flags the service keeps on a pet. `needs_data`: the adoption review found the pet's record
+    incomplete; it can't become `available` or `pending` until the flag is cleared."""
+
+    NEEDS_DATA = "needs_data"
+
+
+class Agent(StrEnum):
+    """The routing agents (docs/decisions.md#15): each only chooses among its declared choices."""
+
+    HEALTH = "health"
+    ADOPTION = "adoption"
+
+
+class Choice(StrEnum):
+    """Every choice an agent may make; `AGENT_CHOICES` says which agent may make which."""
+
+    TREATMENT_REQUIRED = "treatment_required"
+    NO_TREATMENT_NEEDED = "no_treatment_needed"
+    READY = "ready"
+    NEEDS_DATA = "needs_data"
+
+
+AGENT_CHOICES: dict[Agent, tuple[Choice, ...]] = {
+    Agent.HEALTH: (Choice.TREATMENT_REQUIRED, Choice.NO_TREATMENT_NEEDED),
+    Agent.ADOPTION: (Choice.READY, Choice.NEEDS_DATA),
+}
 
 
 class Status(StrEnum):
@@ -70,6 +105,17 @@ AgeMonths = Annotated[
     Field(ge=0, le=MAX_AGE_MONTHS, allow_inf_nan=False, description=f"Age in months, 0 to {MAX_AGE_MONTHS}."),
 ]
 EpochMs = Annotated[int, Field(description="A time in epoch milliseconds.")]
+WeightKg = Annotated[
+    float,
+    Strict(),
+    Field(gt=0, le=MAX_WEIGHT_KG, allow_inf_nan=False, description=f"Weight in kilograms, above 0 and at most {MAX_WEIGHT_KG}."),
+]
+Symptom = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1, max_length=SYMPTOM_MAX_CHARS)]
+Symptoms = Annotated[
+    list[Symptom],
+    Field(max_length=MAX_SYMPTOMS, description=f"Observed symptoms, short phrases (at most {MAX_SYMPTOMS}, {SYMPTOM_MAX_CHARS} characters each)."),
+]
+Flags = Annotated[list[Flag], Field(max_length=len(Flag), description="Flags the service keeps; staff clear them with `[]`.")]
 
 
 def _whole_number(value: float) -> float | int:
@@ -80,15 +126,23 @@ def _whole_number(value: float) -> float | int:
 class CreatePet(BaseModel):
     """Body of POST /py/pets."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Buddy", "species": "dog", "ageMonths": 24}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [
+            {"name": "Buddy", "species": "dog", "ageMonths": 24},
+            {"name": "Rex", "species": "dog", "ageMonths": 36, "weightKg": 30, "symptoms": ["limping"]},
+        ]},
+    )
 
     name: Name
     species: Species
     ageMonths: AgeMonths
+    weightKg: WeightKg | None = None
+    symptoms: Symptoms = Field(default_factory=list)
 
-    @field_serializer("ageMonths")
-    def _age(self, value: float) -> float | int:
-        return _whole_number(value)
+    @field_serializer("ageMonths", "weightKg")
+    def _number(self, value: float | None) -> float | int | None:
+        return None if value is None else _whole_number(value)
 
 
 class UpdatePet(BaseModel):
@@ -99,14 +153,20 @@ class UpdatePet(BaseModel):
     as null is refused rather than read as "leave it": a pet can't lose its name.
     """
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "healthy"}, {"name": "Max", "ageMonths": 30}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "healthy"}, {"name": "Max", "ageMonths": 30}, {"weightKg": 12.5, "symptoms": ["coughing"]}, {"flags": []}]},
+    )
 
     name: Name | None = None
     species: Species | None = None
     ageMonths: AgeMonths | None = None
+    weightKg: WeightKg | None = None
+    symptoms: Symptoms | None = None
+    flags: Flags | None = None
     status: Status | None = None
 
-    @field_validator("name", "species", "ageMonths", "status", mode="before")
+    @field_validator("name", "species", "ageMonths", "weightKg", "symptoms", "flags", "status", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
@@ -125,11 +185,16 @@ class UpdatePet(BaseModel):
     @model_validator(mode="after")
     def _something_to_do(self) -> UpdatePet:
         if not self.model_fields_set:
-            raise PydanticCustomError("empty_update", "send at least one of name, species, ageMonths, status")
+            raise PydanticCustomError("empty_update", "send at least one of name, species, ageMonths, weightKg, symptoms, flags, status")
         return self
 
-    @field_serializer("ageMonths")
-    def _age(self, value: float | None) -> float | int | None:
+    @field_validator("flags")
+    @classmethod
+    def _distinct_flags(cls, flags: list[Flag] | None) -> list[Flag] | None:
+        return None if flags is None else list(dict.fromkeys(flags))
+
+    @field_serializer("ageMonths", "weightKg")
+    def _number(self, value: float | None) -> float | int | None:
         return None if value is None else _whole_number(value)
 
     def field_changes(self) -> dict[str, Any]:
@@ -166,6 +231,22 @@ class ListQuery(BaseModel):
         return value
 
 
+class ReviewRecord(BaseModel):
+    """One agent decision, as kept on the pet under `reviews` (docs/decisions.md#19): what staff audit."""
+
+    id: str = Field(description="The review's id (the 202 of the review request gives it).")
+    agent: Agent
+    choice: Choice
+    rationale: str = Field(max_length=1000)
+    source: Literal["model", "fallback"]
+    model: str | None = Field(default=None, description="The model that chose (source model).")
+    fallbackReason: str | None = Field(default=None, description="Why the rule-based fallback decided (source fallback).")
+    inputs: dict[str, Any] = Field(description="The pet's data as the agent saw it.")
+    allowedChoices: list[Choice]
+    at: EpochMs
+    traceId: str | None = None
+
+
 class PendingStatusRequest(BaseModel):
     requestId: str
     requestedStatus: Status
@@ -181,6 +262,9 @@ class Pet(BaseModel):
     name: str
     species: Species
     ageMonths: float
+    weightKg: float | None = None
+    symptoms: list[str] = Field(default_factory=list)
+    flags: list[Flag] = Field(default_factory=list, description="Kept by the service: `needs_data` blocks `available` and `pending`.")
     status: Status
     createdAt: EpochMs
     updatedAt: EpochMs
@@ -194,6 +278,9 @@ class Pet(BaseModel):
     pendingStatusRequest: PendingStatusRequest | None = Field(
         default=None, description="A staff status request (PUT) the orchestrator has not settled yet; cleared when it has."
     )
+    reviews: list[ReviewRecord] = Field(default_factory=list, description=f"The agents' decisions, oldest first, the last {MAX_REVIEWS}.")
+    treatmentPlan: dict[str, Any] | None = Field(default=None, description="Written when the pet enters under_treatment.")
+    adoptionPosting: dict[str, Any] | None = Field(default=None, description="Written when the pet becomes available.")
 
 
 class PetPage(BaseModel):
@@ -270,6 +357,29 @@ class FeedingReminderCompleted(BaseModel):
     petId: str
     nextFeedingAt: EpochMs
     processingTimeMs: int | None = None
+
+
+class ReviewRequested(BaseModel):
+    """`py.health.review.requested` / `py.adoption.review.requested`: staff asked an agent for a review."""
+
+    petId: str = Field(min_length=1)
+    reviewId: str = Field(min_length=1)
+    agent: Agent
+    requestedAt: EpochMs
+
+
+class ReviewDecided(BaseModel):
+    """An agent's decision (`py.health.treatment_required`, `py.adoption.ready`, ...), for the orchestrator."""
+
+    petId: str = Field(min_length=1)
+    review: ReviewRecord
+
+
+class PetCareRequested(BaseModel):
+    """`py.treatment.required` / `py.adoption.posting.requested`: a pet entered under_treatment /
+    available (or the reconciler found it without its plan / posting)."""
+
+    petId: str = Field(min_length=1)
 
 
 class StatusUpdateRequested(BaseModel):

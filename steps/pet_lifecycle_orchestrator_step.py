@@ -1,12 +1,19 @@
 """PetLifecycleOrchestrator: the only writer of `status` (soft delete and restore aside).
 
-Two kinds of events arrive (a Motia handler is not told the topic, so the payload says):
+Three kinds of events arrive (a Motia handler is not told the topic, so the payload says):
 - `py.feeding.reminder.completed` (`petId`, `nextFeedingAt`): a `new` pet moves to
   `in_quarantine`;
 - `py.pet.status.update.requested` (`requestedStatus`, ...): from staff (PUT) or from this
-  step's own automatic progressions (`automatic: true`).
+  step's own automatic progressions (`automatic: true`);
+- a routing agent's decision (`review`): `py.health.treatment_required`,
+  `py.health.no_treatment_needed`, `py.adoption.ready`, `py.adoption.needs_data`. The agent only
+  chose; this step records the decision on the pet and applies it (docs/decisions.md#15-17).
 
-The rules are `decisions.feeding_completed` and `decisions.status_request`; the store runs them
+A pet entering under_treatment or available is owed its treatment plan or adoption posting: this
+step asks for them (`py.treatment.required`, `py.adoption.posting.requested`).
+
+The rules are `decisions.feeding_completed`, `decisions.status_request` and
+`decisions.review_decided`; the store runs them
 under its lock on the pet as it is when the event arrives, so they are right even when status
 moved since the request was made. At-least-once delivery is harmless: a request applied once is
 recognised by its `requestId`, a stale automatic progression by its `fromStatus`, and whenever the
@@ -22,7 +29,7 @@ from pydantic import ValidationError
 from services import decisions, topics
 from services.decisions import Decision, Outcome
 from services.lifecycle import FEEDING_REMINDER_COMPLETED, STATUS_UPDATE_REQUESTED
-from services.models import FeedingReminderCompleted, StatusUpdateRequested, schema
+from services.models import FeedingReminderCompleted, ReviewDecided, StatusUpdateRequested, schema
 from services.pet_store import get_store
 from services.validation import one_line
 
@@ -30,13 +37,22 @@ config = {
     "type": "event",
     "name": "PetLifecycleOrchestrator",
     "description": "Applies the lifecycle transition table: quarantine after the feeding setup, staff decisions, automatic progressions",
-    "subscribes": ["py.feeding.reminder.completed", "py.pet.status.update.requested"],
+    "subscribes": [
+        "py.feeding.reminder.completed",
+        "py.pet.status.update.requested",
+        "py.health.treatment_required",
+        "py.health.no_treatment_needed",
+        "py.adoption.ready",
+        "py.adoption.needs_data",
+    ],
     "emits": [
         {"topic": "py.lifecycle.transition.completed", "label": "Transition completed", "conditional": True},
         {"topic": "py.lifecycle.transition.rejected", "label": "Transition rejected", "conditional": True},
         {"topic": "py.pet.status.update.requested", "label": "Automatic progression", "conditional": True},
+        {"topic": "py.treatment.required", "label": "Treatment plan needed", "conditional": True},
+        {"topic": "py.adoption.posting.requested", "label": "Adoption posting needed", "conditional": True},
     ],
-    "input": schema(FeedingReminderCompleted, StatusUpdateRequested),
+    "input": schema(FeedingReminderCompleted, StatusUpdateRequested, ReviewDecided),
     "flows": ["pets"],
 }
 
@@ -55,6 +71,12 @@ async def handler(input_data: Any, context: Any) -> None:
         else:
             context.logger.info("🔄 Lifecycle orchestrator processing", fields)
         change = await get_store().amodify(pet_id, lambda pet: decisions.status_request(pet, event))
+    elif isinstance(event, ReviewDecided):
+        review = event.review
+        trigger = f"{review.agent.value}.{review.choice.value}"
+        context.logger.info("🧭 Agent decision received", {"petId": pet_id, "agent": review.agent.value, "choice": review.choice.value,
+                                                          "source": review.source, "reviewId": review.id})
+        change = await get_store().amodify(pet_id, lambda pet: decisions.review_decided(pet, review))
     else:
         trigger = FEEDING_REMINDER_COMPLETED
         context.logger.info("🔄 Lifecycle orchestrator processing", {"petId": pet_id, "eventType": trigger})
@@ -66,9 +88,11 @@ async def handler(input_data: Any, context: Any) -> None:
     await _report(context, pet_id, change.before["status"], change.decision, input_data)
 
 
-def _parse(data: Any) -> StatusUpdateRequested | FeedingReminderCompleted:
+def _parse(data: Any) -> StatusUpdateRequested | FeedingReminderCompleted | ReviewDecided:
     if isinstance(data, dict) and "requestedStatus" in data:
         return StatusUpdateRequested.model_validate(data)
+    if isinstance(data, dict) and "review" in data:
+        return ReviewDecided.model_validate(data)
     return FeedingReminderCompleted.model_validate(data)
 
 
@@ -82,6 +106,15 @@ async def _report(context: Any, pet_id: str, current: str, decision: Decision, e
         completed = {"petId": pet_id, "oldStatus": c.old, "newStatus": c.new, "description": c.description,
                      "automatic": c.automatic, "eventType": c.trigger, "requestId": c.request_id}
         await context.emit({"topic": topics.TRANSITION_COMPLETED, "data": completed})
+    elif "review" in event:
+        review = event["review"]
+        fields = {"petId": pet_id, "agent": review["agent"], "choice": review["choice"], "status": current}
+        if decision.outcome is Outcome.APPLY:
+            context.logger.info("📋 Agent decision recorded", {**fields, "note": decision.reason} if decision.reason else fields)
+        elif decision.outcome is Outcome.REJECT:
+            context.logger.warn("⚠️ Agent decision refused", {**fields, "reason": decision.reason})
+        else:
+            context.logger.info("⏭️ Agent decision already applied", {**fields, "reason": decision.reason})
     elif decision.outcome is Outcome.REJECT:
         rejection = {"petId": pet_id, "currentStatus": current, "requestedStatus": event["requestedStatus"], "reason": decision.reason}
         context.logger.warn("⚠️ Transition rejected", rejection)
@@ -98,8 +131,9 @@ async def _report(context: Any, pet_id: str, current: str, decision: Decision, e
         context.logger.info("⏭️ No transition needed", {"petId": pet_id, "status": current})
 
     for follow_up in decision.follow_ups:
-        context.logger.info(
-            "🤖 Orchestrator triggering automatic progression",
-            {"petId": pet_id, "currentStatus": follow_up.data["currentStatus"], "nextStatus": follow_up.data["requestedStatus"]},
-        )
+        if follow_up.topic == topics.STATUS_UPDATE_REQUESTED:
+            context.logger.info(
+                "🤖 Orchestrator triggering automatic progression",
+                {"petId": pet_id, "currentStatus": follow_up.data["currentStatus"], "nextStatus": follow_up.data["requestedStatus"]},
+            )
         await context.emit({"topic": follow_up.topic, "data": follow_up.data})

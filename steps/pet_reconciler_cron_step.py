@@ -27,6 +27,8 @@ config = {
         {"topic": "py.feeding.reminder.enqueued", "label": "Feeding reminder queued again", "conditional": True},
         {"topic": "py.ai.profile.enrichment.requested", "label": "Missing profile requested", "conditional": True},
         {"topic": "py.pet.status.update.requested", "label": "Automatic progression resumed", "conditional": True},
+        {"topic": "py.treatment.required", "label": "Missing treatment plan requested", "conditional": True},
+        {"topic": "py.adoption.posting.requested", "label": "Missing adoption posting requested", "conditional": True},
     ],
     "flows": ["pets"],
 }

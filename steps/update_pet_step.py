@@ -1,6 +1,8 @@
 """PUT /py/pets/:id: staff change a pet's details, or ask for a status change.
 
-`name`, `species` and `ageMonths` are written at once (200 with the pet). `status` is never
+`name`, `species`, `ageMonths`, `weightKg`, `symptoms` and `flags` are written at once (200 with
+the pet); `flags` only takes known flags, and clearing `needs_data` lets a healthy pet move on to
+available by itself (docs/decisions.md#17). `status` is never
 written here: the lifecycle orchestrator owns it (docs/decisions.md#3). A status request answers
 202 saying what will happen (`decisions.staff_update`): the request is passed on as
 `py.pet.status.update.requested` (`accepted: true`); or the transition table already rules it out
@@ -59,13 +61,14 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     # Decided under the store's lock, so a DELETE racing this PUT can't be overwritten.
     change = await modify_pet(get_store(), pet_id, lambda pet: decisions.staff_update(pet, changes, requested, now_ms()))
     decision = change.decision
-    if decision.kind == "deleted":
+    if decision.kind in ("deleted", "flag_blocks"):
         return {"status": 409, "body": {"message": decision.reason}}
 
     pet = change.after
     if changes and change.changed:
         context.logger.info("✏️ Pet details updated", {"petId": pet_id, "fields": sorted(changes)})
     if requested is None:
+        await emit_follow_ups(context, decision.follow_ups)  # flags cleared: the progression they held
         return {"status": 200, "body": pet}
 
     current = change.before["status"]

@@ -126,7 +126,7 @@ def test_unknown_ids_are_404_not_found(client: httpx.Client) -> None:
         ({"ageMonths": "two"}, "ageMonths", "valid number"),
         ({"notes": "hello"}, "notes", "unknown field"),
         ({"createdAt": 0}, "createdAt", "unknown field"),
-        ({}, "body", "at least one of name, species, ageMonths, status"),
+        ({}, "body", "at least one of name, species, ageMonths, weightKg, symptoms, flags, status"),
         ([{"status": "healthy"}], "body", "must be a JSON object"),
     ],
 )

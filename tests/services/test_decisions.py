@@ -10,12 +10,12 @@ import pytest
 
 from services import decisions, topics
 from services.decisions import DAY_MS, RETENTION_MS, WELCOME_NOTES, Outcome
-from services.lifecycle import TRANSITIONS, Kind
+from services.lifecycle import STATUS_UPDATE_REQUESTED, TRANSITIONS
 from services.models import Status, StatusUpdateRequested
 
 T0 = 1_640_995_200_000
 LIFECYCLE = [s.value for s in Status if s is not Status.DELETED]
-ALLOWED = {(t.source.value, t.target.value) for t in TRANSITIONS if t.kind is not Kind.AUTOMATIC}
+ALLOWED = {(t.source.value, t.target.value) for t in TRANSITIONS if t.trigger == STATUS_UPDATE_REQUESTED}
 AUTOMATIC_NEXT = {"healthy": "available", "ill": "under_treatment", "recovered": "healthy"}
 
 
@@ -39,10 +39,13 @@ def topics_of(decision: decisions.Decision) -> list[str]:
 def test_every_row_of_the_table_is_applied_with_what_follows_by_itself(current: str, requested: str) -> None:
     decision = decisions.status_request(pet(current), request(requested, requestId="r1"))
     assert decision.outcome is Outcome.APPLY
-    assert decision.patch == {"status": requested, "lastStatusRequestId": "r1"}
+    fresh = {"under_treatment": {"treatmentPlan": None}, "available": {"adoptionPosting": None}}.get(requested, {})
+    assert decision.patch == {"status": requested, "lastStatusRequestId": "r1", **fresh}
     assert decision.change is not None and (decision.change.old, decision.change.new) == (current, requested)
     following = AUTOMATIC_NEXT.get(requested)
-    assert [f.data["requestedStatus"] for f in decision.follow_ups] == ([following] if following else [])
+    assert [f.data["requestedStatus"] for f in decision.follow_ups if f.topic == topics.STATUS_UPDATE_REQUESTED] == ([following] if following else [])
+    care = {"under_treatment": [topics.TREATMENT_REQUIRED], "available": [topics.ADOPTION_POSTING_REQUESTED]}.get(requested, [])
+    assert [f.topic for f in decision.follow_ups if f.topic != topics.STATUS_UPDATE_REQUESTED] == care
 
 
 @pytest.mark.parametrize(
@@ -62,7 +65,7 @@ def test_a_duplicate_request_is_skipped_but_what_follows_is_asked_for_again() ->
 
 
 def test_the_same_status_twice_is_no_error_and_changes_nothing() -> None:
-    decision = decisions.status_request(pet("available"), request("available"))
+    decision = decisions.status_request(pet("available", adoptionPosting={"title": "Buddy"}), request("available"))
     assert (decision.outcome, decision.kind, decision.follow_ups) == (Outcome.SKIP, "noop", ())
 
 
