@@ -1,4 +1,4 @@
-"""`python -m steprunner [--root DIR] COMMAND`: dev, steps, events, emit, cron run."""
+"""`python -m steprunner [--root DIR] COMMAND`: dev, steps, events, emit, cron run, db migrate."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from dotenv import load_dotenv
 from steprunner import journal, log
 from steprunner.journal import JournalError
 from steprunner.loader import StepLoadError, describe, load_steps
+from steprunner.migrate import MigrationError
 from steprunner.settings import STRICT_VARIABLE, Settings, SettingsError, is_loopback
 from steprunner.streams import load_streams
 
@@ -45,6 +46,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
         print(f"steprunner: cannot listen on {host}:{port}: {problem} (another server running? set PORT or --port)", file=sys.stderr)
         return 1
     journal.connect(settings.journal_path, settings.journal_sync).close()  # a DATA_DIR that cannot work stops us here
+    if settings.database_url:
+        _migrate(settings)  # before any worker starts; an unreachable database stops us here
     steps = load_steps(settings.root, strict=settings.strict)  # fail fast, with the file named, before any worker starts
     streams = load_streams(settings.root)  # the `*_stream.py` configs too
     for step in steps:
@@ -81,6 +84,26 @@ def _cannot_listen(host: str, port: int) -> str | None:
     except OSError as exc:
         return exc.strerror or str(exc)
     return None
+
+
+def _migrate(settings: Settings) -> None:
+    from steprunner.database import describe
+    from steprunner.migrate import migrate
+
+    assert settings.database_url
+    applied = migrate(settings.database_url, settings.root)
+    done = f"applied {', '.join(m.label for m in applied)}" if applied else "schema up to date"
+    print(f"steprunner: database {describe(settings.database_url)}: {done}", flush=True)
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not settings.database_url:
+        print("db migrate: DATABASE_URL is not set (in the environment or .env): without it the data lives in DATA_DIR and "
+              "there is nothing to migrate", file=sys.stderr)
+        return 2
+    _migrate(settings)
+    return 0
 
 
 def cmd_steps(args: argparse.Namespace) -> int:
@@ -204,6 +227,10 @@ def parser() -> argparse.ArgumentParser:
     emit.add_argument("--no-run", action="store_true", help="only journal it; a running server delivers it")
     emit.set_defaults(func=cmd_emit)
 
+    db = sub.add_parser("db", help="the PostgreSQL database of DATABASE_URL")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("migrate", help="create or update its tables (a server does it as it starts; safe from several nodes at once)").set_defaults(func=cmd_db)
+
     cron = sub.add_parser("cron", help="cron steps")
     cron_sub = cron.add_subparsers(dest="cron_command", required=True)
     run = cron_sub.add_parser("run", help="run a cron step once now, against the same data")
@@ -222,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     log.reconfigure()
     try:
         return args.func(args)
-    except (StepLoadError, SettingsError, JournalError) as exc:
+    except (StepLoadError, SettingsError, JournalError, MigrationError) as exc:
         print(f"steprunner: cannot start: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -60,6 +60,10 @@ class Runtime:
         await self.bus.stop()
         await self.streams.stop()
         self.journal.close()
+        if self.settings.database_url:
+            from steprunner.database import close_all  # psycopg: imported only by those who use it
+
+            await asyncio.to_thread(close_all)
 
     def app(self) -> Starlette:
         async def health(_: Request) -> JSONResponse:

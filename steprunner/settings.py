@@ -57,6 +57,25 @@ def data_dir_from_env() -> Path:
     return Path(os.path.abspath(os.environ.get("DATA_DIR") or DEFAULT_DATA_DIR))
 
 
+DATABASE_VARIABLE = "DATABASE_URL"
+
+
+def database_url_from_env() -> str | None:
+    """DATABASE_URL (`postgresql://user:password@host:port/db`), or None when unset or empty.
+
+    The one place that reads it: set, the pets (and, in later slices, the journal, state and
+    streams) live in that PostgreSQL database and several nodes can share them; unset, everything
+    stays in DATA_DIR (the embedded default). SettingsError for anything but a PostgreSQL URL.
+    """
+    url = (os.environ.get(DATABASE_VARIABLE) or "").strip()
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise SettingsError(f"{DATABASE_VARIABLE} must be a postgresql:// URL (postgresql://user:password@host:5432/dbname); "
+                            "unset it to keep the data in DATA_DIR")
+    return url
+
+
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 
 
@@ -140,6 +159,7 @@ class Settings:
     keep_alive_seconds: int = 5
     limit_concurrency: int = 2048
     strict: bool = False
+    database_url: str | None = field(default=None, repr=False)  # holds the password
 
     @classmethod
     def from_env(cls, root: Path) -> Settings:
@@ -162,6 +182,7 @@ class Settings:
             keep_alive_seconds=_int("STEPRUNNER_KEEP_ALIVE_SECONDS", 5),
             limit_concurrency=_int("STEPRUNNER_LIMIT_CONCURRENCY", 2048),
             strict=strict_from_env(),
+            database_url=database_url_from_env(),
         )
 
     @property
