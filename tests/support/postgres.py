@@ -3,7 +3,9 @@
 Never a server that happens to be running: a test session inits its own cluster in a fresh temp
 folder, listening on a free port on 127.0.0.1 only, with a random password, and removes it at the
 end. As root (CI runs as root) the cluster runs as the `postgres` user, since PostgreSQL refuses
-to run as root. Each test gets a database of its own (`create_database`).
+to run as root. Each test gets a database of its own (`create_database`). A session killed
+before its end leaves its cluster running; the next session stops and removes it (each cluster's
+folder names the test process that made it).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ DEBIAN_BINARIES = Path("/usr/lib/postgresql")
 OWNER = "postgres"  # the cluster's operating-system user when the tests run as root
 SUPERUSER = "postgres"  # the database superuser initdb creates
 INSTALL_HINT = "`make postgres` installs Debian's postgresql package (`make test` does it)"
+PREFIX = "steprunner-pg-"
+MADE_BY = "made-by-pid"  # in a cluster's folder: the test process it belongs to
 
 
 class PostgresUnavailable(Exception):
@@ -53,7 +57,9 @@ class Cluster:
                 self.owner = pwd.getpwnam(OWNER)
             except KeyError:
                 raise PostgresUnavailable(f"running as root, and there is no `{OWNER}` user to run PostgreSQL as: {INSTALL_HINT}") from None
-        self.base = Path(tempfile.mkdtemp(prefix="steprunner-pg-"))
+        self._remove_abandoned()
+        self.base = Path(tempfile.mkdtemp(prefix=PREFIX))
+        (self.base / MADE_BY).write_text(str(os.getpid()))
         self.data = self.base / "data"
         self.log = self.base / "server.log"
         self.password = secrets.token_hex(16)
@@ -67,9 +73,7 @@ class Cluster:
             raise
 
     def _run(self, *args: str) -> None:
-        cmd = [str(self.bin / args[0]), *args[1:]]
-        if self.as_root:
-            cmd = ["runuser", "-u", OWNER, "--", *cmd]
+        cmd = [*self._as_owner(), str(self.bin / args[0]), *args[1:]]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
@@ -118,3 +122,21 @@ class Cluster:
 
     def _remove(self) -> None:
         shutil.rmtree(self.base, ignore_errors=True)
+
+    def _remove_abandoned(self) -> None:
+        """Stop and remove the clusters of test processes that are gone (killed before their teardown)."""
+        for marker in Path(tempfile.gettempdir()).glob(f"{PREFIX}*/{MADE_BY}"):
+            try:
+                os.kill(int(marker.read_text()), 0)
+                continue  # its session is still running
+            except ProcessLookupError:
+                pass
+            except (ValueError, OSError):
+                continue
+            if (marker.parent / "data" / "postmaster.pid").exists():
+                subprocess.run([*self._as_owner(), str(self.bin / "pg_ctl"), "-D", str(marker.parent / "data"), "-m", "immediate", "-w", "stop"],
+                               capture_output=True, timeout=60)
+            shutil.rmtree(marker.parent, ignore_errors=True)
+
+    def _as_owner(self) -> list[str]:
+        return ["runuser", "-u", OWNER, "--"] if self.as_root else []
