@@ -12,6 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests.pets.conftest import start_on
 from tests.pets.pets_api import create, get, list_all, put, settled, wait_for
 
 CREATES = 120
@@ -51,3 +54,21 @@ def test_two_nodes_on_one_database_share_every_pet(server_factory: Any, empty_da
     for node in nodes:
         assert not (node.data_dir / "pets.json").exists(), "pets.json is not used with DATABASE_URL"
         assert "applied project 0001_pets" in node.logs() or "schema up to date" in node.logs()
+
+
+@pytest.mark.motia
+def test_a_motia_node_and_a_steprunner_node_share_the_pets(server_factory: Any, empty_database_url: str, tmp_path: Path) -> None:
+    """The same step files on real Motia use the same store: `get_store()` reads DATABASE_URL there too."""
+    env = {"DATABASE_URL": empty_database_url}
+    steprunner = server_factory(tmp_path / "steprunner", env=env)  # migrates the database as it starts
+    motia = start_on("motia", tmp_path / "motia", env=env)
+    try:
+        with steprunner.client() as a, motia.client() as b:
+            on_motia = create(b, name="From Motia")
+            on_steprunner = create(a, name="From steprunner")
+            assert {on_motia["id"], on_steprunner["id"]} == {"1", "2"}
+            assert wait_for(a, on_motia["id"], settled, "the pet made on Motia to settle, seen from steprunner")["name"] == "From Motia"
+            assert [p["name"] for p in list_all(b)] == ["From Motia", "From steprunner"]
+        assert not (motia.data_dir / "pets.json").exists()
+    finally:
+        motia.stop()
