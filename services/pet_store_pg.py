@@ -33,6 +33,13 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 _ORDER = "id_kind, id_number, id"
+# A new pet: the next id, written first in its document (as pets.json has it) ahead of the rest,
+# whose encoding `{...}` loses its opening brace.
+_INSERT_NEXT = """
+INSERT INTO pets (id, doc)
+SELECT id, ('{"id": ' || to_json(id)::text || ', ' || substr(%s, 2))::json FROM (SELECT nextval('pet_ids')::text AS id) AS next
+RETURNING id
+"""
 
 
 def _encode(pet: Mapping[str, Any]) -> str:
@@ -135,7 +142,7 @@ class PgPetStore:
 
     @_store_errors
     async def _get(self, pet_id: str) -> Pet | None:
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             row = await (await conn.execute("SELECT doc::text FROM pets WHERE id = %s", (pet_id,))).fetchone()
         return None if row is None else json.loads(row[0])
 
@@ -154,20 +161,20 @@ class PgPetStore:
             where.append(f"({_ORDER}) > (%s, %s, %s)")
             params.extend(sort_key(decode_cursor(cursor)))
         query = f"SELECT id, doc::text FROM pets WHERE {' AND '.join(where)} ORDER BY {_ORDER} LIMIT %s"
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             rows = await (await conn.execute(query.encode(), (*params, limit + 1))).fetchall()
         items = [json.loads(doc) for _, doc in rows[:limit]]
         return Page(items, encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None)
 
     @_store_errors
     async def _all(self) -> builtins.list[Pet]:
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             rows = await (await conn.execute(f"SELECT doc::text FROM pets ORDER BY {_ORDER}".encode())).fetchall()
         return [json.loads(doc) for (doc,) in rows]
 
     @_store_errors
     async def _count(self) -> int:
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             row = await (await conn.execute("SELECT count(*) FROM pets")).fetchone()
         return int(row[0]) if row else 0
 
@@ -175,14 +182,13 @@ class PgPetStore:
     async def _create(self, fields: Mapping[str, Any]) -> Pet:
         if "id" in fields:
             raise ValueError("the store assigns ids; `fields` must not contain `id`")
-        async with self.db.transaction() as conn:
-            row = await (await conn.execute("SELECT nextval('pet_ids')")).fetchone()
-            assert row is not None
-            stamp = self.clock()
-            pet: Pet = {"id": str(row[0]), **fields}
-            pet.update(createdAt=stamp, updatedAt=stamp)  # in place where `fields` holds them, else last
-            await conn.execute("INSERT INTO pets (id, doc) VALUES (%s, %s::json)", (pet["id"], _encode(pet)))
-        return pet
+        stamp = self.clock()
+        rest: Pet = dict(fields)
+        rest.update(createdAt=stamp, updatedAt=stamp)  # in place where `fields` holds them, else last
+        async with self.db.connection() as conn:  # one statement, one round trip: the id is the sequence's
+            row = await (await conn.execute(_INSERT_NEXT, (_encode(rest),))).fetchone()
+        assert row is not None
+        return {"id": row[0], **rest}
 
     @_store_errors
     async def _modify(self, pet_id: str, decide: Callable[[Pet], D]) -> Change[D] | None:

@@ -7,7 +7,7 @@ workers are cancelled mid-connect and the loop hangs as it closes. So each `Data
 loop on a thread of its own, with one pool on it, for the life of the process, and every caller
 hands its work to that loop: `await db.submit(coro)` from any event loop, `db.run(coro)` without
 one. The hop costs tens of microseconds a call (the JSON store's committer thread makes the same
-one). The coroutines handed over use `db.transaction()`, which works only on that loop.
+one). The coroutines handed over use `db.connection()` and `db.transaction()`, which work only there.
 """
 
 from __future__ import annotations
@@ -66,16 +66,23 @@ class Database:
         return asyncio.run_coroutine_threadsafe(coro, self._running_loop()).result()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection[Any]]:
-        """A pooled connection inside one transaction: committed when the block ends, rolled back if it
-        raises. Only on the database's loop (in a coroutine given to `submit` or `run`)."""
+    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection in autocommit: each statement its own transaction (one round trip for a
+        read). Only on the database's loop (in a coroutine given to `submit` or `run`)."""
         if self._pool is None:
             self._pool = AsyncConnectionPool(
                 self.url, min_size=1, max_size=POOL_MAX_SIZE, timeout=POOL_TIMEOUT_SECONDS, open=False,
-                kwargs={"application_name": APPLICATION_NAME}, name=f"steprunner-{os.getpid()}",
+                kwargs={"application_name": APPLICATION_NAME, "autocommit": True}, name=f"steprunner-{os.getpid()}",
             )
             await self._pool.open(wait=False)
         async with self._pool.connection() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection inside one transaction: committed when the block ends, rolled back if it
+        raises. Only on the database's loop."""
+        async with self.connection() as conn:
             async with conn.transaction():
                 yield conn
 
