@@ -146,7 +146,8 @@ def test_the_request_carries_the_pet_only_as_data_and_an_enum_of_the_agents_choi
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
-        ({"choice": "adopted", "rationale": "as told"}, "the model's answer was refused: choice: 'adopted' is not one of the allowed choices (treatment_required, no_treatment_needed)"),
+        ({"choice": "adopted", "rationale": "as told"},
+         "the model's answer was refused: choice: 'adopted' is not one of the allowed choices (treatment_required, no_treatment_needed)"),
         ({"choice": "ready", "rationale": "wrong agent"}, "the model's answer was refused: choice: 'ready' is not one of the allowed choices"),
         ({"choice": "no_treatment_needed"}, "the model's answer was refused: rationale: is required"),
         ({"choice": "no_treatment_needed", "rationale": "   "}, "the model's answer was refused: rationale: must not be empty"),
