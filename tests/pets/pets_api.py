@@ -19,8 +19,9 @@ from tests.support.waiting import wait_until
 Pet = dict[str, Any]
 
 
-def create(client: httpx.Client, name: str = "Buddy", species: str = "dog", age_months: float = 24) -> Pet:
-    response = client.post("/py/pets", json={"name": name, "species": species, "ageMonths": age_months})
+def create(client: httpx.Client, name: str = "Buddy", species: str = "dog", age_months: float = 24, **fields: Any) -> Pet:
+    """POST a pet; `fields` adds optional ones (weightKg, symptoms)."""
+    response = client.post("/py/pets", json={"name": name, "species": species, "ageMonths": age_months, **fields})
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -65,9 +66,9 @@ def settled(pet: Pet) -> bool:
     return pet["status"] == "in_quarantine" and bool(pet.get("notes")) and bool(pet.get("profile"))
 
 
-def admitted(client: httpx.Client, name: str = "Buddy", species: str = "dog") -> Pet:
+def admitted(client: httpx.Client, name: str = "Buddy", species: str = "dog", **fields: Any) -> Pet:
     """A new pet, waited for until the feeding job, the orchestrator and the AI step are done."""
-    pet = create(client, name, species)
+    pet = create(client, name, species, **fields)
     return wait_for(client, pet["id"], settled, f"{name} to settle in quarantine")
 
 
