@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from services.decisions import CARE_ON_ENTRY
 from services.pet_store import PetStore
 from tests.support.waiting import wait_until
 
@@ -58,7 +59,15 @@ def wait_for(client: httpx.Client, pet_id: str, ready: Callable[[Pet], bool], wh
 
 
 def wait_for_status(client: httpx.Client, pet_id: str, status: str, timeout: float = 15.0) -> Pet:
-    return wait_for(client, pet_id, lambda pet: pet["status"] == status, f"pet {pet_id} to be {status}", timeout)
+    """Wait until the pet is in `status`; under_treatment and available also until the treatment
+    plan / adoption posting a pet gets on entering them is written, so the pet a test holds does
+    not change under it a moment later."""
+    field = CARE_ON_ENTRY[status][1] if status in CARE_ON_ENTRY else None
+
+    def there(pet: Pet) -> bool:
+        return pet["status"] == status and (field is None or pet.get(field) is not None)
+
+    return wait_for(client, pet_id, there, f"pet {pet_id} to be {status}" + (f" with its {field}" if field else ""), timeout)
 
 
 def settled(pet: Pet) -> bool:
