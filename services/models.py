@@ -118,6 +118,14 @@ Symptoms = Annotated[
 Flags = Annotated[list[Flag], Field(max_length=len(Flag), description="Flags the service keeps; staff clear them with `[]`.")]
 
 
+def _not_null(value: Any) -> Any:
+    """A field sent as null is refused, never read as "leave it" or "unknown": on real Motia a number
+    too large for JSON (`1e999`) reaches the step as null, and must not quietly become "no weight"."""
+    if value is None:
+        raise PydanticCustomError("null_field", "can't be null; leave the field out to keep it as it is")
+    return value
+
+
 def _whole_number(value: float) -> float | int:
     """24.0 is written back as 24, as the spec shows it."""
     return int(value) if value.is_integer() else value
@@ -139,6 +147,8 @@ class CreatePet(BaseModel):
     ageMonths: AgeMonths
     weightKg: WeightKg | None = None
     symptoms: Symptoms = Field(default_factory=list)
+
+    _optional_not_null = field_validator("weightKg", "symptoms", mode="before")(_not_null)
 
     @field_serializer("ageMonths", "weightKg")
     def _number(self, value: float | None) -> float | int | None:
@@ -166,12 +176,7 @@ class UpdatePet(BaseModel):
     flags: Flags | None = None
     status: Status | None = None
 
-    @field_validator("name", "species", "ageMonths", "weightKg", "symptoms", "flags", "status", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise PydanticCustomError("null_field", "can't be null; leave the field out to keep it as it is")
-        return value
+    _fields_not_null = field_validator("name", "species", "ageMonths", "weightKg", "symptoms", "flags", "status", mode="before")(_not_null)
 
     @field_validator("status")
     @classmethod
