@@ -115,7 +115,9 @@ Symptoms = Annotated[
     list[Symptom],
     Field(max_length=MAX_SYMPTOMS, description=f"Observed symptoms, short phrases (at most {MAX_SYMPTOMS}, {SYMPTOM_MAX_CHARS} characters each)."),
 ]
-Flags = Annotated[list[Flag], Field(max_length=len(Flag), description="Flags the service keeps; staff clear them with `[]`.")]
+# The bound is loose on purpose: duplicates are merged after validation, so ["needs_data", "needs_data"]
+# is one flag, and an unknown flag is named as such rather than as "too many".
+Flags = Annotated[list[Flag], Field(max_length=10, description="Flags the service keeps (duplicates merged); staff clear them with `[]`.")]
 
 
 def _not_null(value: Any) -> Any:

@@ -64,8 +64,8 @@ def test_weight_symptoms_and_flags_are_updated_at_once(client: httpx.Client) -> 
     assert response.status_code == 200, response.text
     assert (response.json()["weightKg"], response.json()["symptoms"]) == (30, ["sneezing"])
     assert put(client, pet["id"], {"symptoms": []}).json()["symptoms"] == []
-    flagged = put(client, pet["id"], {"flags": ["needs_data"]})
-    assert flagged.status_code == 200 and flagged.json()["flags"] == ["needs_data"], "an in_quarantine pet may be flagged"
+    flagged = put(client, pet["id"], {"flags": ["needs_data", "needs_data"]})
+    assert flagged.status_code == 200 and flagged.json()["flags"] == ["needs_data"], "an in_quarantine pet may be flagged, once"
     assert put(client, pet["id"], {"flags": []}).json()["flags"] == []
     assert get(client, pet["id"])["status"] == "in_quarantine"
 
@@ -102,7 +102,7 @@ def test_create_names_the_bad_new_field_and_why(client: httpx.Client, fields: di
     [
         *BAD_VALUES,
         ({"flags": ["vip"]}, "flags.0", "'needs_data'"),
-        ({"flags": ["needs_data", "vip"]}, "flags", ""),
+        ({"flags": ["needs_data", "vip"]}, "flags.1", "'needs_data'"),
         ({"flags": "needs_data"}, "flags", "valid list"),
         ({"flags": None}, "flags", "can't be null"),
     ],
