@@ -15,7 +15,8 @@ milliseconds (tests/services/test_decisions.py).
   the reconciler both use it, so "what the pet is owed" is written once.
 - `review_request`, `review_decided`: the routing agents (docs/decisions.md#15-19); an agent only
   chooses, the orchestrator applies its choice here, through the transition table and its guards.
-- `treatment_plan_written`, `posting_written`: what a pet entering under_treatment / available gets.
+- `care_written`, `care_follow_ups`: the treatment plan / adoption posting a pet entering under_treatment /
+  available gets (built by services/treatment_plan.py and services/adoption_posting.py).
 """
 
 from __future__ import annotations
@@ -325,7 +326,8 @@ def review_request(pet: Pet, agent: Agent) -> Decision:
     allowed = REVIEWABLE[agent]
     if current not in allowed:
         statuses = ", ".join(s for s in (st.value for st in Status) if s in allowed)
-        return Decision(Outcome.REJECT, kind="status", reason=f"Pet {pet_id} is {current}: a {agent.value} review needs a pet that is {statuses}")
+        article = "an" if agent.value[0] in "aeiou" else "a"
+        return Decision(Outcome.REJECT, kind="status", reason=f"Pet {pet_id} is {current}: {article} {agent.value} review needs a pet that is {statuses}")
     return Decision(Outcome.APPLY)
 
 

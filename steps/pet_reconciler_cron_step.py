@@ -21,7 +21,7 @@ from services.pet_store import get_store, now_ms
 config = {
     "type": "cron",
     "name": "PetReconciler",
-    "description": "Every minute: re-queues the feeding reminder, profile or automatic progression a pet is still owed",
+    "description": "Every minute: re-queues what a pet is still owed (feeding reminder, profile, progression, treatment plan, posting)",
     "cron": "* * * * *",
     "emits": [
         {"topic": "py.feeding.reminder.enqueued", "label": "Feeding reminder queued again", "conditional": True},
