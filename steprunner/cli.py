@@ -17,6 +17,7 @@ from dotenv import load_dotenv
 
 from steprunner import journal, log
 from steprunner.journal import JournalError
+from steprunner.journal_contract import EventJournal
 from steprunner.loader import StepLoadError, describe, load_steps
 from steprunner.migrate import MigrationError
 from steprunner.settings import STRICT_VARIABLE, Settings, SettingsError, is_loopback
@@ -118,24 +119,34 @@ def cmd_steps(args: argparse.Namespace) -> int:
 
 
 def cmd_events(args: argparse.Namespace) -> int:
+    from steprunner.runtime import open_journal
+
     settings = _settings(args)
-    conn = journal.connect(settings.journal_path, settings.journal_sync)
+    if args.action == "replay" and args.id is None and not args.all:
+        print("events replay: give a delivery id, or --all", file=sys.stderr)
+        return 2
+    db = open_journal(settings)
+    try:
+        return asyncio.run(_events(args, settings, db))
+    finally:
+        db.close()
+
+
+async def _events(args: argparse.Namespace, settings: Settings, db: EventJournal) -> int:
     if args.action == "replay":
-        if args.id is None and not args.all:
-            print("events replay: give a delivery id, or --all", file=sys.stderr)
-            return 2
-        n = journal.replay(conn, None if args.all else args.id)
-        print(f"replayed {n} dead-lettered deliver{'y' if n == 1 else 'ies'}; a running server picks them up within {settings.poll_seconds:g}s")
+        n = await db.replay(None if args.all else args.id)
+        when = "at once" if settings.database_url else f"within {settings.poll_seconds:g}s"
+        print(f"replayed {n} dead-lettered deliver{'y' if n == 1 else 'ies'}; a running server picks them up {when}")
         return 0 if n else 1
-    rows = journal.stats(conn)
-    print(f"journal: {settings.journal_path}")
+    rows = await db.stats()
+    print(f"journal: {db.where}")
     if not rows:
         print("no pending, running or dead-lettered events")
     else:
         print(f"{'TOPIC':<40} {'STEP':<30} {'PENDING':>7} {'RUNNING':>7} {'DEAD':>5}")
         for r in rows:
             print(f"{r['topic']:<40} {r['step']:<30} {r['pending']:>7} {r['claimed']:>7} {r['dead']:>5}")
-    dead = journal.dead_deliveries(conn)
+    dead = await db.dead_letters()
     if dead:
         print("\ndead-lettered (replay with `python -m steprunner events replay ID`):")
         for r in dead:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import os
 import threading
 from collections.abc import AsyncIterator, Coroutine
@@ -60,6 +61,11 @@ class Database:
         if asyncio.get_running_loop() is loop:
             return await coro
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+
+    def spawn(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start `coro` on the database's loop and return at once (a listener that runs for the
+        process's life); cancelling the future cancels it."""
+        return asyncio.run_coroutine_threadsafe(coro, self._running_loop())
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run `coro` on the database's loop and wait for its result (callers without an event loop)."""

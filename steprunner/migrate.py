@@ -2,9 +2,9 @@
 
 Migrations are SQL files, `NNNN_what_it_does.sql`, applied in number order, each in its own
 transaction together with its row in `steprunner_schema` (PostgreSQL's DDL is transactional: a
-migration is applied whole or not at all). The project's live in `<root>/migrations/` (this one's
-make the pets table); the runtime's own tables (journal, state, streams: later slices) will come
-from a folder of steprunner's, under their own `component` in the same version table.
+migration is applied whole or not at all). The runtime's own tables (journal, state, cron ticks)
+come from steprunner's folder (`steprunner/migrations/`, component `steprunner`), applied first;
+the project's from `<root>/migrations/` (component `project`; this one's make the pets table).
 
 Several nodes may start at once: every run takes one advisory lock first, so one applies what is
 missing and the others, once they get the lock, find nothing left to do. An applied file that has
@@ -20,6 +20,8 @@ from pathlib import Path
 
 MIGRATIONS_FOLDER = "migrations"
 PROJECT = "project"
+RUNTIME = "steprunner"
+RUNTIME_MIGRATIONS = Path(__file__).parent / MIGRATIONS_FOLDER
 # pg_advisory_lock key shared by every node migrating this database (any fixed 64-bit number)
 LOCK_KEY = 0x5374_6570_4D69_6772  # "StepMigr"
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -77,13 +79,18 @@ def project_migrations(root: Path) -> list[Migration]:
     return migrations_in(root / MIGRATIONS_FOLDER, PROJECT)
 
 
+def all_migrations(root: Path) -> list[Migration]:
+    """The runtime's, then the project's: a project's migration may refer to the runtime's tables."""
+    return migrations_in(RUNTIME_MIGRATIONS, RUNTIME) + project_migrations(root)
+
+
 def migrate(url: str, root: Path) -> list[Migration]:
     """Apply every migration the database lacks; return those applied (empty: it was up to date)."""
     import psycopg  # here: the CLI imports this module for MigrationError, and most runs have no database
 
     from steprunner.database import APPLICATION_NAME, describe
 
-    wanted = project_migrations(root)
+    wanted = all_migrations(root)
     try:
         with psycopg.connect(url, autocommit=True, application_name=APPLICATION_NAME) as conn:
             conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))  # released when the connection closes

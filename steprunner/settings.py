@@ -58,14 +58,15 @@ def data_dir_from_env() -> Path:
 
 
 DATABASE_VARIABLE = "DATABASE_URL"
+DATABASE_POLL_SECONDS = 5.0
 
 
 def database_url_from_env() -> str | None:
     """DATABASE_URL (`postgresql://user:password@host:port/db`), or None when unset or empty.
 
-    The one place that reads it: set, the pets (and, in later slices, the journal, state and
-    streams) live in that PostgreSQL database and several nodes can share them; unset, everything
-    stays in DATA_DIR (the embedded default). SettingsError for anything but a PostgreSQL URL.
+    The one place that reads it: set, the pets, the event journal, state, cron tick claims and
+    idempotency keys (and, in a later slice, streams) live in that PostgreSQL database and several
+    nodes share them; unset, everything stays in DATA_DIR (the embedded default). SettingsError for anything but a PostgreSQL URL.
     """
     url = (os.environ.get(DATABASE_VARIABLE) or "").strip()
     if not url:
@@ -163,6 +164,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, root: Path) -> Settings:
+        database_url = database_url_from_env()
         return cls(
             root=root.resolve(),
             host=os.environ.get("HOST") or "127.0.0.1",
@@ -170,7 +172,8 @@ class Settings:
             data_dir=data_dir_from_env(),
             max_body_bytes=_int("STEPRUNNER_MAX_BODY_BYTES", 1024 * 1024),
             retry_backoff_seconds=_float("STEPRUNNER_RETRY_BACKOFF_SECONDS", 1.0),
-            poll_seconds=_float("STEPRUNNER_POLL_SECONDS", 0.5),
+            # on PostgreSQL other nodes' work wakes the sweep (LISTEN/NOTIFY): the poll is only a safety net
+            poll_seconds=_float("STEPRUNNER_POLL_SECONDS", 0.5 if database_url is None else DATABASE_POLL_SECONDS),
             lease_seconds=_float("STEPRUNNER_LEASE_SECONDS", 30.0),
             default_handler_timeout=_float("STEPRUNNER_HANDLER_TIMEOUT_SECONDS", 30.0),
             shutdown_grace_seconds=_float("STEPRUNNER_SHUTDOWN_GRACE_SECONDS", 10.0),
@@ -182,7 +185,7 @@ class Settings:
             keep_alive_seconds=_int("STEPRUNNER_KEEP_ALIVE_SECONDS", 5),
             limit_concurrency=_int("STEPRUNNER_LIMIT_CONCURRENCY", 2048),
             strict=strict_from_env(),
-            database_url=database_url_from_env(),
+            database_url=database_url,
         )
 
     @property

@@ -53,7 +53,7 @@ def test_two_nodes_on_one_database_share_every_pet(server_factory: Any, empty_da
 
     for node in nodes:
         assert not (node.data_dir / "pets.json").exists(), "pets.json is not used with DATABASE_URL"
-        assert "applied project 0001_pets" in node.logs() or "schema up to date" in node.logs()
+        assert "project 0001_pets" in node.logs() or "schema up to date" in node.logs()
 
 
 @pytest.mark.motia

@@ -18,6 +18,11 @@ from tests.support.server import PYTHON, REPO_ROOT, base_env, free_port, run_cli
 from tests.support.waiting import wait_until
 
 
+# the runtime's tables first, then the project's
+ALL = "steprunner 0001_journal, project 0001_pets, project 0002_idempotency_keys"
+VERSIONS = [("project", 1, "pets"), ("project", 2, "idempotency_keys"), ("steprunner", 1, "journal")]
+
+
 def tables(url: str) -> set[str]:
     with psycopg.connect(url) as conn:
         return {name for (name,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
@@ -48,12 +53,12 @@ def project_with(tmp_path: Path, **files: str) -> Path:
 def test_migrate_creates_the_pets_table_once(empty_database_url: str, tmp_path: Path) -> None:
     first = migrate(empty_database_url, tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "applied project 0001_pets" in first.stdout
+    assert f"applied {ALL}" in first.stdout
     assert "postgresql://postgres@127.0.0.1" in first.stdout and password(empty_database_url) not in first.stdout
-    assert {"pets", "steprunner_schema"} <= tables(empty_database_url)
+    assert {"pets", "idempotency_keys", "steprunner_deliveries", "steprunner_state", "steprunner_schema"} <= tables(empty_database_url)
     again = migrate(empty_database_url, tmp_path)
     assert again.returncode == 0 and "schema up to date" in again.stdout
-    assert versions(empty_database_url) == [("project", 1, "pets")]
+    assert versions(empty_database_url) == VERSIONS
 
 
 def test_several_nodes_migrating_at_once_apply_each_migration_once(empty_database_url: str, tmp_path: Path) -> None:
@@ -71,9 +76,9 @@ def test_several_nodes_migrating_at_once_apply_each_migration_once(empty_databas
         holder.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
         outputs = [run.communicate(timeout=60) for run in runs]
     assert [run.returncode for run in runs] == [0] * nodes, [err for _, err in outputs]
-    assert sum("applied project 0001_pets" in out for out, _ in outputs) == 1
+    assert sum(f"applied {ALL}" in out for out, _ in outputs) == 1
     assert sum("schema up to date" in out for out, _ in outputs) == nodes - 1
-    assert versions(empty_database_url) == [("project", 1, "pets")]
+    assert versions(empty_database_url) == VERSIONS
 
 
 def test_a_failing_migration_is_applied_not_at_all_and_can_be_fixed(empty_database_url: str, tmp_path: Path) -> None:
@@ -83,7 +88,7 @@ def test_a_failing_migration_is_applied_not_at_all_and_can_be_fixed(empty_databa
     assert failed.returncode == 1
     assert "DivisionByZero" in failed.stderr and password(empty_database_url) not in failed.stderr
     assert "kennels" in tables(empty_database_url) and "runs" not in tables(empty_database_url)
-    assert versions(empty_database_url) == [("project", 1, "kennels")]
+    assert versions(empty_database_url) == [("project", 1, "kennels"), ("steprunner", 1, "journal")]
 
     (root / "migrations" / "0002_runs.sql").write_text("CREATE TABLE runs (id int);")
     assert migrate(empty_database_url, tmp_path, root).returncode == 0
@@ -118,7 +123,7 @@ def test_a_database_url_that_is_not_postgresql_is_refused(tmp_path: Path) -> Non
 def test_a_server_migrates_as_it_starts(empty_database_url: str, tmp_path: Path) -> None:
     server = start_server(tmp_path / "data", env={"DATABASE_URL": empty_database_url})
     try:
-        assert "applied project 0001_pets" in server.logs()
+        assert f"applied {ALL}" in server.logs()
         with server.client() as http:
             assert http.post("/py/pets", json={"name": "Buddy", "species": "dog", "ageMonths": 2}).status_code == 201
         assert "pets" in tables(empty_database_url)
