@@ -17,7 +17,6 @@ from steprunner.migrate import LOCK_KEY
 from tests.support.server import PYTHON, REPO_ROOT, base_env, free_port, run_cli, start_server
 from tests.support.waiting import wait_until
 
-
 # the runtime's tables first, then the project's
 ALL = "steprunner 0001_journal, project 0001_pets, project 0002_idempotency_keys"
 VERSIONS = [("project", 1, "pets"), ("project", 2, "idempotency_keys"), ("steprunner", 1, "journal")]
