@@ -41,7 +41,7 @@ class Runtime:
                 schedule_of(step)  # a bad override stops start-up here
         self.local_journal = Journal(settings.journal_path, settings.journal_sync)  # the streams' tables: per node for now
         self.journal = open_journal(settings, self.local_journal)
-        self.bus = EventBus(self.steps, settings, self.journal)
+        self.bus = EventBus(self.steps, settings, self.journal, capacity=settings.max_handlers)
         self.streams = StreamHub(load_streams(settings.root), self.local_journal, settings.host_allow_list, settings.staff_api_key)
         self.bus.streams = self.streams.streams
         self._cron_tasks: list[asyncio.Task[None]] = []

@@ -150,6 +150,7 @@ class Settings:
     retry_backoff_seconds: float = 1.0
     poll_seconds: float = 0.5
     lease_seconds: float = 30.0
+    max_handlers: int = 256  # event handlers one process runs at once; the rest wait in the journal
     default_handler_timeout: float = 30.0
     shutdown_grace_seconds: float = 10.0
     journal_sync: str = "FULL"
@@ -175,6 +176,7 @@ class Settings:
             # on PostgreSQL other nodes' work wakes the sweep (LISTEN/NOTIFY): the poll is only a safety net
             poll_seconds=_float("STEPRUNNER_POLL_SECONDS", 0.5 if database_url is None else DATABASE_POLL_SECONDS),
             lease_seconds=_float("STEPRUNNER_LEASE_SECONDS", 30.0),
+            max_handlers=_int("STEPRUNNER_MAX_HANDLERS", 256),
             default_handler_timeout=_float("STEPRUNNER_HANDLER_TIMEOUT_SECONDS", 30.0),
             shutdown_grace_seconds=_float("STEPRUNNER_SHUTDOWN_GRACE_SECONDS", 10.0),
             journal_sync=(os.environ.get("STEPRUNNER_JOURNAL_SYNC") or "FULL").upper(),

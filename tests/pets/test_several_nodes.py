@@ -1,9 +1,10 @@
 """Two steprunner nodes, each with its own DATA_DIR, on one PostgreSQL database (DATABASE_URL).
 
 What a shelter running two machines sees: ids never collide, every node lists and shows every pet,
-a change made through one node is what the other shows. The events a node emits still run on that
-node (its journal is in its DATA_DIR until the journal moves to the database); their effects on a
-pet are seen everywhere. The nodes start at once, on an empty database, so both migrate it.
+a change made through one node is what the other shows, a node that dies leaves no pet half-done
+(another node finishes the chains it had started), and a client's retry with the same
+`Idempotency-Key` may reach either node. The nodes start at once, on an empty database, so both
+migrate it.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def test_two_nodes_on_one_database_share_every_pet(server_factory: Any, empty_da
             for pet_id in ids:
                 assert get(http, pet_id)["name"] == by_id[pet_id]["name"]
 
-    # a pet's events run on the node that created it; the other node sees what they did
+    # the node that created a pet runs the events it emitted; the other node sees what they did
     made_on_a = created[0]
     with nodes[1].client() as b:
         wait_for(b, made_on_a["id"], settled, "a pet created on node A to settle, as node B sees it")
@@ -54,6 +55,37 @@ def test_two_nodes_on_one_database_share_every_pet(server_factory: Any, empty_da
     for node in nodes:
         assert not (node.data_dir / "pets.json").exists(), "pets.json is not used with DATABASE_URL"
         assert "project 0001_pets" in node.logs() or "schema up to date" in node.logs()
+
+
+def test_a_node_killed_after_its_creates_leaves_every_chain_to_the_other(server_factory: Any, empty_database_url: str, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": empty_database_url, "STEPRUNNER_LEASE_SECONDS": "2", "STEPRUNNER_POLL_SECONDS": "0.5",
+           "STEPRUNNER_CRON_PET_RECONCILER": "0 0 1 1 *"}  # not the reconciler's rescue: the journal's takeover
+    a, b = (server_factory(tmp_path / name, env=env, wait=False) for name in ("node-a", "node-b"))
+    a.wait_ready()
+    b.wait_ready()
+    with a.client() as http:
+        pets = [create(http, name=f"Pet {i}") for i in range(10)]
+    a.kill()  # SIGKILL: the chains it started (its claimed events) are left mid-way
+    with b.client() as http:
+        for pet in pets:
+            assert wait_for(http, pet["id"], settled, f"{pet['name']} to settle, finished by node B", timeout=60)["name"] == pet["name"]
+        assert len(list_all(http)) == 10
+
+
+def test_a_retry_with_the_same_idempotency_key_may_reach_the_other_node(server_factory: Any, empty_database_url: str, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": empty_database_url}
+    a, b = (server_factory(tmp_path / name, env=env, wait=False) for name in ("node-a", "node-b"))
+    a.wait_ready()
+    b.wait_ready()
+    buddy = {"name": "Buddy", "species": "dog", "ageMonths": 24}
+    with a.client() as on_a, b.client() as on_b:
+        first = on_a.post("/py/pets", json=buddy, headers={"Idempotency-Key": "intake-7"})
+        again = on_b.post("/py/pets", json=buddy, headers={"Idempotency-Key": "intake-7"})
+        assert first.status_code == again.status_code == 201
+        assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+        other = on_b.post("/py/pets", json={**buddy, "name": "Rex"}, headers={"Idempotency-Key": "intake-7"})
+        assert other.status_code == 422 and "different request" in other.json()["message"]
+        assert [p["name"] for p in list_all(on_a)] == ["Buddy"]
 
 
 @pytest.mark.motia
