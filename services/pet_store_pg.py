@@ -6,6 +6,10 @@ shared by every node, never reused), the same listing order, filters and cursors
 transaction: `modify` runs `decide` on the row locked FOR UPDATE, so concurrent changes of one pet
 from any number of processes and machines lose nothing. The table is `migrations/0001_pets.sql`.
 
+Inside a step handler on steprunner, the writes join the handler's transaction and commit with
+its emits when it returns (steprunner/handler_transaction.py); a row it changed stays locked
+until then. Elsewhere (real Motia, tools, tests) each call is a transaction of its own.
+
 Async callers (the steps) use the `a...` methods, sync callers (tools, tests) the plain names;
 both hand the work to the database's own loop (steprunner/database.py), where `decide` and
 `judge` run too, as they run on the JSON store's committer thread.
@@ -26,6 +30,7 @@ from services.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, enc
 from services.pet_file import StoreError
 from services.pet_store import Change, Clock, Decides, Judges, Page, Patch, Pet, now_ms, sort_key
 from steprunner.database import Database, database, describe
+from steprunner.handler_transaction import reading, writing
 
 D = TypeVar("D", bound=Decides)
 V = TypeVar("V", bound=Judges)
@@ -142,7 +147,7 @@ class PgPetStore:
 
     @_store_errors
     async def _get(self, pet_id: str) -> Pet | None:
-        async with self.db.connection() as conn:
+        async with reading(self.db) as conn:
             row = await (await conn.execute("SELECT doc::text FROM pets WHERE id = %s", (pet_id,))).fetchone()
         return None if row is None else json.loads(row[0])
 
@@ -161,20 +166,20 @@ class PgPetStore:
             where.append(f"({_ORDER}) > (%s, %s, %s)")
             params.extend(sort_key(decode_cursor(cursor)))
         query = f"SELECT id, doc::text FROM pets WHERE {' AND '.join(where)} ORDER BY {_ORDER} LIMIT %s"
-        async with self.db.connection() as conn:
+        async with reading(self.db) as conn:
             rows = await (await conn.execute(query.encode(), (*params, limit + 1))).fetchall()
         items = [json.loads(doc) for _, doc in rows[:limit]]
         return Page(items, encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None)
 
     @_store_errors
     async def _all(self) -> builtins.list[Pet]:
-        async with self.db.connection() as conn:
+        async with reading(self.db) as conn:
             rows = await (await conn.execute(f"SELECT doc::text FROM pets ORDER BY {_ORDER}".encode())).fetchall()
         return [json.loads(doc) for (doc,) in rows]
 
     @_store_errors
     async def _count(self) -> int:
-        async with self.db.connection() as conn:
+        async with reading(self.db) as conn:
             row = await (await conn.execute("SELECT count(*) FROM pets")).fetchone()
         return int(row[0]) if row else 0
 
@@ -185,14 +190,14 @@ class PgPetStore:
         stamp = self.clock()
         rest: Pet = dict(fields)
         rest.update(createdAt=stamp, updatedAt=stamp)  # in place where `fields` holds them, else last
-        async with self.db.connection() as conn:  # one statement, one round trip: the id is the sequence's
+        async with writing(self.db, one_statement=True) as conn:  # one statement: the id is the sequence's
             row = await (await conn.execute(_INSERT_NEXT, (_encode(rest),))).fetchone()
         assert row is not None
         return {"id": row[0], **rest}
 
     @_store_errors
     async def _modify(self, pet_id: str, decide: Callable[[Pet], D]) -> Change[D] | None:
-        async with self.db.transaction() as conn:
+        async with writing(self.db) as conn:
             row = await (await conn.execute("SELECT doc::text FROM pets WHERE id = %s FOR UPDATE", (pet_id,))).fetchone()
             if row is None:
                 return None
@@ -225,8 +230,9 @@ class PgPetStore:
 
     @_store_errors
     async def _purge_locked(self, judge: Callable[[Pet], V | None], doomed: builtins.list[str], judged: dict[str, tuple[Pet, V]]) -> None:
-        async with self.db.transaction() as conn:
-            rows = await (await conn.execute("SELECT id, doc::text FROM pets WHERE id = ANY(%s) FOR UPDATE", (doomed,))).fetchall()
+        async with writing(self.db) as conn:  # locked in id order, as every purge locks them: no deadlock between two
+            query = f"SELECT id, doc::text FROM pets WHERE id = ANY(%s) ORDER BY {_ORDER} FOR UPDATE"
+            rows = await (await conn.execute(query.encode(), (doomed,))).fetchall()
             current = {pet_id: json.loads(doc) for pet_id, doc in rows}
             gone = []
             for pet_id in doomed:

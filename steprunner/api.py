@@ -194,9 +194,11 @@ def api_route(step: Step, bus: EventBus, max_body: int) -> Route:
         bus.notify(RequestStarted(trace_id, logger_name, request.method, request.scope["path"]))
         status = 500
         try:
+            async def respond() -> Response:
+                return to_response(await run(req, bus.context_for(step, trace_id)), trace_id)
+
             with bus.hold_deliveries():  # what the handler emits runs after the response is sent
-                result = await run(req, bus.context_for(step, trace_id))
-            response = to_response(result, trace_id)
+                response, _ = await bus.run_in_transaction(respond)  # on PostgreSQL: answered once committed
             status = response.status_code
             return response
         except Exception as exc:  # noqa: BLE001 - one bad request must not take the server down

@@ -42,7 +42,7 @@ async def run_cron_step(step: Step, bus: EventBus, trace_id: str | None = None) 
     bus.notify(CronStarted(context.trace_id, step.name))
     ok = True
     try:
-        await step.handler(context)  # type: ignore[misc]
+        await bus.run_in_transaction(lambda: step.handler(context))  # type: ignore[misc]
     except Exception as exc:  # noqa: BLE001 - the next tick runs regardless
         ok = False
         context.logger.error(f"cron handler failed: {exc!r}", {"traceback": traceback.format_exc()})

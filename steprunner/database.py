@@ -75,14 +75,27 @@ class Database:
     async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
         """A pooled connection in autocommit: each statement its own transaction (one round trip for a
         read). Only on the database's loop (in a coroutine given to `submit` or `run`)."""
+        async with (await self._opened_pool()).connection() as conn:
+            yield conn
+
+    async def acquire(self) -> AsyncConnection[Any]:
+        """A pooled connection (autocommit) kept until `give_back`: a handler's transaction spans many
+        calls (steprunner/handler_transaction.py). Only on the database's loop."""
+        return await (await self._opened_pool()).getconn()
+
+    async def give_back(self, conn: AsyncConnection[Any]) -> None:
+        """Return a connection from `acquire` (the pool discards it if it is broken or mid-transaction)."""
+        if self._pool is not None:
+            await self._pool.putconn(conn)
+
+    async def _opened_pool(self) -> AsyncConnectionPool:
         if self._pool is None:
             self._pool = AsyncConnectionPool(
                 self.url, min_size=1, max_size=POOL_MAX_SIZE, timeout=POOL_TIMEOUT_SECONDS, open=False,
                 kwargs={"application_name": APPLICATION_NAME, "autocommit": True}, name=f"steprunner-{os.getpid()}",
             )
             await self._pool.open(wait=False)
-        async with self._pool.connection() as conn:
-            yield conn
+        return self._pool
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection[Any]]:

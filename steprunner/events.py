@@ -21,6 +21,10 @@ deliveries from here, and about requests and cron runs from the layers that run 
 Writing a delivery's outcome (ack, retry, dead letter) is retried a few times when the journal
 fails for a moment (`BOOKKEEPING_RETRY_DELAYS`), each failure logged.
 
+With the journal on PostgreSQL every handler runs in one transaction with the pet store
+(`run_in_transaction`, steprunner/handler_transaction.py): what it emits is kept and journaled
+as it returns, in the transaction that holds its store writes and its delivery's ack.
+
 Test-only: `STEPRUNNER_FAULT` (see `settings.Faults`) makes `publish` of chosen topics raise
 OSError or SIGKILL the process before anything is journaled, so tests can prove what happens
 when a step's state was written but its events never reached the journal.
@@ -35,18 +39,21 @@ import json
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import jsonschema
 
+from steprunner import handler_transaction
 from steprunner.context import Context
-from steprunner.journal_contract import Delivery, EventJournal, NewDelivery
+from steprunner.journal_contract import ClaimLost, Delivery, EventJournal, NewDelivery
 from steprunner.loader import Step
 from steprunner.log import runtime_log
 from steprunner.observe import DeliveryEnded, DeliveryStarted, Emitted, Observation, Observer
 from steprunner.settings import Settings
 from steprunner.step_config import EventConfig
 from steprunner.streams import StreamsNamespace
+
+T = TypeVar("T")
 
 MAX_BACKOFF_SECONDS = 300.0
 # Waits between tries of a delivery's ack / retry / dead-letter write that failed: ~10 s in all.
@@ -148,7 +155,15 @@ class EventBus:
         for step in subscribers:
             queue_cfg = step.config.infrastructure.queue  # type: ignore[union-attr]
             rows.append(NewDelivery(topic, step.name, payload, trace_id, 1 + queue_cfg.maxRetries, queue_cfg.delaySeconds))
+        tx = handler_transaction.current()
+        if tx is not None:
+            tx.emitted.extend(rows)  # journaled as the handler's transaction commits (`run_in_transaction`)
+            return
         ids = await self.journal.insert(rows, self._lease_for(subscribers) if self.running else None)
+        self._journaled(ids, rows)
+
+    def _journaled(self, ids: list[int], rows: list[NewDelivery]) -> None:
+        """Start (or hold, or wake the sweep for) the deliveries just journaled, claimed by this process."""
         if not self.running:
             return
         for delivery_id, row in zip(ids, rows):
@@ -214,14 +229,19 @@ class EventBus:
         if d.attempts == 1 and isinstance(step.config, EventConfig) and step.config.input is not None:
             check_event_input(step, d.topic, d.data, context)
         try:
-            await asyncio.wait_for(step.handler(d.data, context), timeout)  # type: ignore[misc]
+            _, acked = await self.run_in_transaction(lambda: asyncio.wait_for(step.handler(d.data, context), timeout), ack=d.id)  # type: ignore[misc]
         except TimeoutError:
             error = f"handler timed out after {timeout:g}s"
+        except ClaimLost as exc:
+            context.logger.warn("↪️ taken over by another node meanwhile; what this run wrote is rolled back", {"topic": d.topic, "error": str(exc)})
+            self.notify(DeliveryEnded(d.trace_id, d.id, d.step, "retried", started, time.time() - started, str(exc)))
+            return
         except Exception as exc:  # noqa: BLE001 - a failing handler is retried, never fatal
             error = "".join(traceback.format_exception_only(exc)).strip()
             context.logger.error(f"handler raised: {error}", {"topic": d.topic, "attempt": d.attempts, "traceback": traceback.format_exc()})
         else:
-            await self._record_outcome(d, "ack", lambda: self.journal.ack(d.id))
+            if not acked:
+                await self._record_outcome(d, "ack", lambda: self.journal.ack(d.id))
             self.notify(DeliveryEnded(d.trace_id, d.id, d.step, "ok", started, time.time() - started))
             return
         fields = {"topic": d.topic, "deliveryId": d.id, "attempt": d.attempts, "maxAttempts": d.max_attempts, "error": error}
@@ -236,6 +256,27 @@ class EventBus:
             await self._record_outcome(d, "dead-letter", lambda: self.journal.dead_letter(d.id, error))
             outcome = "dead"
         self.notify(DeliveryEnded(d.trace_id, d.id, d.step, outcome, started, time.time() - started, error))
+
+    async def run_in_transaction(self, run: Callable[[], Awaitable[T]], ack: int | None = None) -> tuple[T, bool]:
+        """Run a handler (`run()`) in one transaction with the pet store when the journal offers one
+        (PostgreSQL): its store writes, its emits and the ack of delivery `ack` commit together as it
+        returns, or roll back as it raises or the commit fails (ClaimLost, a lost connection).
+
+        Returns `run()`'s result and whether `ack` was acked; without a transaction (SQLite) `run()`
+        runs as it is, each write committing on its own, and nothing is acked.
+        """
+        tx = self.journal.handler_transaction()
+        if tx is None:
+            return await run(), False
+        try:
+            with handler_transaction.bound(tx):
+                result = await run()
+            rows = tx.emitted
+            lease = self._lease_for([self.by_name[r.step] for r in rows]) if self.running and rows else None
+            self._journaled(await self.journal.commit_handler(tx, lease, ack), rows)
+            return result, ack is not None
+        finally:
+            await asyncio.shield(tx.rollback())  # after a commit, nothing is left to roll back
 
     async def _record_outcome(self, d: Delivery, what: str, op: Callable[[], Awaitable[None]]) -> bool:
         """Write a delivery's outcome (ack, retry, dead letter), retrying a failed write a few times.

@@ -24,9 +24,12 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from steprunner.journal_contract import Delivery, NewDelivery
+
+if TYPE_CHECKING:
+    from steprunner.handler_transaction import HandlerTransaction
 
 T = TypeVar("T")
 
@@ -340,6 +343,13 @@ class Journal:
     async def release(self) -> int:
         owner = self.owner
         return await self.call(lambda c: release(c, owner))
+
+    def handler_transaction(self) -> HandlerTransaction | None:
+        """None: pets.json and this file can't share a transaction; each write commits on its own."""
+        return None
+
+    async def commit_handler(self, tx: HandlerTransaction, lease_seconds: float | None, ack: int | None) -> list[int]:
+        raise NotImplementedError("the SQLite journal opens no handler transactions")
 
     def listen(self, wake: Callable[[], None]) -> None:
         """Nothing to listen to: the sweep polls the file (`STEPRUNNER_POLL_SECONDS`)."""

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from steprunner.handler_transaction import HandlerTransaction
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,11 @@ class NewDelivery(NamedTuple):
     trace_id: str
     max_attempts: int
     delay: float
+
+
+class ClaimLost(Exception):
+    """The delivery's claim was taken over by another process (this one was presumed dead) before its
+    handler's transaction committed: everything it wrote rolled back, and the other process runs it."""
 
 
 class EventJournal(Protocol):
@@ -69,6 +77,18 @@ class EventJournal(Protocol):
 
     async def release(self) -> int:
         """Hand this process's claims back (shutdown): pending for another process, the try not counted."""
+        ...
+
+    # one transaction per handler (steprunner/handler_transaction.py)
+    def handler_transaction(self) -> HandlerTransaction | None:
+        """A transaction for a handler about to run, shared with the pet store; None when the journal
+        and the store can't share one (SQLite and pets.json: each write commits on its own)."""
+        ...
+
+    async def commit_handler(self, tx: HandlerTransaction, lease_seconds: float | None, ack: int | None) -> list[int]:
+        """Journal `tx.emitted` (claimed by this process for `lease_seconds`, as `insert`), ack delivery
+        `ack` (ClaimLost if this process no longer holds it), and commit all with the handler's writes.
+        Returns the new deliveries' ids. Raises, everything rolled back, if any of it fails."""
         ...
 
     def listen(self, wake: Callable[[], None]) -> None:

@@ -28,8 +28,9 @@ import psycopg
 from psycopg.rows import dict_row
 
 from steprunner.database import APPLICATION_NAME, Database, database, describe
+from steprunner.handler_transaction import HandlerTransaction, reading, writing
 from steprunner.journal import JournalError, new_owner_id
-from steprunner.journal_contract import Delivery, NewDelivery
+from steprunner.journal_contract import ClaimLost, Delivery, NewDelivery
 from steprunner.log import runtime_log
 
 T = TypeVar("T")
@@ -83,16 +84,27 @@ class PgJournal:
         self.owner = new_owner_id()
         self._listener: concurrent.futures.Future[None] | None = None
 
-    async def _call(self, work: Callable[[psycopg.AsyncConnection[Any]], Coroutine[Any, Any, T]], transaction: bool = False) -> T:
-        """Run `work` on a pooled connection (in one transaction if asked), on the database's loop."""
+    async def _call(self, work: Callable[[psycopg.AsyncConnection[Any]], Coroutine[Any, Any, T]], transaction: bool = False,
+                    joins: str | None = None) -> T:
+        """Run `work` on a pooled connection (in one transaction if asked), on the database's loop.
+        `joins="write"` or `"read"`: in the running handler's transaction, if there is one (state)."""
 
         async def on_the_database_loop() -> T:
-            opened = self.db.transaction() if transaction else self.db.connection()
+            if joins == "write":
+                opened = writing(self.db, one_statement=not transaction)
+            elif joins == "read":
+                opened = reading(self.db)
+            else:
+                opened = self.db.transaction() if transaction else self.db.connection()
             async with opened as conn:
                 return await work(conn)
 
+        return await self._mapped(on_the_database_loop())
+
+    async def _mapped(self, on_the_database_loop: Coroutine[Any, Any, T]) -> T:
+        """Run on the database's loop, its failures as JournalError."""
         try:
-            return await self.db.submit(on_the_database_loop())
+            return await self.db.submit(on_the_database_loop)
         except psycopg.errors.UndefinedTable:
             raise JournalError(f"the journal's tables are missing from {self.where}: run `python -m steprunner db migrate` "
                                "(a steprunner server does it as it starts)") from None
@@ -102,18 +114,42 @@ class PgJournal:
     # --- deliveries ---
 
     async def insert(self, rows: list[NewDelivery], lease_seconds: float | None) -> list[int]:
+        return await self._call(lambda conn: self._insert_on(conn, rows, lease_seconds))
+
+    async def _insert_on(self, conn: psycopg.AsyncConnection[Any], rows: list[NewDelivery], lease_seconds: float | None) -> list[int]:
         params = {
             "owner": self.owner, "lease": lease_seconds,
             "topics": [r.topic for r in rows], "steps": [r.step for r in rows], "data": [json.dumps(r.data) for r in rows],
             "traces": [r.trace_id for r in rows], "max_attempts": [r.max_attempts for r in rows], "delays": [float(r.delay) for r in rows],
             "claimed": [lease_seconds is not None and r.delay <= 0 for r in rows],
         }
+        found = await (await conn.execute(_INSERT, params)).fetchall()
+        return sorted(row[0] for row in found)  # ids follow the rows' order (one statement, in order)
 
-        async def work(conn: psycopg.AsyncConnection[Any]) -> list[int]:
-            found = await (await conn.execute(_INSERT, params)).fetchall()
-            return sorted(row[0] for row in found)  # ids follow the rows' order (one statement, in order)
+    # --- one transaction per handler ---
 
-        return await self._call(work)
+    def handler_transaction(self) -> HandlerTransaction:
+        return HandlerTransaction(self.db)
+
+    async def commit_handler(self, tx: HandlerTransaction, lease_seconds: float | None, ack: int | None) -> list[int]:
+        rows = tx.emitted
+        if not tx.begun and not rows:  # it wrote nothing: the ack alone, one statement, as without a transaction
+            tx.open = False
+            if ack is not None:
+                await self.ack(ack)
+            return []
+
+        async def last(conn: psycopg.AsyncConnection[Any]) -> list[int]:
+            ids = await self._insert_on(conn, rows, lease_seconds) if rows else []
+            if ack is not None:
+                cur = await conn.execute(
+                    "DELETE FROM steprunner_deliveries WHERE id = %s AND status = 'claimed' AND lease_owner = %s", (ack, self.owner)
+                )
+                if cur.rowcount != 1:
+                    raise ClaimLost(f"delivery {ack} was taken over by another node; what its handler wrote is rolled back")
+            return ids
+
+        return await self._mapped(tx.finish(last))
 
     async def claim(self, limit: int, lease_seconds: float, steps: list[str]) -> list[Delivery]:
         async def work(conn: psycopg.AsyncConnection[Any]) -> list[Delivery]:
@@ -254,39 +290,40 @@ class PgJournal:
     # --- `context.state` ---
 
     async def state_get(self, group_id: str, key: str) -> Any:
-        rows = await self._rows("SELECT value FROM steprunner_state WHERE group_id = %s AND key = %s", (group_id, key))
+        rows = await self._rows("SELECT value FROM steprunner_state WHERE group_id = %s AND key = %s", (group_id, key), joins="read")
         return json.loads(rows[0]["value"]) if rows else None
 
     async def state_set(self, group_id: str, key: str, value: Any) -> Any:
         await self._execute(
             "INSERT INTO steprunner_state (group_id, key, value) VALUES (%s, %s, %s) ON CONFLICT (group_id, key) DO UPDATE SET value = EXCLUDED.value",
-            (group_id, key, json.dumps(value)),
+            (group_id, key, json.dumps(value)), joins="write",
         )
         return value
 
     async def state_delete(self, group_id: str, key: str) -> Any:
-        rows = await self._rows("DELETE FROM steprunner_state WHERE group_id = %s AND key = %s RETURNING value", (group_id, key))
+        rows = await self._rows("DELETE FROM steprunner_state WHERE group_id = %s AND key = %s RETURNING value", (group_id, key),
+                                 joins="write")
         return json.loads(rows[0]["value"]) if rows else None
 
     async def state_get_group(self, group_id: str) -> list[Any]:
-        rows = await self._rows("SELECT value FROM steprunner_state WHERE group_id = %s ORDER BY key", (group_id,))
+        rows = await self._rows("SELECT value FROM steprunner_state WHERE group_id = %s ORDER BY key", (group_id,), joins="read")
         return [json.loads(r["value"]) for r in rows]
 
     async def state_clear(self, group_id: str) -> None:
-        await self._execute("DELETE FROM steprunner_state WHERE group_id = %s", (group_id,))
+        await self._execute("DELETE FROM steprunner_state WHERE group_id = %s", (group_id,), joins="write")
 
     # --- helpers ---
 
-    async def _execute(self, query: str, args: tuple[Any, ...]) -> None:
+    async def _execute(self, query: str, args: tuple[Any, ...], joins: str | None = None) -> None:
         async def work(conn: psycopg.AsyncConnection[Any]) -> None:
             await conn.execute(query.encode(), args)
 
-        await self._call(work)
+        await self._call(work, joins=joins)
 
-    async def _rows(self, query: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    async def _rows(self, query: str, args: tuple[Any, ...] = (), joins: str | None = None) -> list[dict[str, Any]]:
         async def work(conn: psycopg.AsyncConnection[Any]) -> list[dict[str, Any]]:
             async with conn.cursor(row_factory=dict_row) as cur:
                 await cur.execute(query.encode(), args)
                 return await cur.fetchall()
 
-        return await self._call(work)
+        return await self._call(work, joins=joins)
