@@ -47,7 +47,7 @@ RETURNING id
 """
 
 
-def _encode(pet: Mapping[str, Any]) -> str:
+def encode_doc(pet: Mapping[str, Any]) -> str:
     """A pet as the document stored: what pets.json would hold for it (ValueError for NaN and the like)."""
     return json.dumps(pet, ensure_ascii=False, allow_nan=False)
 
@@ -191,7 +191,7 @@ class PgPetStore:
         rest: Pet = dict(fields)
         rest.update(createdAt=stamp, updatedAt=stamp)  # in place where `fields` holds them, else last
         async with writing(self.db, one_statement=True) as conn:  # one statement: the id is the sequence's
-            row = await (await conn.execute(_INSERT_NEXT, (_encode(rest),))).fetchone()
+            row = await (await conn.execute(_INSERT_NEXT, (encode_doc(rest),))).fetchone()
         assert row is not None
         return {"id": row[0], **rest}
 
@@ -211,7 +211,7 @@ class PgPetStore:
             after = {**before, **patch}
             if "updatedAt" not in patch:
                 after["updatedAt"] = self.clock()
-            await conn.execute("UPDATE pets SET doc = %s::json WHERE id = %s", (_encode(after), pet_id))
+            await conn.execute("UPDATE pets SET doc = %s::json WHERE id = %s", (encode_doc(after), pet_id))
         return Change(decision, before, after)
 
     async def _purge(self, judge: Callable[[Pet], V | None]) -> builtins.list[tuple[Pet, V]]:

@@ -34,6 +34,7 @@ def _int(name: str, default: int) -> int:
 
 
 DEFAULT_DATA_DIR = ".data"
+JOURNAL_FILE_NAME = "steprunner.db"  # in DATA_DIR: the SQLite journal
 STRICT_VARIABLE = "STEPRUNNER_STRICT"
 
 
@@ -198,4 +199,4 @@ class Settings:
 
     @property
     def journal_path(self) -> Path:
-        return self.data_dir / "steprunner.db"
+        return self.data_dir / JOURNAL_FILE_NAME
