@@ -116,7 +116,7 @@ def open_stream_store(settings: Settings, journal: EventJournal) -> StreamStore:
     if settings.database_url:
         from steprunner.stream_store_pg import PgStreamStore
 
-        return PgStreamStore(settings.database_url)
+        return PgStreamStore(settings.database_url, settings.poll_seconds)
     assert isinstance(journal, Journal), "without DATABASE_URL the journal is DATA_DIR's SQLite file"
     return SqliteStreamStore(journal)
 

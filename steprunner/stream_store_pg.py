@@ -7,7 +7,7 @@ The same contract as the SQLite store (steprunner/stream_store.py), on the table
   change N+1 before change N), writes the item and its change row, and sends NOTIFY, which
   PostgreSQL delivers at commit: a node woken finds the row there;
 - each node with streams LISTENs on a connection of its own and reads the log at once when
-  woken; the poll (`POLL_SECONDS`) stays for a lost connection;
+  woken; the poll (`STEPRUNNER_POLL_SECONDS`, the journal's safety net too) covers a lost connection;
 - a join's sync data and the `seq` it is current to come from one statement, so one snapshot.
 
 The cost: stream writes are serialized across the nodes on that row (one short transaction each,
@@ -30,7 +30,6 @@ from steprunner.stream_store import Change, created_at
 T = TypeVar("T")
 
 CHANNEL = "steprunner_stream_changes"  # NOTIFY: a stream change was committed
-POLL_SECONDS = 1.0  # the safety net while there are subscribers; NOTIFY wakes a node at once
 
 _NEXT_SEQ = f"WITH n AS (UPDATE steprunner_stream_seq SET seq = seq + 1 RETURNING seq) SELECT seq, pg_notify('{CHANNEL}', '') FROM n"
 _LOG = ("INSERT INTO steprunner_stream_changes (seq, stream, group_id, item_id, kind, payload)"
@@ -44,9 +43,8 @@ class StreamStoreError(Exception):
 class PgStreamStore:
     """Stream items in one PostgreSQL database. The tables come from `python -m steprunner db migrate`."""
 
-    poll_seconds = POLL_SECONDS
-
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, poll_seconds: float) -> None:
+        self.poll_seconds = poll_seconds
         self.db: Database = database(url)
         self.where = describe(url)
         self._listener: concurrent.futures.Future[None] | None = None

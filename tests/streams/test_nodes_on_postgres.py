@@ -12,15 +12,19 @@ from tests.streams.test_join_race import ITEMS, race
 from tests.streams.test_node_client import REX, put
 from tests.support.server import Server
 
+# The poll is only a safety net: with it an hour apart, what reaches another node's clients in the
+# tests' deadlines was woken by NOTIFY.
+NO_POLL = {"STEPRUNNER_POLL_SECONDS": "3600"}
 
-def nodes(servers: Callable[..., Server], tmp_path: Path, url: str, count: int) -> list[Server]:
-    return [servers(env={"DATABASE_URL": url}, data_dir=tmp_path / f"node-{n}") for n in range(count)]
+
+def nodes(servers: Callable[..., Server], tmp_path: Path, url: str, count: int, env: dict[str, str] | None = None) -> list[Server]:
+    return [servers(env={"DATABASE_URL": url, **(env or {})}, data_dir=tmp_path / f"node-{n}") for n in range(count)]
 
 
 def test_a_client_of_node_a_sees_what_node_b_does(
     servers: Callable[..., Server], watchers: Callable[..., Watcher], database_url: str, tmp_path: Path
 ) -> None:
-    a, b = nodes(servers, tmp_path, database_url, 2)
+    a, b = nodes(servers, tmp_path, database_url, 2, env=NO_POLL)
     put(b, "shelter", "rex", REX)
     watcher = watchers(a.base_url, "petStatus", "shelter", events=("adoption",)).wait_synced()
     assert [i["id"] for i in watcher.state] == ["rex"]  # set on B, in A's sync
@@ -45,7 +49,7 @@ def test_a_client_of_node_a_sees_what_node_b_does(
 def test_joins_on_one_node_during_writes_on_another_miss_nothing_and_repeat_nothing(
     servers: Callable[..., Server], database_url: str, tmp_path: Path
 ) -> None:
-    writer, reader = nodes(servers, tmp_path, database_url, 2)
+    writer, reader = nodes(servers, tmp_path, database_url, 2, env=NO_POLL)
     for synced, created in asyncio.run(race(writer, reader)):
         assert not set(synced) & set(created), (synced, created)
         assert len(created) == len(set(created))
