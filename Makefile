@@ -48,7 +48,7 @@ clean:
 BENCH_STAMP := $(VENV)/.bench-installed
 BENCH_ARGS ?=
 
-.PHONY: bench-runtime bench-writes wrk
+.PHONY: bench-runtime bench-writes bench-nodes wrk
 
 $(BENCH_STAMP): $(DEV_STAMP) requirements-bench.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
@@ -65,6 +65,11 @@ bench: $(BENCH_STAMP) wrk
 # BENCH_ARGS="--runs 3 --root /other/checkout" for a spread, or to measure another checkout.
 bench-writes: $(DEV_STAMP) wrk
 	$(PY) bench/writes.py $(BENCH_ARGS)
+
+# 1, 2 and 3 nodes on one throwaway PostgreSQL next to the embedded default (bench/nodes.py):
+# chain latency and create throughput; writes bench/results/nodes.md and nodes.json.
+bench-nodes: $(DEV_STAMP) wrk postgres
+	$(PY) bench/nodes.py --out bench/results/nodes.md $(BENCH_ARGS)
 
 # steprunner alone: a trivial API step and a one-hop event (bench/runtime_bench.py).
 bench-runtime: $(BENCH_STAMP) wrk

@@ -46,9 +46,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
     if problem:
         print(f"steprunner: cannot listen on {host}:{port}: {problem} (another server running? set PORT or --port)", file=sys.stderr)
         return 1
-    journal.connect(settings.journal_path, settings.journal_sync).close()  # a DATA_DIR that cannot work stops us here
     if settings.database_url:
         _migrate(settings)  # before any worker starts; an unreachable database stops us here
+    else:
+        journal.connect(settings.journal_path, settings.journal_sync).close()  # a DATA_DIR that cannot work stops us here
     steps = load_steps(settings.root, strict=settings.strict)  # fail fast, with the file named, before any worker starts
     streams = load_streams(settings.root)  # the `*_stream.py` configs too
     for step in steps:

@@ -17,19 +17,23 @@ import atexit
 import concurrent.futures
 import os
 import threading
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
+
+from steprunner.log import runtime_log
 
 T = TypeVar("T")
 
 POOL_MAX_SIZE = 10  # connections per process; PostgreSQL's default max_connections is 100
 POOL_TIMEOUT_SECONDS = 10.0  # waiting longer for a connection: the database is down or overloaded
 APPLICATION_NAME = "steprunner"  # shown in pg_stat_activity
+LISTEN_RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)
 
 
 def describe(url: str) -> str:
@@ -104,6 +108,38 @@ class Database:
         async with self.connection() as conn:
             async with conn.transaction():
                 yield conn
+
+    def listen(self, channel: str, wake: Callable[[], None], what: str) -> concurrent.futures.Future[None]:
+        """Call `wake` on the caller's loop at every NOTIFY on `channel`, and once each time the listening
+        connection is (re)made (what was notified while nobody listened). `what` names the listener in
+        the log lines of a lost connection. Cancel the returned future to stop."""
+        loop = asyncio.get_running_loop()
+
+        def wake_there() -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(wake)
+
+        return self.spawn(self._listen(channel, wake_there, what))
+
+    async def _listen(self, channel: str, wake: Callable[[], None], what: str) -> None:
+        """LISTEN on a connection of its own (a pooled one can't hold a LISTEN), reconnecting after a failure."""
+        failures = 0
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self.url, autocommit=True, application_name=APPLICATION_NAME) as conn:
+                    await conn.execute(f"LISTEN {channel}".encode())
+                    if failures:
+                        runtime_log.info(f"{what}: listening again", {"database": describe(self.url)})
+                    failures = 0
+                    wake()
+                    async for _ in conn.notifies():
+                        wake()
+            except psycopg.Error as exc:
+                delay = LISTEN_RETRY_SECONDS[min(failures, len(LISTEN_RETRY_SECONDS) - 1)]
+                failures += 1
+                runtime_log.warn(f"{what}: lost the wake-up connection; polling meanwhile; connecting again in {delay:g}s",
+                                 {"database": describe(self.url), "error": f"{type(exc).__name__}: {str(exc).strip()}"})
+                await asyncio.sleep(delay)  # a backoff before reconnecting, not a wait for another task
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:

@@ -18,7 +18,6 @@ Every call runs on the process's database loop (steprunner/database.py), as the 
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import json
 from collections.abc import Callable, Coroutine
@@ -27,18 +26,16 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.rows import dict_row
 
-from steprunner.database import APPLICATION_NAME, Database, database, describe
+from steprunner.database import Database, database, describe
 from steprunner.handler_transaction import HandlerTransaction, reading, writing
 from steprunner.journal import JournalError, new_owner_id
 from steprunner.journal_contract import ClaimLost, Delivery, NewDelivery
-from steprunner.log import runtime_log
 
 T = TypeVar("T")
 
 CHANNEL = "steprunner_deliveries"  # NOTIFY: pending work was journaled
 CRON_TICKS_KEPT_SECONDS = 7 * 86400
 NODES_KEPT = "1 hour"  # a node row that long lapsed is gone (its claims were taken over long since)
-LISTEN_RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)
 
 _INSERT = f"""
 WITH new AS (
@@ -211,34 +208,8 @@ class PgJournal:
     # --- wake-ups ---
 
     def listen(self, wake: Callable[[], None]) -> None:
-        loop = asyncio.get_running_loop()
-
-        def wake_there() -> None:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(wake)
-
         if self._listener is None:
-            self._listener = self.db.spawn(self._listen(wake_there))
-
-    async def _listen(self, wake: Callable[[], None]) -> None:
-        """LISTEN on a connection of its own (not the pool's), reconnecting after a failure."""
-        failures = 0
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(self.db.url, autocommit=True, application_name=APPLICATION_NAME) as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}".encode())
-                    if failures:
-                        runtime_log.info("listening for other nodes' events again", {"database": self.where})
-                    failures = 0
-                    wake()  # whatever was journaled while nobody listened
-                    async for _ in conn.notifies():
-                        wake()
-            except psycopg.Error as exc:
-                delay = LISTEN_RETRY_SECONDS[min(failures, len(LISTEN_RETRY_SECONDS) - 1)]
-                failures += 1
-                runtime_log.warn(f"lost the wake-up connection; the sweep still polls; connecting again in {delay:g}s",
-                                 {"database": self.where, "error": f"{type(exc).__name__}: {str(exc).strip()}"})
-                await asyncio.sleep(delay)  # a backoff before reconnecting, not a wait for another task
+            self._listener = self.db.listen(CHANNEL, wake, "other nodes' events")
 
     def close(self) -> None:
         """Stop listening (the pool is the process's: `database.close_all` lets it go)."""

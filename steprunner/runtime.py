@@ -26,6 +26,7 @@ from steprunner.loader import Step, load_steps
 from steprunner.log import runtime_log
 from steprunner.settings import Settings, is_loopback
 from steprunner.step_config import ApiConfig, CronConfig
+from steprunner.stream_store import SqliteStreamStore, StreamStore
 from steprunner.streams import StreamHub, load_streams
 from steprunner.web import WebUI
 
@@ -39,10 +40,9 @@ class Runtime:
         for step in self.steps:
             if isinstance(step.config, CronConfig):
                 schedule_of(step)  # a bad override stops start-up here
-        self.local_journal = Journal(settings.journal_path, settings.journal_sync)  # the streams' tables: per node for now
-        self.journal = open_journal(settings, self.local_journal)
+        self.journal = open_journal(settings)
         self.bus = EventBus(self.steps, settings, self.journal, capacity=settings.max_handlers)
-        self.streams = StreamHub(load_streams(settings.root), self.local_journal, settings.host_allow_list, settings.staff_api_key)
+        self.streams = StreamHub(load_streams(settings.root), open_stream_store(settings, self.journal), settings.host_allow_list, settings.staff_api_key)
         self.bus.streams = self.streams.streams
         self._cron_tasks: list[asyncio.Task[None]] = []
 
@@ -62,8 +62,6 @@ class Runtime:
         await self.bus.stop()
         await self.streams.stop()
         self.journal.close()
-        if self.journal is not self.local_journal:
-            self.local_journal.close()
         if self.settings.database_url:
             from steprunner.database import close_all  # psycopg: imported only by those who use it
 
@@ -103,14 +101,24 @@ class Runtime:
         return app
 
 
-def open_journal(settings: Settings, local: Journal | None = None) -> EventJournal:
+def open_journal(settings: Settings) -> EventJournal:
     """The event journal: PostgreSQL's when DATABASE_URL is set (every node shares it), else DATA_DIR's
-    SQLite file (every process of this machine shares it): `local` if already open."""
+    SQLite file (every process of this machine shares it)."""
     if settings.database_url:
         from steprunner.journal_pg import PgJournal  # psycopg: imported only by those who use it
 
         return PgJournal(settings.database_url)
-    return local if local is not None else Journal(settings.journal_path, settings.journal_sync)
+    return Journal(settings.journal_path, settings.journal_sync)
+
+
+def open_stream_store(settings: Settings, journal: EventJournal) -> StreamStore:
+    """Where stream items live: PostgreSQL when DATABASE_URL is set, else the SQLite journal's file."""
+    if settings.database_url:
+        from steprunner.stream_store_pg import PgStreamStore
+
+        return PgStreamStore(settings.database_url, settings.poll_seconds)
+    assert isinstance(journal, Journal), "without DATABASE_URL the journal is DATA_DIR's SQLite file"
+    return SqliteStreamStore(journal)
 
 
 def settle_garbage_collector() -> None:

@@ -29,15 +29,15 @@ What steprunner adds or does differently:
 
 - Items are checked against the stream's schema on `set` (without `id`, `_createdAt`, `__motia`);
   a mismatch raises `StreamItemError` in the handler. Motia stores anything.
-- Items live in the journal database (`stream_items` in DATA_DIR/steprunner.db), so they survive
-  a restart, and every write goes through the journal's thread, like `context.state`.
-- Several processes on one DATA_DIR: every write also appends a row to `stream_changes` (an
-  increasing `seq`) in the same transaction. Each process tails that table from its own read
-  connection, off the event loop, every `POLL_SECONDS` while it has subscribers (at once after a
-  write of its own), and pushes what it finds to its clients. Local and remote changes take the
-  same path, so every client sees one order. A join reads the sync data and the highest `seq`
-  in one snapshot, and the new subscription gets only changes after it: nothing is missed or
-  sent twice. Rows older than `KEEP_SECONDS` are pruned.
+- Items are durable (they survive a restart) and shared by every process of the store
+  (steprunner/stream_store.py): DATA_DIR/steprunner.db for the processes of one machine, or
+  PostgreSQL for every node when DATABASE_URL is set. Every write also appends a change (an
+  increasing `seq`) to the store's change log in the same transaction. Each process tails that
+  log while it has subscribers -- at once after a write of its own or a NOTIFY from another node,
+  else every `poll_seconds` -- and pushes what it finds to its clients. Local and remote changes
+  take the same path, so every client sees one order. A join reads the sync data and the highest
+  `seq` in one snapshot, and the new subscription gets only changes after it: nothing is missed
+  or sent twice. Changes older than `KEEP_SECONDS` are pruned.
 - Timestamps are epoch ms, made strictly increasing per process: Motia's clients drop an item
   message whose timestamp is not above the last one they saw, which loses the second of two
   writes in one millisecond under Motia.
@@ -59,7 +59,6 @@ import contextlib
 import hmac
 import inspect
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,24 +71,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from steprunner import journal
 from steprunner.loader import StepLoadError, _import
 from steprunner.log import runtime_log
+from steprunner.stream_store import KEEP_SECONDS, Change, StreamStore
 
-POLL_SECONDS = 0.1  # how often a process with subscribers looks for other processes' changes
-KEEP_SECONDS = 60.0  # how long a change stays in `stream_changes` for lagging processes
 PRUNE_EVERY_SECONDS = 30.0
 MAX_QUEUED_MESSAGES = 1000  # a client this far behind is disconnected rather than buffered for ever
 ACCESS_DENIED_CODE = "STREAM_ACCESS_DENIED"
 ITEM_META_KEYS = ("id", "_createdAt", "__motia")
-
-TABLES = (
-    "CREATE TABLE IF NOT EXISTS stream_items (stream TEXT NOT NULL, group_id TEXT NOT NULL, id TEXT NOT NULL,"
-    " item TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (stream, group_id, id))",
-    "CREATE TABLE IF NOT EXISTS stream_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL,"
-    " group_id TEXT NOT NULL, item_id TEXT, kind TEXT NOT NULL, payload TEXT NOT NULL, at REAL NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS stream_changes_at ON stream_changes (at)",
-)
 
 
 class StreamItemError(ValueError):
@@ -161,94 +150,8 @@ def load_streams(root: Path) -> list[StreamDef]:
     return list(streams.values())
 
 
-# --- storage: plain functions on a connection (the journal's writer thread, or a reader) ------
-
-@dataclass(frozen=True)
-class Change:
-    """One row of `stream_changes`: an item written or deleted, or an event sent."""
-
-    seq: int
-    stream: str
-    group_id: str
-    item_id: str | None
-    kind: str  # create | update | delete | event
-    payload: Any  # the item, or the sent event {type, data}
-
-
-def create_tables(conn: sqlite3.Connection) -> None:
-    for statement in TABLES:
-        conn.execute(statement)
-
-
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _record(conn: sqlite3.Connection, stream: str, group_id: str, item_id: str | None, kind: str, payload: Any) -> None:
-    conn.execute(
-        "INSERT INTO stream_changes (stream, group_id, item_id, kind, payload, at) VALUES (?, ?, ?, ?, ?, ?)",
-        (stream, group_id, item_id, kind, json.dumps(payload), time.time()),
-    )
-
-
-def item_get(conn: sqlite3.Connection, stream: str, group_id: str, item_id: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT item FROM stream_items WHERE stream=? AND group_id=? AND id=?", (stream, group_id, item_id)).fetchone()
-    return json.loads(row[0]) if row else None
-
-
-def item_set(conn: sqlite3.Connection, stream: str, group_id: str, item_id: str, item: dict[str, Any]) -> None:
-    """Store `item` (already carrying `id` and `_createdAt`) and log it as a create or an update."""
-    existed = conn.execute("SELECT 1 FROM stream_items WHERE stream=? AND group_id=? AND id=?", (stream, group_id, item_id)).fetchone()
-    created = item["_createdAt"] if isinstance(item["_createdAt"], (int, float)) else 0
-    conn.execute(
-        "INSERT OR REPLACE INTO stream_items (stream, group_id, id, item, created_at) VALUES (?, ?, ?, ?, ?)",
-        (stream, group_id, item_id, json.dumps(item), created),
-    )
-    _record(conn, stream, group_id, item_id, "update" if existed else "create", item)
-
-
-def item_delete(conn: sqlite3.Connection, stream: str, group_id: str, item_id: str) -> dict[str, Any] | None:
-    item = item_get(conn, stream, group_id, item_id)
-    if item is not None:
-        conn.execute("DELETE FROM stream_items WHERE stream=? AND group_id=? AND id=?", (stream, group_id, item_id))
-        _record(conn, stream, group_id, item_id, "delete", item)
-    return item
-
-
-def group_items(conn: sqlite3.Connection, stream: str, group_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute("SELECT item FROM stream_items WHERE stream=? AND group_id=? ORDER BY created_at, rowid", (stream, group_id))
-    return [json.loads(r[0]) for r in rows]
-
-
-def record_event(conn: sqlite3.Connection, stream: str, group_id: str, item_id: str | None, event: dict[str, Any]) -> None:
-    _record(conn, stream, group_id, item_id, "event", event)
-
-
-def high_water(conn: sqlite3.Connection) -> int:
-    """The last `seq` ever given out (pruning empties the table, never this)."""
-    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='stream_changes'").fetchone()
-    return int(row[0]) if row else 0
-
-
-def changes_after(conn: sqlite3.Connection, seq: int, limit: int = 1000) -> list[Change]:
-    rows = conn.execute(
-        "SELECT seq, stream, group_id, item_id, kind, payload FROM stream_changes WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
-    ).fetchall()
-    return [Change(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
-
-
-def prune_changes(conn: sqlite3.Connection, before: float) -> int:
-    return conn.execute("DELETE FROM stream_changes WHERE at < ?", (before,)).rowcount
-
-
-def snapshot(conn: sqlite3.Connection, stream: str, group_id: str, item_id: str | None) -> tuple[Any, int]:
-    """The sync data of a join (the group's items, or one item) and the `seq` it is current to, read in one transaction."""
-    conn.execute("BEGIN")
-    try:
-        data: Any = item_get(conn, stream, group_id, item_id) if item_id is not None else group_items(conn, stream, group_id)
-        return data, high_water(conn)
-    finally:
-        conn.execute("COMMIT")
 
 
 # --- the handler API: context.streams.<name> ------------------------------------------------------
@@ -263,14 +166,14 @@ def _wrap(stream: str, group_id: str, item_id: str, item: dict[str, Any] | None)
 class Stream:
     """`context.streams.<name>`: the same methods and return shapes as Motia's `RpcStreamManager`."""
 
-    def __init__(self, definition: StreamDef, db: journal.Journal, changed: Callable[[], None]) -> None:
+    def __init__(self, definition: StreamDef, store: StreamStore, changed: Callable[[], None]) -> None:
         self.definition = definition
         self.name = definition.name
-        self._db = db
+        self._store = store
         self._changed = changed
 
     async def get(self, group_id: str, id: str) -> dict[str, Any] | None:
-        item = await self._db.call(lambda c: item_get(c, self.name, group_id, id))
+        item = await self._store.get(self.name, group_id, id)
         return _wrap(self.name, group_id, id, item)
 
     async def set(self, group_id: str, id: str, data: Any) -> dict[str, Any] | None:
@@ -285,18 +188,18 @@ class Stream:
                 where = "/".join(str(p) for p in error.absolute_path) or "(the item)"
                 raise StreamItemError(f"stream {self.name!r}: item {group_id}/{id} does not match the stream's schema at {where}: {error.message}")
         item = {**fields, "id": id, "_createdAt": data.get("_createdAt") or now_ms()}
-        await self._db.call(lambda c: item_set(c, self.name, group_id, id, item))
+        await self._store.set(self.name, group_id, id, item)
         self._changed()
         return _wrap(self.name, group_id, id, item)
 
     async def delete(self, group_id: str, id: str) -> dict[str, Any] | None:
-        item = await self._db.call(lambda c: item_delete(c, self.name, group_id, id))
+        item = await self._store.delete(self.name, group_id, id)
         if item is not None:
             self._changed()
         return _wrap(self.name, group_id, id, item)
 
     async def getGroup(self, group_id: str) -> list[dict[str, Any]]:  # noqa: N802 - Motia's name
-        items = await self._db.call(lambda c: group_items(c, self.name, group_id))
+        items = await self._store.group(self.name, group_id)
         return [w for w in (_wrap(self.name, group_id, i["id"], i) for i in items) if w is not None]
 
     async def get_group(self, group_id: str) -> list[dict[str, Any]]:
@@ -310,7 +213,7 @@ class Stream:
             raise TypeError(f"stream {self.name!r}: send takes an event {{'type': str, 'data': ...}}, got {event!r}")
         item_id = channel.get("id")
         body = {"type": event["type"], "data": event.get("data")}
-        await self._db.call(lambda c: record_event(c, self.name, channel["groupId"], item_id if isinstance(item_id, str) else None, body))
+        await self._store.send(self.name, channel["groupId"], item_id if isinstance(item_id, str) else None, body)
         self._changed()
 
 
@@ -389,26 +292,24 @@ def _host_of(origin: str) -> str:
 class StreamHub:
     """This process's streams: the handler API, the change-log tail and the WebSocket endpoint."""
 
-    def __init__(self, definitions: list[StreamDef], db: journal.Journal, allowed_hosts: list[str], staff_key: str | None) -> None:
+    def __init__(self, definitions: list[StreamDef], store: StreamStore, allowed_hosts: list[str], staff_key: str | None) -> None:
         self.definitions = {d.name: d for d in definitions}
-        self.db = db
+        self.store = store
         self.allowed_hosts = [h.strip("[]") for h in allowed_hosts]
         self.staff_key = staff_key.encode() if staff_key else None
-        self.streams = StreamsNamespace({d.name: Stream(d, db, self.wake) for d in definitions})
+        self.streams = StreamsNamespace({d.name: Stream(d, store, self.wake) for d in definitions})
         self._subs: list[Subscription] = []
         self._last = 0  # the seq this process has pushed to its clients up to
         self._lock = asyncio.Lock()  # one tail at a time, and no join while one runs
         self._wake = asyncio.Event()
-        self._reader: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_stamp = 0
 
     async def start(self) -> None:
-        await self.db.call(create_tables)
-        self._reader = sqlite3.connect(self.db.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-        self._reader.execute("PRAGMA busy_timeout=30000")
-        self._last = await self._read(high_water)
+        await self.store.start()
+        self._last = await self.store.high_water()
         if self.definitions:  # a project without streams has nothing to tail (its joins are all refused)
+            self.store.listen(self.wake)
             self._task = asyncio.create_task(self._tail_loop())
 
     async def stop(self) -> None:
@@ -418,8 +319,7 @@ class StreamHub:
         for client in {s.client for s in self._subs}:
             await client.close()
         self._subs = []
-        if self._reader is not None:
-            self._reader.close()
+        await self.store.close()
 
     def wake(self) -> None:
         self._wake.set()
@@ -427,12 +327,6 @@ class StreamHub:
     def route(self) -> WebSocketRoute:
         """The WebSocket endpoint on every path, as Motia's `ws` server takes every upgrade."""
         return WebSocketRoute("/{path:path}", self.endpoint)
-
-    async def _read(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        """A read on this process's own connection, off the loop (WAL: it never waits for writers)."""
-        reader = self._reader
-        assert reader is not None
-        return await asyncio.to_thread(fn, reader)
 
     def _stamp(self) -> int:
         self._last_stamp = max(now_ms(), self._last_stamp + 1)
@@ -444,14 +338,14 @@ class StreamHub:
         last_prune = 0.0
         while True:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=POLL_SECONDS)
+                await asyncio.wait_for(self._wake.wait(), timeout=self.store.poll_seconds)
             self._wake.clear()
             try:
                 async with self._lock:
                     await self._push_new()
                 if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
                     last_prune = time.monotonic()
-                    await self.db.call(lambda c: prune_changes(c, time.time() - KEEP_SECONDS))
+                    await self.store.prune(KEEP_SECONDS)
             except Exception as exc:  # noqa: BLE001 - a failed poll is retried on the next tick
                 runtime_log.error("stream change log could not be read", {"error": repr(exc)})
 
@@ -459,7 +353,7 @@ class StreamHub:
         """Push every change after `_last` to the subscriptions it concerns (call with the lock held)."""
         if not self._subs:
             return  # nobody to tell; a join sets `_last` from its snapshot
-        while changes := await self._read(lambda c: changes_after(c, self._last)):
+        while changes := await self.store.changes_after(self._last):
             for change in changes:
                 self._push(change)
                 self._last = change.seq
@@ -557,7 +451,7 @@ class StreamHub:
             client.push(_message(stream, group_id, item_id, _error_event("Access denied"), self._stamp()))
             return
         async with self._lock:
-            data, seq = await self._read(lambda c: snapshot(c, stream, group_id, item_id))
+            data, seq = await self.store.snapshot(stream, group_id, item_id)
             if not self._subs:
                 self._last = seq  # nothing was tailed while nobody listened: start from here
             if item_id is None or data is not None:

@@ -18,8 +18,8 @@ from tests.support.server import PYTHON, REPO_ROOT, base_env, free_port, run_cli
 from tests.support.waiting import wait_until
 
 # the runtime's tables first, then the project's
-ALL = "steprunner 0001_journal, project 0001_pets, project 0002_idempotency_keys"
-VERSIONS = [("project", 1, "pets"), ("project", 2, "idempotency_keys"), ("steprunner", 1, "journal")]
+ALL = "steprunner 0001_journal, steprunner 0002_streams, project 0001_pets, project 0002_idempotency_keys"
+VERSIONS = [("project", 1, "pets"), ("project", 2, "idempotency_keys"), ("steprunner", 1, "journal"), ("steprunner", 2, "streams")]
 
 
 def tables(url: str) -> set[str]:
@@ -54,7 +54,8 @@ def test_migrate_creates_the_pets_table_once(empty_database_url: str, tmp_path: 
     assert first.returncode == 0, first.stderr
     assert f"applied {ALL}" in first.stdout
     assert "postgresql://postgres@127.0.0.1" in first.stdout and password(empty_database_url) not in first.stdout
-    assert {"pets", "idempotency_keys", "steprunner_deliveries", "steprunner_state", "steprunner_schema"} <= tables(empty_database_url)
+    assert {"pets", "idempotency_keys", "steprunner_deliveries", "steprunner_state", "steprunner_stream_items", "steprunner_schema"} \
+        <= tables(empty_database_url)
     again = migrate(empty_database_url, tmp_path)
     assert again.returncode == 0 and "schema up to date" in again.stdout
     assert versions(empty_database_url) == VERSIONS
@@ -87,7 +88,7 @@ def test_a_failing_migration_is_applied_not_at_all_and_can_be_fixed(empty_databa
     assert failed.returncode == 1
     assert "DivisionByZero" in failed.stderr and password(empty_database_url) not in failed.stderr
     assert "kennels" in tables(empty_database_url) and "runs" not in tables(empty_database_url)
-    assert versions(empty_database_url) == [("project", 1, "kennels"), ("steprunner", 1, "journal")]
+    assert versions(empty_database_url) == [("project", 1, "kennels"), ("steprunner", 1, "journal"), ("steprunner", 2, "streams")]
 
     (root / "migrations" / "0002_runs.sql").write_text("CREATE TABLE runs (id int);")
     assert migrate(empty_database_url, tmp_path, root).returncode == 0

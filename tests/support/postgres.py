@@ -49,8 +49,11 @@ def binaries() -> Path:
 class Cluster:
     """One running throwaway cluster; `stop()` stops it and removes its folder."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        """`durable`: fsync and synchronous commit as PostgreSQL's defaults have them (the benchmark's
+        cluster); the tests' throwaway data skips them."""
         self.bin = binaries()
+        self.durable = durable
         self.as_root = os.geteuid() == 0
         if self.as_root:
             try:
@@ -89,11 +92,12 @@ class Cluster:
         pwfile.unlink()
 
     def _start(self) -> None:
-        # throwaway data: no fsync; a port taken between free_port() and the start gets another try
+        # throwaway data: no fsync unless durable; a port taken between free_port() and the start gets another try
         for attempt in range(3):
             self.port = free_port()
-            options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.base} "
-                       "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+            options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.base} -c max_connections=300"
+            if not self.durable:
+                options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             try:
                 self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start")
                 return

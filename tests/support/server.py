@@ -44,6 +44,7 @@ class Server:
 
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None, root: Path = REPO_ROOT, args: list[str] | None = None) -> None:
         self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)  # fixture steps record here; with DATABASE_URL the runtime makes nothing there
         self.root = Path(root)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
