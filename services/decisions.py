@@ -244,7 +244,7 @@ def feeding_completed(pet: Pet) -> Decision:
 def status_request(pet: Pet, request: StatusUpdateRequested) -> Decision:
     """A status request at the orchestrator, judged against the pet as it is now.
 
-    - the request was applied before (same `requestId`): nothing to do, but what follows by itself
+    - the request was settled before (same `requestId`, applied or rejected): nothing to do, but what follows by itself
       from here is requested again (the crash that lost it may be why this is a redelivery);
     - the pet already has that status: the same;
     - an automatic progression whose pet has left `fromStatus` meanwhile: stale, dropped;
@@ -256,14 +256,15 @@ def status_request(pet: Pet, request: StatusUpdateRequested) -> Decision:
     settled = {"pendingStatusRequest": None} if isinstance(pending, dict) and pending.get("requestId") == request.requestId else None
     owed_here = care_follow_ups(pet) + automatic_follow_up(pet_id, current, flags_of(pet))
     if request.requestId and pet.get("lastStatusRequestId") == request.requestId:
-        return Decision(Outcome.SKIP, settled, "request already applied", "duplicate", owed_here)
+        return Decision(Outcome.SKIP, settled, "request already settled", "duplicate", owed_here)
     if is_noop(current, requested):
         return Decision(Outcome.SKIP, settled, f"pet is already {current}", "noop", owed_here)
     if request.automatic and request.fromStatus and current != request.fromStatus.value:
         return _skip("stale", f"pet is {current} now, not {request.fromStatus.value}")
     allowed, reason = check(current, requested, flags=flags_of(pet))
-    if not allowed:
-        return Decision(Outcome.REJECT, patch=settled, reason=reason)
+    if not allowed:  # settled for good: a redelivery must not apply it later, once the table would allow it
+        seen = {"lastStatusRequestId": request.requestId} if request.requestId else {}
+        return Decision(Outcome.REJECT, patch={**(settled or {}), **seen} or None, reason=reason)
     change = StatusChange(current, requested, description(current, requested, automatic=request.automatic),
                           automatic=request.automatic, trigger=STATUS_UPDATE_REQUESTED, request_id=request.requestId)
     entry_patch, follow_ups = _entering(pet, requested)

@@ -274,7 +274,7 @@ class Pet(BaseModel):
     purgeAt: EpochMs | None = Field(default=None, description="deletedAt + 30 days; the reaper removes the pet after it.")
     profile: Profile | None = Field(default=None, description="Written by the AI profile enrichment step.")
     statusBeforeDelete: Status | None = Field(default=None, description="While deleted: the status a restore goes back to.")
-    lastStatusRequestId: str | None = Field(default=None, description="The last status request the orchestrator applied (makes redelivery harmless).")
+    lastStatusRequestId: str | None = Field(default=None, description="The last status request the orchestrator settled, applied or rejected (makes redelivery harmless).")
     pendingStatusRequest: PendingStatusRequest | None = Field(
         default=None, description="A staff status request (PUT) the orchestrator has not settled yet; cleared when it has."
     )

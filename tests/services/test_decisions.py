@@ -64,6 +64,14 @@ def test_a_duplicate_request_is_skipped_but_what_follows_is_asked_for_again() ->
     assert decision.follow_ups[0].data["fromStatus"] == "healthy"
 
 
+def test_a_rejected_request_is_settled_for_good() -> None:
+    """Rejected once, a copy delivered later is a duplicate, even when the table would allow it by then."""
+    refused = decisions.status_request(pet("in_quarantine"), request("available", requestId="r1"))
+    assert refused.outcome is Outcome.REJECT and refused.patch == {"lastStatusRequestId": "r1"}
+    late_copy = decisions.status_request(pet("healthy", **refused.patch), request("available", requestId="r1"))
+    assert (late_copy.outcome, late_copy.kind) == (Outcome.SKIP, "duplicate")
+
+
 def test_the_same_status_twice_is_no_error_and_changes_nothing() -> None:
     decision = decisions.status_request(pet("available", adoptionPosting={"title": "Buddy"}), request("available"))
     assert (decision.outcome, decision.kind, decision.follow_ups) == (Outcome.SKIP, "noop", ())
@@ -111,7 +119,7 @@ def test_the_orchestrator_settles_the_pending_request_it_answers() -> None:
     applied = decisions.status_request(waiting, request("healthy", requestId="r1"))
     assert applied.patch == {"status": "healthy", "lastStatusRequestId": "r1", "pendingStatusRequest": None}
     refused = decisions.status_request({**waiting, "status": "adopted"}, request("healthy", requestId="r1"))
-    assert refused.outcome is Outcome.REJECT and refused.patch == {"pendingStatusRequest": None}
+    assert refused.outcome is Outcome.REJECT and refused.patch == {"pendingStatusRequest": None, "lastStatusRequestId": "r1"}
     other = decisions.status_request(waiting, request("healthy", requestId="r2"))
     assert "pendingStatusRequest" not in (other.patch or {}), "a request answers only for itself"
 
