@@ -7,6 +7,7 @@ file, a clock or the network: times come in as arguments, so every rule is unit-
 milliseconds (tests/services/test_decisions.py).
 
 - `feeding_reminder`, `feeding_completed`: the spec's background job and the move to quarantine.
+- `enrichment_start`, `profile_written`: the AI profile, asked for once while the pet has none.
 - `status_request`: a staff or automatic status request at the orchestrator (duplicates, no-ops,
   stale automatic progressions, the transition table).
 - `staff_update`: a PUT's field edits, and what it tells staff at once about a status request.
@@ -203,8 +204,8 @@ def intake(fields: Mapping[str, Any]) -> dict[str, Any]:
     status `new`, and the lifecycle fields null, so clients always see the same keys in the same
     order (createdAt and updatedAt keep their places after status)."""
     return {**fields, "status": NEW, "createdAt": None, "updatedAt": None,
-            "notes": None, "nextFeedingAt": None, "deletedAt": None, "purgeAt": None, "profile": None,
-            "flags": [], "reviews": [], "treatmentPlan": None, "adoptionPosting": None}
+            "notes": None, "nextFeedingAt": None, "deletedAt": None, "purgeAt": None, "profile": None, "enrichmentStartedAt": None,
+            "flags": [], "reviews": [], "treatmentPlan": None, "adoptionPosting": None, "timelineSeq": 0, "timelineOutbox": []}
 
 
 def feeding_reminder(pet: Pet) -> Decision:
@@ -222,12 +223,34 @@ def feeding_reminder(pet: Pet) -> Decision:
     return Decision(Outcome.APPLY, patch=None if unchanged else patch)
 
 
-def profile_written(pet: Pet, profile: Mapping[str, Any]) -> Decision:
-    """The enricher's result: stored on the pet, unless it was soft-deleted while the model answered
-    (a restore asks for a profile again). Only `profile` is written: `status` is not the enricher's."""
+def _profile_owed(pet: Pet) -> Decision | None:
+    """Why the enricher has nothing to do for this pet (a SKIP), or None while it is owed a profile."""
     if is_deleted(pet):
         return _skip("deleted", "pet is soft-deleted")
-    return Decision(Outcome.APPLY, patch={"profile": dict(profile)})
+    if pet.get("profile") is not None:
+        return _skip("unchanged", "pet already has a profile")
+    return None
+
+
+def enrichment_start(pet: Pet, now: int) -> Decision:
+    """May the enricher ask the model for this pet's profile? Only while it is owed one: not for a
+    soft-deleted pet (a restore asks again), and not again once it has one (a redelivered request).
+    The first start is stamped (`enrichmentStartedAt`); a retry of the same enrichment (the process
+    died during the call) finds it stamped and writes nothing, so it is told once."""
+    skip = _profile_owed(pet)
+    if skip is not None:
+        return skip
+    return Decision(Outcome.APPLY, patch=None if pet.get("enrichmentStartedAt") else {"enrichmentStartedAt": now})
+
+
+def profile_written(pet: Pet, profile: Mapping[str, Any]) -> Decision:
+    """The enricher's result: stored on the pet, unless it was soft-deleted while the model answered
+    (a restore asks for a profile again) or another delivery of the request stored one first. Only
+    `profile` is written (and the start's stamp cleared): `status` is not the enricher's."""
+    skip = _profile_owed(pet)
+    if skip is not None:
+        return skip
+    return Decision(Outcome.APPLY, patch={"profile": dict(profile), "enrichmentStartedAt": None})
 
 
 def feeding_completed(pet: Pet) -> Decision:
@@ -425,7 +448,8 @@ def restore(pet: Pet, now: int) -> Decision:
     purge_at = pet.get("purgeAt")
     if isinstance(purge_at, (int, float)) and purge_at <= now:
         return Decision(Outcome.REJECT, reason=f"Pet {pet_id} can no longer be restored: its purge time has passed")
-    patch = {"status": pet.get("statusBeforeDelete") or NEW, "statusBeforeDelete": None, "deletedAt": None, "purgeAt": None}
+    patch = {"status": pet.get("statusBeforeDelete") or NEW, "statusBeforeDelete": None, "deletedAt": None, "purgeAt": None,
+             "enrichmentStartedAt": None}  # an enrichment the delete cut short starts afresh
     return Decision(Outcome.APPLY, patch=patch, follow_ups=missing_follow_ups({**pet, **patch}, now))
 
 

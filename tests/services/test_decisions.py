@@ -153,9 +153,22 @@ def test_feeding_completion_moves_only_a_new_pet_to_quarantine() -> None:
         assert decisions.feeding_completed(pet(status)).outcome is Outcome.SKIP
 
 
-def test_a_profile_is_written_unless_the_pet_was_deleted_meanwhile() -> None:
-    assert decisions.profile_written(pet(), {"bio": "x"}).patch == {"profile": {"bio": "x"}}
+def test_a_profile_is_written_unless_the_pet_was_deleted_meanwhile_or_has_one() -> None:
+    started = pet(enrichmentStartedAt=T0)
+    assert decisions.profile_written(started, {"bio": "x"}).patch == {"profile": {"bio": "x"}, "enrichmentStartedAt": None}
     assert decisions.profile_written(pet("deleted"), {"bio": "x"}).outcome is Outcome.SKIP
+    assert decisions.profile_written(pet(profile={"bio": "y"}), {"bio": "x"}).kind == "unchanged"
+
+
+def test_an_enrichment_is_started_once_while_a_profile_is_owed() -> None:
+    first = decisions.enrichment_start(pet(), T0)
+    assert (first.outcome, first.patch) == (Outcome.APPLY, {"enrichmentStartedAt": T0})
+    retry = decisions.enrichment_start(pet(enrichmentStartedAt=T0), T0 + 5)
+    assert (retry.outcome, retry.patch) == (Outcome.APPLY, None), "a retry of the same enrichment: nothing to stamp"
+    assert decisions.enrichment_start(pet(profile={"bio": "y"}), T0).outcome is Outcome.SKIP
+    assert decisions.enrichment_start(pet("deleted"), T0).outcome is Outcome.SKIP
+    restored = decisions.restore(pet("deleted", statusBeforeDelete="new", enrichmentStartedAt=T0, purgeAt=T0 + DAY_MS), T0)
+    assert restored.patch and restored.patch["enrichmentStartedAt"] is None, "an enrichment a delete cut short starts afresh"
 
 
 # ----------------------------------------------------------------------------- staff actions
@@ -171,7 +184,7 @@ def test_soft_delete_keeps_the_status_and_sets_a_purge_time_30_days_on() -> None
 def test_restore_goes_back_and_resumes_what_the_pet_is_owed() -> None:
     deleted = pet("deleted", statusBeforeDelete="healthy", deletedAt=T0, purgeAt=T0 + RETENTION_MS)
     decision = decisions.restore(deleted, T0 + DAY_MS)
-    assert decision.patch == {"status": "healthy", "statusBeforeDelete": None, "deletedAt": None, "purgeAt": None}
+    assert decision.patch == {"status": "healthy", "statusBeforeDelete": None, "deletedAt": None, "purgeAt": None, "enrichmentStartedAt": None}
     assert topics_of(decision) == [topics.PROFILE_REQUESTED, topics.STATUS_UPDATE_REQUESTED]
 
 
