@@ -324,10 +324,6 @@ class Pet(BaseModel):
     reviews: list[ReviewRecord] = Field(default_factory=list, description=f"The agents' decisions, oldest first, the last {MAX_REVIEWS}.")
     treatmentPlan: dict[str, Any] | None = Field(default=None, description="Written when the pet enters under_treatment.")
     adoptionPosting: dict[str, Any] | None = Field(default=None, description="Written when the pet becomes available.")
-    timelineSeq: int = Field(default=0, description="The id of the pet's last timeline item (its own sequence).")
-    timelineOutbox: list[TimelineItem] = Field(
-        default_factory=list, description="Timeline items written with a change and not yet on the stream (empty but for a moment, or after a crash)."
-    )
 
 
 class PetPage(BaseModel):

@@ -10,6 +10,7 @@ Plain Python (no runtime imports), so the same step files answer the same way on
 
 A corrupt or unreadable pets.json must never look like an empty shelter, so a StoreError is a 500
 naming the problem (503 when the file is only busy), and its body never shows a server path.
+A pet goes out through `shown`: its timeline bookkeeping stays in the store.
 """
 
 from __future__ import annotations
@@ -29,6 +30,16 @@ ApiHandler = Callable[[dict[str, Any], Any], Awaitable[Response]]
 
 class PetNotFound(Exception):
     """No pet with this id (never created, or purged)."""
+
+
+# Kept on the pet for its timeline (services/timeline.py), not part of what the API shows of it: the
+# outbox is empty but for the moment between a change and its stream write, and would flicker.
+TIMELINE_BOOKKEEPING = ("timelineSeq", "timelineOutbox")
+
+
+def shown(pet: Pet) -> Pet:
+    """A pet as the API shows it (GET /py/pets/:id/timeline shows its timeline)."""
+    return {k: v for k, v in pet.items() if k not in TIMELINE_BOOKKEEPING}
 
 
 def not_found() -> Response:

@@ -40,7 +40,8 @@ class Runtime:
                 schedule_of(step)  # a bad override stops start-up here
         self.journal = Journal(settings.journal_path, settings.journal_sync)
         self.bus = EventBus(self.steps, settings, self.journal)
-        self.streams = StreamHub(load_streams(settings.root), self.journal, settings.host_allow_list, settings.staff_api_key)
+        self.streams = StreamHub(load_streams(settings.root), self.journal, settings.host_allow_list, settings.staff_api_key,
+                                 faults=settings.faults)
         self.bus.streams = self.streams.streams
         self._cron_tasks: list[asyncio.Task[None]] = []
 

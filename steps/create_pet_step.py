@@ -15,7 +15,7 @@ from services.decisions import FollowUp, feeding_follow_up, intake
 from services.idempotency import idempotent
 from services.models import CreatePet, ErrorBody, Pet, PetCreated, schema
 from services.pet_store import get_store, now_ms
-from services.responses import answers_store_errors, emit_follow_ups
+from services.responses import answers_store_errors, emit_follow_ups, shown
 from services.staff_auth import require_staff
 from services.validation import invalid_payload
 
@@ -57,4 +57,4 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     pet = await timeline.publish(context, pet)
     created = PetCreated(petId=pet_id, name=pet["name"], species=pet["species"], ageMonths=pet["ageMonths"])
     await emit_follow_ups(context, [FollowUp(topics.PET_CREATED, created.model_dump(mode="json")), feeding_follow_up(pet_id, now)])
-    return {"status": 201, "body": pet}
+    return {"status": 201, "body": shown(pet)}

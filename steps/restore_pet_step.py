@@ -13,7 +13,7 @@ from services.decisions import Outcome
 from services.idempotency import idempotent
 from services.models import ErrorBody, Pet, schema
 from services.pet_store import get_store, now_ms
-from services.responses import answers_store_errors, emit_follow_ups, modify_pet
+from services.responses import answers_store_errors, emit_follow_ups, modify_pet, shown
 from services.staff_auth import require_staff
 
 config = {
@@ -47,4 +47,4 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     context.logger.info("♻️ Pet restored", {"petId": pet_id, "name": pet["name"], "status": pet["status"]})
     pet = await timeline.publish(context, pet, since=change.before)
     await emit_follow_ups(context, change.decision.follow_ups)
-    return {"status": 200, "body": pet}
+    return {"status": 200, "body": shown(pet)}

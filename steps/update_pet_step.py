@@ -21,7 +21,7 @@ from services.decisions import FollowUp, Outcome
 from services.idempotency import idempotent
 from services.models import ErrorBody, Pet, StatusRequestAnswer, UpdatePet, schema
 from services.pet_store import get_store, now_ms
-from services.responses import answers_store_errors, emit_follow_ups, modify_pet
+from services.responses import answers_store_errors, emit_follow_ups, modify_pet, shown
 from services.staff_auth import require_staff
 from services.validation import invalid_payload
 
@@ -67,7 +67,7 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     if decision.kind in ("deleted", "flag_blocks"):
         return {"status": 409, "body": {"message": decision.reason}}
 
-    pet = await timeline.publish(context, change.after, since=change.before)
+    pet = shown(await timeline.publish(context, change.after, since=change.before))
     if any(change.before.get(k) != pet.get(k) for k in changes):
         context.logger.info("✏️ Pet details updated", {"petId": pet_id, "fields": sorted(changes)})
     if requested is None:
