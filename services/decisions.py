@@ -47,6 +47,7 @@ Pet = Mapping[str, Any]
 DAY_MS = 24 * 60 * 60 * 1000
 RETENTION_MS = 30 * DAY_MS  # a soft-deleted pet is kept (and restorable) this long
 WELCOME_NOTES = "Welcome to our pet store! We'll take great care of this pet."
+MAX_SETTLED_REQUESTS = 20  # status request ids a pet remembers, so a late copy of one is a duplicate
 DELETED = Status.DELETED.value
 NEW = Status.NEW.value
 NEEDS_DATA = Flag.NEEDS_DATA.value
@@ -267,8 +268,9 @@ def feeding_completed(pet: Pet) -> Decision:
 def status_request(pet: Pet, request: StatusUpdateRequested) -> Decision:
     """A status request at the orchestrator, judged against the pet as it is now.
 
-    - the request was settled before (same `requestId`, applied or rejected): nothing to do, but what follows by itself
-      from here is requested again (the crash that lost it may be why this is a redelivery);
+    - the request was settled before (same `requestId` as one of the last ones, applied or rejected):
+      nothing to do, but what follows by itself from here is requested again (the crash that lost it
+      may be why this is a redelivery);
     - the pet already has that status: the same;
     - an automatic progression whose pet has left `fromStatus` meanwhile: stale, dropped;
     - otherwise the transition table decides: APPLY (with the next automatic step) or REJECT.
@@ -278,7 +280,7 @@ def status_request(pet: Pet, request: StatusUpdateRequested) -> Decision:
     pending = pet.get("pendingStatusRequest")
     settled = {"pendingStatusRequest": None} if isinstance(pending, dict) and pending.get("requestId") == request.requestId else None
     owed_here = care_follow_ups(pet) + automatic_follow_up(pet_id, current, flags_of(pet))
-    if request.requestId and pet.get("lastStatusRequestId") == request.requestId:
+    if request.requestId and request.requestId in settled_request_ids(pet):
         return Decision(Outcome.SKIP, settled, "request already settled", "duplicate", owed_here)
     if is_noop(current, requested):
         return Decision(Outcome.SKIP, settled, f"pet is already {current}", "noop", owed_here)
@@ -286,13 +288,28 @@ def status_request(pet: Pet, request: StatusUpdateRequested) -> Decision:
         return _skip("stale", f"pet is {current} now, not {request.fromStatus.value}")
     allowed, reason = check(current, requested, flags=flags_of(pet))
     if not allowed:  # settled for good: a redelivery must not apply it later, once the table would allow it
-        seen = {"lastStatusRequestId": request.requestId} if request.requestId else {}
+        seen = _settling(pet, request.requestId) if request.requestId else {}
         return Decision(Outcome.REJECT, patch={**(settled or {}), **seen} or None, reason=reason)
     change = StatusChange(current, requested, description(current, requested, automatic=request.automatic),
                           automatic=request.automatic, trigger=STATUS_UPDATE_REQUESTED, request_id=request.requestId)
     entry_patch, follow_ups = _entering(pet, requested)
-    return Decision(Outcome.APPLY, patch={"status": requested, "lastStatusRequestId": request.requestId, **entry_patch, **(settled or {})},
+    return Decision(Outcome.APPLY, patch={"status": requested, **_settling(pet, request.requestId), **entry_patch, **(settled or {})},
                     change=change, follow_ups=follow_ups)
+
+
+def settled_request_ids(pet: Pet) -> list[str]:
+    """The status requests the orchestrator settled last, oldest first (`lastStatusRequestId` and the
+    MAX_SETTLED_REQUESTS before it): a copy of an older one, delivered late, is recognised too."""
+    recent = pet.get("settledStatusRequestIds")
+    ids = [str(i) for i in recent] if isinstance(recent, list) else []
+    last = pet.get("lastStatusRequestId")
+    return ids if not last or last in ids else [*ids, str(last)]
+
+
+def _settling(pet: Pet, request_id: str | None) -> dict[str, Any]:
+    if not request_id:
+        return {"lastStatusRequestId": None}
+    return {"lastStatusRequestId": request_id, "settledStatusRequestIds": [*settled_request_ids(pet), request_id][-MAX_SETTLED_REQUESTS:]}
 
 
 # ----------------------------------------------------------------------------- staff actions

@@ -10,7 +10,7 @@ Plain Python (no runtime imports), so the same step files answer the same way on
 
 A corrupt or unreadable pets.json must never look like an empty shelter, so a StoreError is a 500
 naming the problem (503 when the file is only busy), and its body never shows a server path.
-A pet goes out through `shown`: its timeline bookkeeping stays in the store.
+A pet goes out through `shown`: the service's bookkeeping stays in the store.
 """
 
 from __future__ import annotations
@@ -32,14 +32,15 @@ class PetNotFound(Exception):
     """No pet with this id (never created, or purged)."""
 
 
-# Kept on the pet for its timeline (services/timeline.py), not part of what the API shows of it: the
-# outbox is empty but for the moment between a change and its stream write, and would flicker.
-TIMELINE_BOOKKEEPING = ("timelineSeq", "timelineOutbox")
+# Kept on the pet for the service's own use, not part of what the API shows of it: the timeline's
+# numbering and outbox (services/timeline.py; the outbox is empty but for the moment between a change
+# and its stream write, and would flicker) and the status requests already settled.
+BOOKKEEPING = ("timelineSeq", "timelineOutbox", "settledStatusRequestIds")
 
 
 def shown(pet: Pet) -> Pet:
     """A pet as the API shows it (GET /py/pets/:id/timeline shows its timeline)."""
-    return {k: v for k, v in pet.items() if k not in TIMELINE_BOOKKEEPING}
+    return {k: v for k, v in pet.items() if k not in BOOKKEEPING}
 
 
 def not_found() -> Response:
