@@ -366,7 +366,8 @@ def review_request(pet: Pet, agent: Agent) -> Decision:
     allowed = REVIEWABLE[agent]
     if current not in allowed:
         statuses = ", ".join(s for s in (st.value for st in Status) if s in allowed)
-        return Decision(Outcome.REJECT, kind="status", reason=f"Pet {pet_id} is {current}: a {agent.value} review needs a pet that is {statuses}")
+        article = "an" if agent.value[0] in "aeiou" else "a"
+        return Decision(Outcome.REJECT, kind="status", reason=f"Pet {pet_id} is {current}: {article} {agent.value} review needs a pet that is {statuses}")
     return Decision(Outcome.APPLY)
 
 

@@ -346,6 +346,17 @@ class StatusRequestAnswer(BaseModel):
     pet: Pet
 
 
+class ReviewRequestAnswer(BaseModel):
+    """Body of the 202 a review request answers: the review is on its way to the agent."""
+
+    message: str
+    petId: str
+    reviewId: str = Field(description="The id the decision will have under the pet's `reviews`.")
+    agent: Agent
+    currentStatus: Status
+    allowedChoices: list[Choice] = Field(description="The only decisions the agent can make.")
+
+
 class SoftDeleted(BaseModel):
     """Body of the 202 DELETE answers."""
 

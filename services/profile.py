@@ -75,10 +75,10 @@ def profile_from_answer(answer: object) -> Profile:
     if missing:
         raise ProfileAnswerError(f"missing field(s): {', '.join(missing)}")
     cleaned: dict[str, object] = {
-        "bio": _clip_text(fields["bio"], BIO_MAX_CHARS),
-        "breedGuess": _clip_text(fields["breedGuess"], BREED_GUESS_MAX_CHARS),
+        "bio": clip_text(fields["bio"], BIO_MAX_CHARS),
+        "breedGuess": clip_text(fields["breedGuess"], BREED_GUESS_MAX_CHARS),
         "temperamentTags": _clean_tags(fields["temperamentTags"]),
-        "adopterHints": _clip_text(fields["adopterHints"], ADOPTER_HINTS_MAX_CHARS),
+        "adopterHints": clip_text(fields["adopterHints"], ADOPTER_HINTS_MAX_CHARS),
     }
     try:
         return Profile.model_validate(cleaned)
@@ -92,7 +92,7 @@ def fallback_profile(name: str, species: str) -> Profile:
     It says nothing the shelter does not know (no invented breed or character), so staff
     and adopters can tell it apart from a real profile at a glance.
     """
-    pet_name = _clip_text(name, 40) if isinstance(name, str) and name.strip() else "This pet"
+    pet_name = clip_text(name, 40) if isinstance(name, str) and name.strip() else "This pet"
     kind = _SPECIES_WORDS.get(species, "pet")
     return Profile(
         bio=(
@@ -122,7 +122,7 @@ def _unwrap(answer: Mapping[str, object]) -> Mapping[str, object]:
     return answer
 
 
-def _clip_text(value: object, limit: int) -> object:
+def clip_text(value: object, limit: int) -> object:
     """Collapse whitespace and shorten text over `limit`, ending on a sentence if one fits.
 
     Non-strings are returned untouched so that the model's validation rejects them by name.

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from services.ai_profile import DEFAULT_MODEL, ProfileResult, generate_profile
+from services.ai_client import DEFAULT_MODEL
+from services.ai_profile import ProfileResult, generate_profile
 from services.decisions import intake
 from services.profile import (
     ADOPTER_HINTS_MAX_CHARS,
@@ -432,7 +433,7 @@ def test_running_twice_keeps_the_first_profile_and_asks_the_model_once(ai_env: F
 
 
 def test_the_handler_timeout_exceeds_the_longest_model_budget(step: ModuleType) -> None:
-    from services.ai_profile import MAX_TIMEOUT_SECONDS
+    from services.ai_client import MAX_TIMEOUT_SECONDS
 
     assert step.config["infrastructure"]["handler"]["timeout"] > MAX_TIMEOUT_SECONDS
 

@@ -13,7 +13,14 @@ Behaviours (`fake.mode = ...`, or `fake.script(...)` for the next few requests o
 - `server_error`: 500;
 - `slow`: answers `good` only after `slow_seconds` (longer than any test client timeout);
 - `malformed`: a 200 whose message content is not JSON;
-- `oversized`: a 200 whose profile has extra keys and overlong fields (`OVERSIZED_PROFILE`).
+- `oversized`: a 200 whose profile has extra keys and overlong fields (`OVERSIZED_PROFILE`);
+- `refusal`: a 200 whose message is a refusal (no content), as structured outputs refuse.
+
+What `good` answers can be scripted too: `fake.answer` is a JSON object, or a function of the
+request that returns one, or the name of a behaviour for that request (a model that "reads" the
+pet, so concurrent requests each get their own answer); `fake.script({"choice": "ready", ...})`
+answers that object to the next request. So a test makes an agent choose whatever it likes,
+including a choice outside the allowed set.
 
 Every request is recorded (`fake.requests`), so a test can check what the model was sent.
 Error answers carry `retry-after-ms: 1` so SDK retries cost milliseconds, not seconds.
@@ -29,7 +36,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -40,8 +47,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-Mode = Literal["good", "rate_limit", "server_error", "slow", "malformed", "oversized"]
-MODES: tuple[Mode, ...] = ("good", "rate_limit", "server_error", "slow", "malformed", "oversized")
+Mode = Literal["good", "rate_limit", "server_error", "slow", "malformed", "oversized", "refusal"]
+MODES: tuple[Mode, ...] = ("good", "rate_limit", "server_error", "slow", "malformed", "oversized", "refusal")
+REFUSAL = "I'm sorry, I can't help with that request."
 
 GOOD_PROFILE: dict[str, Any] = {
     "bio": (
@@ -81,10 +89,18 @@ class RecordedRequest:
         return list(self.body.get("messages", [])) if isinstance(self.body, dict) else []
 
     @property
+    def response_format(self) -> Any:
+        return self.body.get("response_format") if isinstance(self.body, dict) else None
+
+    @property
     def user_data(self) -> Any:
         """The user message, parsed as JSON (the pet, as data)."""
         users = [m for m in self.messages if m.get("role") == "user"]
         return json.loads(users[-1]["content"]) if users else None
+
+
+Answer = Any | Callable[[RecordedRequest], Any]  # JSON content, or per request: content or a Mode
+Step = Mode | dict[str, Any]  # a scripted behaviour, or a `good` answer with this content
 
 
 class FakeOpenAI:
@@ -92,9 +108,9 @@ class FakeOpenAI:
 
     def __init__(self) -> None:
         self.mode: Mode = "good"
-        self.answer: dict[str, Any] = dict(GOOD_PROFILE)
+        self.answer: Answer = dict(GOOD_PROFILE)
         self.slow_seconds = 5.0
-        self._script: deque[Mode] = deque()
+        self._script: deque[Step] = deque()
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._release: asyncio.Event | None = None
@@ -133,10 +149,10 @@ class FakeOpenAI:
             self._script.clear()
             self._requests.clear()
 
-    def script(self, *modes: Mode) -> None:
-        """Use these behaviours for the next requests, in order, then go back to `mode`."""
+    def script(self, *steps: Step) -> None:
+        """Use these behaviours (or answers) for the next requests, in order, then go back to `mode`."""
         with self._lock:
-            self._script.extend(modes)
+            self._script.extend(steps)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -165,10 +181,11 @@ class FakeOpenAI:
         self._started.set()
         yield
 
-    def _next_mode(self, request: RecordedRequest) -> Mode:
+    def _next_step(self, request: RecordedRequest) -> tuple[Mode, Answer]:
         with self._lock:
             self._requests.append(request)
-            return self._script.popleft() if self._script else self.mode
+            step = self._script.popleft() if self._script else self.mode
+            return (step, self.answer) if isinstance(step, str) else ("good", step)
 
     async def _chat_completions(self, request: Request) -> JSONResponse:
         raw = await request.body()
@@ -177,7 +194,11 @@ class FakeOpenAI:
         except json.JSONDecodeError:
             body = raw.decode("utf-8", "replace")
         recorded = RecordedRequest(request.method, request.url.path, {k.lower(): v for k, v in request.headers.items()}, body)
-        mode = self._next_mode(recorded)
+        mode, answer = self._next_step(recorded)
+        if mode == "good" and callable(answer):
+            answer = answer(recorded)
+            if answer in MODES:  # a behaviour chosen for this request
+                mode, answer = answer, GOOD_PROFILE
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not body.get("model"):
             return _error(400, "invalid_request_error", "model and messages are required")
         if mode == "rate_limit":
@@ -190,17 +211,19 @@ class FakeOpenAI:
                 await asyncio.wait_for(self._release.wait(), timeout=self.slow_seconds)
             except TimeoutError:
                 pass
+        if mode == "refusal":
+            return JSONResponse(_completion(body["model"], None, refusal=REFUSAL))
         if mode == "malformed":
             content = '{"bio": "Rex is a good boy", "breedGuess": "Lab", "temperamentTags": ["loyal",'
         elif mode == "oversized":
             content = json.dumps(OVERSIZED_PROFILE)
         else:
-            content = json.dumps(self.answer)
+            content = json.dumps(answer)
         return JSONResponse(_completion(body["model"], content))
 
 
-def _completion(model: str, content: str) -> dict[str, Any]:
-    prompt_tokens, completion_tokens = 120, max(1, len(content) // 4)
+def _completion(model: str, content: str | None, refusal: str | None = None) -> dict[str, Any]:
+    prompt_tokens, completion_tokens = 120, max(1, len(content or refusal or "") // 4)
     return {
         "id": f"chatcmpl-fake-{time.monotonic_ns()}",
         "object": "chat.completion",
@@ -210,7 +233,7 @@ def _completion(model: str, content: str) -> dict[str, Any]:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": content, "refusal": None},
+                "message": {"role": "assistant", "content": content, "refusal": refusal},
                 "logprobs": None,
                 "finish_reason": "stop",
             }

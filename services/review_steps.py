@@ -1,0 +1,85 @@
+"""What the review steps do, written once for both agents: the request (API) and the agent (event).
+
+The four step files (`health_review_request_step.py`, `adoption_review_request_step.py`,
+`health_review_agent_step.py`, `adoption_review_agent_step.py`) hold their configs, so each shows
+its own edges in the flow, and hand their input here with the agent they are for.
+
+- `request_review`: 404 for an unknown pet, 409 with the reason when the pet can't be reviewed now
+  (`decisions.review_request`), else the request is emitted and the answer is 202 with the review's
+  id. Nothing is written to the pet, so an emit that fails is a 500 and a retry is safe.
+- `run_agent`: loads the pet, lets the agent decide (`review_agent.decide`: the model, or the
+  rules), logs, and emits the chosen decision's topic for the orchestrator, which records and
+  applies it. A pet deleted, purged or moved out of what can be reviewed meanwhile is dropped.
+  A redelivered request decides again under the same review id; the orchestrator records a
+  review id once, so the second decision changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import ValidationError
+
+from services import decisions
+from services.decisions import Outcome
+from services.models import Agent, ReviewDecided, ReviewRequested
+from services.pet_store import get_store, now_ms
+from services.responses import Response, load_pet
+from services.review_agent import AGENTS, decide
+from services.validation import one_line
+
+
+async def request_review(agent: Agent, req: dict[str, Any], context: Any) -> Response:
+    """POST /py/pets/:id/{health,adoption}-review (wrapped in `answers_store_errors` by the step)."""
+    definition = AGENTS[agent]
+    pet_id = req["pathParams"]["id"]
+    pet = await load_pet(get_store(), pet_id)
+    decision = decisions.review_request(pet, agent)
+    if decision.outcome is Outcome.REJECT:
+        context.logger.warn(f"⚠️ {definition.title} refused", {"petId": pet_id, "status": pet["status"], "reason": decision.reason})
+        return {"status": 409, "body": {"message": decision.reason}}
+
+    request = ReviewRequested(petId=pet_id, reviewId=uuid.uuid4().hex, agent=agent, requestedAt=now_ms())
+    context.logger.info(f"{definition.emoji} {definition.title} requested",
+                        {"petId": pet_id, "reviewId": request.reviewId, "status": pet["status"]})
+    await context.emit({"topic": definition.request_topic, "data": request.model_dump(mode="json")})
+    body = {
+        "message": f"{definition.title} requested",
+        "petId": pet_id,
+        "reviewId": request.reviewId,
+        "agent": agent.value,
+        "currentStatus": pet["status"],
+        "allowedChoices": [c.value for c in definition.choices],
+    }
+    return {"status": 202, "body": body}
+
+
+async def run_agent(agent: Agent, input_data: Any, context: Any) -> None:
+    """The agent step's handler: decide on the requested pet and emit the decision."""
+    definition = AGENTS[agent]
+    try:
+        request = ReviewRequested.model_validate(input_data)
+    except ValidationError as exc:
+        context.logger.error(f"❌ {definition.title} request is malformed", {"input": input_data, "error": one_line(exc)})
+        return  # retrying can't fix it
+    fields = {"petId": request.petId, "reviewId": request.reviewId}
+    if request.agent is not agent:
+        context.logger.error(f"❌ {definition.title} request is for another agent", {**fields, "agent": request.agent.value})
+        return
+
+    pet = await get_store().aget(request.petId)
+    why_not = "pet not found (purged)" if pet is None else decisions.review_request(pet, agent).reason
+    if pet is None or why_not:
+        context.logger.info(f"⏭️ {definition.title} skipped", {**fields, "reason": why_not})
+        return
+
+    context.logger.info(f"🤖 {definition.title} agent deciding", {**fields, "status": pet["status"], "choices": [c.value for c in definition.choices]})
+    review = await decide(agent, pet, review_id=request.reviewId, trace_id=getattr(context, "trace_id", None), now=now_ms())
+    decided = {**fields, "choice": review.choice.value, "source": review.source, "rationale": review.rationale}
+    if review.source == "fallback":
+        context.logger.warn(f"⚠️ {definition.title} decided by the fallback rules", {**decided, "reason": review.fallbackReason})
+    else:
+        context.logger.info(f"✅ {definition.title} decided", {**decided, "model": review.model})
+    event = ReviewDecided(petId=request.petId, review=review)
+    await context.emit({"topic": definition.topic_of(review.choice), "data": event.model_dump(mode="json")})
