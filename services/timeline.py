@@ -169,6 +169,11 @@ def told_review(review: ReviewRecord) -> Teller:
     return tell
 
 
+def review_requested(agent: str, title: str, review_id: str, requested_at: int, status: str) -> Entry:
+    return Entry(Kind.REVIEW_REQUESTED, f"📋 {title} requested (pet is {status})",
+                 {"reviewId": review_id, "agent": agent, "requestedAt": requested_at, "status": status})
+
+
 def told_enrichment_started(pet: Pet, decision: Decision) -> list[Entry]:
     """The first start of an enrichment (a retry of the same one writes nothing, and tells nothing)."""
     if not decision.applied or not decision.patch:
@@ -277,6 +282,26 @@ async def _clear(context: Any, pet: Pet, ids: Sequence[str]) -> Pet:
         context.logger.error("❌ Timeline outbox not cleared", {"petId": pet["id"], "error": str(exc)})
         return pet
     return pet if change is None else change.after
+
+
+async def record_once(context: Any, pet_id: str, entry: Entry, key: str, now: int) -> Pet | None:
+    """Record `entry` unless the pet's timeline already has an item of its kind with the same
+    `data[key]` (on the stream, or in the outbox): for an event step whose input causes no change
+    of its own to the pet (a review request), so a redelivery is told once. Returns the pet (None:
+    purged)."""
+    value = entry.data[key]
+
+    def same(item: Mapping[str, Any]) -> bool:
+        data = item.get("data")
+        return item.get("kind") == entry.kind.value and isinstance(data, dict) and data.get(key) == value
+
+    on_stream = any(same(i) for i in await _stream(context).getGroup(pet_id) or [] if isinstance(i, dict))
+
+    def tell(pet: Pet, _decision: Decision) -> list[Entry]:
+        return [] if on_stream or any(same(i) for i in outbox_of(pet)) else [entry]
+
+    change = await get_store().amodify(pet_id, recording(lambda _pet: Decision(Outcome.APPLY), tell, now))
+    return None if change is None else await publish(context, change.after, since=change.before)
 
 
 async def items_of(context: Any, pet: Pet) -> list[Item]:

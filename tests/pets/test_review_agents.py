@@ -315,3 +315,5 @@ def test_a_redelivered_request_or_decision_changes_nothing(
         run_cli("emit", "--no-run", "py.adoption.review.requested", json.dumps(gone), data_dir=server.data_dir)
         wait_until(lambda: '"reason": "pet not found (purged)"' in server.logs(), message="the request for a purged pet to be dropped")
         assert get(client, pet["id"]) == flagged
+        told = [i for i in client.get(f"/py/pets/{pet['id']}/timeline").json()["items"] if i["kind"].startswith("review_")]
+        assert [(i["kind"], i["data"]["reviewId"]) for i in told] == [("review_requested", record["id"]), ("review_decided", record["id"])]

@@ -147,10 +147,14 @@ def test_a_client_sees_a_healthy_pets_timeline_so_far_then_each_item_as_it_happe
     assert "update" not in changes(early) + changes(late) and "delete" not in changes(early) + changes(late)
 
 
-def test_a_client_sees_a_sick_pets_timeline_through_treatment(server_factory: Callable[..., Any], watch: Callable[[Any, str], Watcher]) -> None:
+def test_a_client_sees_a_sick_pets_timeline_through_its_review_and_treatment(
+    server_factory: Callable[..., Any], watch: Callable[[Any, str], Watcher]
+) -> None:
     server = server_factory(env=NO_KEY)
     with server.client() as client:
-        pet = admitted(client, "Rex")
+        response = client.post("/py/pets", json={"name": "Rex", "species": "dog", "ageMonths": 30, "symptoms": ["coughing"]})
+        assert response.status_code == 201
+        pet = wait_for(client, response.json()["id"], settled, "Rex to settle in quarantine")
         so_far = timeline(client, pet["id"])
         assert set(kinds(so_far)) == SETTLED_KINDS | {"enrichment_failed"}
         failed = next(i for i in so_far if i["kind"] == "enrichment_failed")
@@ -158,20 +162,27 @@ def test_a_client_sees_a_sick_pets_timeline_through_treatment(server_factory: Ca
         watcher = watch(server, pet["id"])
         sees(watcher, so_far, "the timeline so far")
 
-        request_status(client, pet["id"], "ill")
+        review = client.post(f"/py/pets/{pet['id']}/health-review")  # no key: the rules decide (a symptom: treatment)
+        assert review.status_code == 202
         wait_for_status(client, pet["id"], "under_treatment")
         refused = request_status(client, pet["id"], "available")
         assert refused["accepted"] is False
         whole = timeline(client, pet["id"])
 
-    assert moves(whole[len(so_far):]) == [("in_quarantine", "ill"), ("ill", "under_treatment")]
+    new = whole[len(so_far):]
+    assert kinds(new) == ["review_requested", "review_decided", "status_changed", "status_changed", "status_change_rejected"]
+    requested, decided = new[0], new[1]
+    assert requested["data"]["reviewId"] == decided["data"]["reviewId"] == review.json()["reviewId"]
+    assert requested["message"] == "📋 Health review requested (pet is in_quarantine)"
+    assert (decided["data"]["choice"], decided["data"]["source"]) == ("treatment_required", "fallback")
+    assert decided["message"].startswith("🧭 Health review decided: treatment required (fallback: ")
+    assert moves(new) == [("in_quarantine", "ill"), ("ill", "under_treatment")]
     rejection = whole[-1]
     assert rejection["kind"] == "status_change_rejected" and rejection["data"]["reason"] == refused["reason"]
     assert rejection["message"] == f"⚠️ Status change to available rejected: {refused['reason']}"
-    assert len(whole) == len(so_far) + 3
     sees(watcher, whole, "through treatment and the refused request")
     assert synced(watcher) + sorted(created_live(watcher), key=lambda i: i["id"]) == whole, "the timeline so far, then each item once"
-    assert created_live(watcher)[-3:] == whole[-3:], "pushed in order, as they happened"
+    assert created_live(watcher)[-5:] == new, "pushed in order, as they happened"
 
 
 def test_delete_and_restore_are_told_once_and_get_answers_for_curl(server_factory: Callable[..., Any]) -> None:
