@@ -19,6 +19,7 @@ import functools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
+from services import timeline
 from services.decisions import FollowUp
 from services.pet_file import StoreError
 from services.pet_store import Change, Decides, Pet, PetStore, StoreBusyError
@@ -35,7 +36,7 @@ class PetNotFound(Exception):
 # Kept on the pet for the service's own use, not part of what the API shows of it: the timeline's
 # numbering and outbox (services/timeline.py; the outbox is empty but for the moment between a change
 # and its stream write, and would flicker) and the status requests already settled.
-BOOKKEEPING = ("timelineSeq", "timelineOutbox", "settledStatusRequestIds")
+BOOKKEEPING = (timeline.SEQ, timeline.OUTBOX, "settledStatusRequestIds")
 
 
 def shown(pet: Pet) -> Pet:

@@ -196,6 +196,24 @@ def told_enrichment_finished(profile: Mapping[str, Any], error: str | None) -> T
     return tell
 
 
+CARE_TOLD: dict[str, tuple[Kind, str]] = {
+    "treatmentPlan": (Kind.TREATMENT_PLAN_WRITTEN, "💊 Treatment plan written"),
+    "adoptionPosting": (Kind.ADOPTION_POSTING_WRITTEN, "📣 Adoption posting written"),
+}
+
+
+def told_care(field_name: str) -> Teller:
+    """A treatment plan or adoption posting written (`decisions.care_written`; a repeat tells nothing)."""
+    kind, message = CARE_TOLD[field_name]
+
+    def tell(pet: Pet, decision: Decision) -> list[Entry]:
+        if not decision.applied or not decision.patch:
+            return []
+        return [Entry(kind, message, {field_name: decision.patch.get(field_name), "status": pet.get("status")})]
+
+    return tell
+
+
 def told_deleted(pet: Pet, decision: Decision) -> list[Entry]:
     if not decision.applied or not decision.patch:
         return []
