@@ -11,10 +11,13 @@ Why this way, and why nothing is lost (docs/decisions.md#37):
 1. The item is written with the change it tells of, in the same atomic write of pets.json:
    `recording` wraps a decision so that its patch also appends the items its teller (`told_*`)
    makes of it to the pet's `timelineOutbox`, numbered by the pet's own sequence (`timelineSeq`).
-2. `publish` then sets them on the stream and takes them out of the outbox (a second write, which
-   keeps `updatedAt`). A failed stream write is logged, not raised: the items wait in the outbox.
+2. `publish` then sets them on the stream. They leave the outbox with the pet's next write
+   (`recording` takes out what this process has seen published), or the reconciler's, so
+   publishing costs no write of its own. A failed stream write is logged, not raised: the items
+   wait in the outbox.
 3. A process that dies between 1 and 2 leaves them in the outbox: the reconciler publishes them
-   (`publish_leftovers`), and GET /py/pets/:id/timeline shows them meanwhile (`items_of`).
+   (`publish_leftovers`: whatever the stream lacks), and GET /py/pets/:id/timeline shows them
+   meanwhile (`items_of`).
 
 A redelivered event adds nothing: the decisions recognise a repeat (SKIP, or APPLY with nothing to
 write) and the tellers make no item of it. Ids come from the pet's sequence, taken under the store's
@@ -23,7 +26,9 @@ lock, so they sort in the order the changes were made, whatever the clocks do.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +60,41 @@ class Entry:
 Teller = Callable[[Pet, Decision], Sequence[Entry]]
 
 
+class _Published:
+    """The outbox items this process has put on the stream, by pet: the pet's next write
+    takes them out of its outbox (`recording`), so publishing costs no write of its own. What is
+    not known here (published by another process, or before a restart) stays in the outbox until
+    the reconciler finds it on the stream. Entries go once the item is out of the outbox."""
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[str, Any], set[str]] = {}
+        self._lock = threading.Lock()  # `recording` runs on the store's committer thread
+
+    @staticmethod
+    def _key(pet: Mapping[str, Any]) -> tuple[str, Any]:
+        return (pet["id"], pet.get("createdAt"))  # not the id alone: another DATA_DIR has a pet "1" too
+
+    def of(self, pet: Mapping[str, Any]) -> set[str]:
+        with self._lock:
+            return set(self._ids.get(self._key(pet), ()))
+
+    def add(self, pet: Mapping[str, Any], ids: Iterable[str]) -> None:
+        with self._lock:
+            self._ids.setdefault(self._key(pet), set()).update(ids)
+
+    def settle(self, pet: Mapping[str, Any]) -> None:
+        """Forget what is no longer in the pet's outbox."""
+        with self._lock:
+            left = self._ids.get(self._key(pet), set()) & {i["id"] for i in outbox_of(pet)}
+            if left:
+                self._ids[self._key(pet)] = left
+            else:
+                self._ids.pop(self._key(pet), None)
+
+
+_PUBLISHED = _Published()
+
+
 def item_id(seq: int) -> str:
     return f"{seq:0{ID_DIGITS}d}"
 
@@ -71,16 +111,23 @@ def _appended(pet: Mapping[str, Any], entries: Sequence[Entry], now: int) -> dic
 
 
 def recording(decide: Callable[[Pet], Decision], tell: Teller, now: int) -> Callable[[Pet], Decision]:
-    """`decide`, with the items `tell` makes of its decision written in the same patch. An item
-    alone (a rejection) leaves `updatedAt` as it was: the pet itself did not change."""
+    """`decide`, with the items `tell` makes of its decision written in the same patch, and the
+    outbox items this process has seen on the stream taken out of it (a write that happens anyway
+    clears them for free). An item alone (a rejection) leaves `updatedAt` as it was: the pet itself
+    did not change."""
 
     def decide_and_record(pet: Pet) -> Decision:
         decision = decide(pet)
         entries = tell(pet, decision)
-        if not entries:
+        if not entries and not decision.patch:
+            return decision  # nothing is written: nothing to clear either
+        box = outbox_of(pet)
+        on_stream = _PUBLISHED.of(pet) & {i["id"] for i in box}
+        if not entries and not on_stream:
             return decision
         unchanged = {} if decision.patch else {"updatedAt": pet.get("updatedAt")}
-        return dataclasses.replace(decision, patch={**(decision.patch or unchanged), **_appended(pet, entries, now)})
+        kept = {**pet, OUTBOX: [i for i in box if i["id"] not in on_stream]}
+        return dataclasses.replace(decision, patch={**(decision.patch or unchanged), **_appended(kept, entries, now)})
 
     return decide_and_record
 
@@ -181,6 +228,11 @@ def told_enrichment_started(pet: Pet, decision: Decision) -> list[Entry]:
     return [Entry(Kind.ENRICHMENT_STARTED, "🤖 AI profile enrichment started", {"name": pet.get("name"), "species": pet.get("species")})]
 
 
+def _gist(profile: Mapping[str, Any]) -> dict[str, Any]:
+    """What the timeline keeps of a profile (the whole of it is on the pet): its breed guess and tags."""
+    return {"breedGuess": profile.get("breedGuess"), "temperamentTags": profile.get("temperamentTags")}
+
+
 def told_enrichment_finished(profile: Mapping[str, Any], error: str | None) -> Teller:
     """The profile stored: the model's (completed) or the fallback (failed, and why)."""
 
@@ -189,9 +241,9 @@ def told_enrichment_finished(profile: Mapping[str, Any], error: str | None) -> T
             return []
         if error is not None:
             return [Entry(Kind.ENRICHMENT_FAILED, f"❌ AI profile enrichment failed ({error}): fallback profile stored",
-                          {"error": error, "fallback": True, "profile": dict(profile)})]
+                          {"error": error, "fallback": True, **_gist(profile)})]
         return [Entry(Kind.ENRICHMENT_COMPLETED, f"✅ AI profile written: {profile.get('breedGuess')}",
-                      {"fallback": False, "profile": dict(profile)})]
+                      {"fallback": False, **_gist(profile)})]
 
     return tell
 
@@ -245,28 +297,42 @@ def _plain(item: Mapping[str, Any]) -> Item:
     return {k: item.get(k) for k in ITEM_FIELDS}
 
 
-async def publish(context: Any, pet: Pet, since: Pet | None = None) -> Pet:
-    """Set the items of `pet`'s outbox that `since` did not have on the stream, then take them out
-    of the outbox. Never raises (as `responses.emit_follow_ups` does not): what could not be
-    published or cleared stays in the outbox for the reconciler. Returns the pet as it now is."""
+async def publish(context: Any, pet: Pet, since: Pet | None = None) -> None:
+    """Set on the stream the items of `pet`'s outbox that `since` did not have (the ones this write
+    added). They stay in the outbox until the pet's next write (or the reconciler) takes them out:
+    a write of its own per publish would cost the chain a second round of pets.json writes. Never
+    raises (as `responses.emit_follow_ups` does not): what could not be published waits in the
+    outbox for the reconciler."""
+    _PUBLISHED.settle(pet)
     known = {i["id"] for i in outbox_of(since)} if since is not None else set()
-    items = [i for i in outbox_of(pet) if i["id"] not in known]
-    published = await _set_all(context, pet["id"], items)
-    return await _clear(context, pet, published)
+    published = await _set_all(context, pet["id"], [i for i in outbox_of(pet) if i["id"] not in known])
+    _PUBLISHED.add(pet, published)
 
 
-async def publish_leftovers(context: Any, pet: Pet, before: int) -> int:
-    """The reconciler's part: of the pet's outbox items recorded up to `before` (epoch ms: later
-    ones are most likely being published by their step right now), set those the stream lacks (a
-    process died between the write and the stream), then clear them. Returns how many were missing."""
-    stream, pet_id = _stream(context), pet["id"]
-    missing: list[Item] = []
-    present: list[Item] = []
-    for item in (i for i in outbox_of(pet) if isinstance(i.get("at"), int) and i["at"] <= before):
-        (present if await stream.get(pet_id, item["id"]) is not None else missing).append(item)
-    published = await _set_all(context, pet_id, missing)
-    await _clear(context, pet, [i["id"] for i in present] + published)
-    return len(published)
+async def publish_leftovers(context: Any, pets: Iterable[Pet], before: int) -> dict[str, int]:
+    """The reconciler's part: of the outbox items recorded up to `before` (epoch ms: later ones are
+    most likely being published by their step right now), set those the stream lacks (a process
+    died between the write and the stream), then take them out of the outboxes, all at once (the
+    store commits them together). Returns, by pet, how many were missing from the stream."""
+    stream = _stream(context)
+    missing_by_pet: dict[str, int] = {}
+    cleared: list[tuple[Pet, list[str]]] = []
+    for pet in pets:
+        pet_id, seen = pet["id"], _PUBLISHED.of(pet)
+        missing: list[Item] = []
+        present: list[str] = []
+        for item in (i for i in outbox_of(pet) if isinstance(i.get("at"), int) and i["at"] <= before):
+            if item["id"] in seen or await stream.get(pet_id, item["id"]) is not None:
+                present.append(item["id"])
+            else:
+                missing.append(item)
+        published = await _set_all(context, pet_id, missing)
+        if published:
+            missing_by_pet[pet_id] = len(published)
+        if present or published:
+            cleared.append((pet, present + published))
+    await asyncio.gather(*(_clear(context, pet, ids) for pet, ids in cleared))
+    return missing_by_pet
 
 
 async def _set_all(context: Any, pet_id: str, items: Iterable[Item]) -> list[str]:
@@ -282,9 +348,9 @@ async def _set_all(context: Any, pet_id: str, items: Iterable[Item]) -> list[str
     return done
 
 
-async def _clear(context: Any, pet: Pet, ids: Sequence[str]) -> Pet:
+async def _clear(context: Any, pet: Pet, ids: Sequence[str]) -> None:
     if not ids:
-        return pet
+        return
     gone = set(ids)
 
     def cleared(current: Pet) -> Decision:
@@ -296,10 +362,11 @@ async def _clear(context: Any, pet: Pet, ids: Sequence[str]) -> Pet:
 
     try:
         change = await get_store().amodify(pet["id"], cleared)
-    except StoreError as exc:  # published all the same; the reconciler clears it
+    except StoreError as exc:  # published all the same; the next run clears it
         context.logger.error("❌ Timeline outbox not cleared", {"petId": pet["id"], "error": str(exc)})
-        return pet
-    return pet if change is None else change.after
+        return
+    if change is not None:
+        _PUBLISHED.settle(change.after)
 
 
 async def record_once(context: Any, pet_id: str, entry: Entry, key: str, now: int) -> Pet | None:
@@ -319,7 +386,10 @@ async def record_once(context: Any, pet_id: str, entry: Entry, key: str, now: in
         return [] if on_stream or any(same(i) for i in outbox_of(pet)) else [entry]
 
     change = await get_store().amodify(pet_id, recording(lambda _pet: Decision(Outcome.APPLY), tell, now))
-    return None if change is None else await publish(context, change.after, since=change.before)
+    if change is None:
+        return None
+    await publish(context, change.after, since=change.before)
+    return change.after
 
 
 async def items_of(context: Any, pet: Pet) -> list[Item]:

@@ -52,7 +52,8 @@ async def handler(input_data: Any, context: Any) -> None:
     if start is None or not start.decision.applied:
         context.logger.info("⏭️ AI Profile Enrichment skipped", {"petId": pet_id, "reason": _why_skipped(start)})
         return
-    pet = await timeline.publish(context, start.after, since=start.before)
+    pet = start.after
+    await timeline.publish(context, pet, since=start.before)
 
     name, species = pet["name"], pet["species"]
     context.logger.info("🤖 AI Profile Enrichment started", {"petId": pet_id, "name": name, "species": species})

@@ -6,6 +6,7 @@ them fails, the pet still exists and the answer says so; the reconciler queues t
 The pet's timeline starts here: its "created" item is written with the pet, then published.
 """
 
+import asyncio
 from typing import Any
 
 from pydantic import ValidationError
@@ -54,7 +55,8 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     context.logger.info(
         "🐾 Pet created", {"petId": pet_id, "name": pet["name"], "species": pet["species"], "status": pet["status"]}
     )
-    pet = await timeline.publish(context, pet)
     created = PetCreated(petId=pet_id, name=pet["name"], species=pet["species"], ageMonths=pet["ageMonths"])
-    await emit_follow_ups(context, [FollowUp(topics.PET_CREATED, created.model_dump(mode="json")), feeding_follow_up(pet_id, now)])
+    follow_ups = [FollowUp(topics.PET_CREATED, created.model_dump(mode="json")), feeding_follow_up(pet_id, now)]
+    # Side by side: the item's stream write and the events share the journal's commits.
+    await asyncio.gather(timeline.publish(context, pet), emit_follow_ups(context, follow_ups))
     return {"status": 201, "body": shown(pet)}

@@ -6,8 +6,8 @@ make two stores commit together, the pet's own state says what it is still owed
 (`decisions.missing_follow_ups`): a `new` pet its feeding reminder, a pet without a profile its
 enrichment, a healthy/ill/recovered pet its automatic progression. Every handler these reach is
 idempotent, so emitting again is always safe (docs/decisions.md#35). Timeline items written with a
-change but not on the stream (the process died in between) are published here too
-(docs/decisions.md#37).
+change but not on the stream (the process died in between) are published here too, and every
+published item still in an outbox is taken out of it (docs/decisions.md#37).
 
 Pets changed within the last PET_RECONCILE_GRACE_SECONDS (default 120, longer than a model call
 may take) are left alone: their chain is most likely still running. Change the schedule with
@@ -41,13 +41,13 @@ DEFAULT_GRACE_SECONDS = 120.0
 async def handler(context: Any) -> None:
     now = now_ms()
     settled_before = now - int(float(os.environ.get("PET_RECONCILE_GRACE_SECONDS") or DEFAULT_GRACE_SECONDS) * 1000)
-    requeued = published = 0
-    for pet in await get_store().aall():
-        if timeline.outbox_of(pet):
-            missing = await timeline.publish_leftovers(context, pet, settled_before)
-            if missing:
-                context.logger.warn("🩹 Pet timeline incomplete: items published", {"petId": pet["id"], "items": missing})
-            published += missing
+    pets = await get_store().aall()
+    stranded = await timeline.publish_leftovers(context, (p for p in pets if timeline.outbox_of(p)), settled_before)
+    for pet_id, missing in stranded.items():
+        context.logger.warn("🩹 Pet timeline incomplete: items published", {"petId": pet_id, "items": missing})
+    published = sum(stranded.values())
+    requeued = 0
+    for pet in pets:
         if pet.get("updatedAt", 0) > settled_before:
             continue
         owed = missing_follow_ups(pet, now)

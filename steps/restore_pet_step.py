@@ -45,6 +45,6 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
 
     pet = change.after
     context.logger.info("♻️ Pet restored", {"petId": pet_id, "name": pet["name"], "status": pet["status"]})
-    pet = await timeline.publish(context, pet, since=change.before)
+    await timeline.publish(context, pet, since=change.before)
     await emit_follow_ups(context, change.decision.follow_ups)
     return {"status": 200, "body": shown(pet)}

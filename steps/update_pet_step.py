@@ -67,7 +67,8 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     if decision.kind in ("deleted", "flag_blocks"):
         return {"status": 409, "body": {"message": decision.reason}}
 
-    pet = shown(await timeline.publish(context, change.after, since=change.before))
+    await timeline.publish(context, change.after, since=change.before)
+    pet = shown(change.after)
     if any(change.before.get(k) != pet.get(k) for k in changes):
         context.logger.info("✏️ Pet details updated", {"petId": pet_id, "fields": sorted(changes)})
     if requested is None:

@@ -362,7 +362,7 @@ def test_the_step_stores_the_models_profile_and_leaves_status_alone(ai_env: Fake
     assert {k: v for k, v in stored.items() if k not in ("profile", "updatedAt", *timeline_keys)} == {
         k: v for k, v in pet.items() if k not in ("profile", "updatedAt", *timeline_keys)
     }
-    assert stored["timelineOutbox"] == [], "told on the pet's timeline, then published"
+    assert [i["kind"] for i in stored["timelineOutbox"]] == ["enrichment_completed"], "published, and out with the next write"
     assert [i["kind"] for i in context.streams["petTimeline"].items.values()] == ["enrichment_started", "enrichment_completed"]
     assert context.topics() == ["py.ai.profile.enrichment.started", "py.ai.profile.enrichment.completed"]
     assert context.emitted[1]["data"] == {"petId": pet["id"], "profile": GOOD_PROFILE, "fallback": False}

@@ -93,11 +93,16 @@ def admit(store: PetStore) -> dict[str, Any]:
     return store.create(timeline.admitted(decisions.intake({"name": "Rex", "species": "dog", "ageMonths": 3}), T0))
 
 
-def test_publish_sets_the_new_items_then_clears_the_outbox(store: PetStore) -> None:
+def test_publish_sets_the_new_items_and_the_pets_next_write_clears_them(store: PetStore) -> None:
     created, context = admit(store), Context()
-    after = asyncio.run(timeline.publish(context, created))
-    assert after["timelineOutbox"] == [] and after["updatedAt"] == created["updatedAt"]
+    asyncio.run(timeline.publish(context, created))
     assert [(i["id"], i["kind"], i["_createdAt"]) for i in context.items()] == [("000001", "created", T0)]
+    assert (store.get(created["id"]) or {})["timelineOutbox"] != [], "publishing writes nothing to the store"
+    change = store.modify(created["id"], timeline.recording(decisions.feeding_reminder, timeline.told_feeding_reminder, T0 + 1))
+    assert change is not None
+    assert [i["id"] for i in change.after["timelineOutbox"]] == ["000002"], "the published item left with the next write"
+    untold = store.modify(created["id"], timeline.recording(lambda p: Decision(Outcome.SKIP), lambda p, d: [], T0 + 2))
+    assert untold is not None and untold.after == change.after, "a decision that writes nothing writes nothing, even to clear"
 
 
 def test_a_failed_stream_write_keeps_the_item_for_the_reconciler(store: PetStore) -> None:
@@ -107,18 +112,17 @@ def test_a_failed_stream_write_keeps_the_item_for_the_reconciler(store: PetStore
     async def refuse(*_: Any) -> None:
         raise ConnectionError("stream down")
 
-    async def run() -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+    async def run() -> tuple[list[dict[str, Any]], dict[str, int]]:
         stream.set = refuse  # type: ignore[method-assign]
-        kept = await timeline.publish(context, created)
-        shown = await timeline.items_of(context, kept)
+        await timeline.publish(context, created)
+        shown = await timeline.items_of(context, store.get(created["id"]) or {})
         del stream.set  # the stream is back
-        return kept, shown, await timeline.publish_leftovers(context, store.get(created["id"]) or {}, T0)
+        return shown, await timeline.publish_leftovers(context, [store.get(created["id"]) or {}], T0)
 
-    kept, shown, published = asyncio.run(run())
-    assert [i["id"] for i in kept["timelineOutbox"]] == ["000001"]
+    shown, published = asyncio.run(run())
     assert [i["kind"] for i in shown] == ["created"], "GET shows it meanwhile"
     assert context.logger.messages() == ["❌ Timeline item not published; the reconciler will publish it"]
-    assert published == 1 and [i["id"] for i in context.items()] == ["000001"]
+    assert published == {created["id"]: 1} and [i["id"] for i in context.items()] == ["000001"]
     assert (store.get(created["id"]) or {})["timelineOutbox"] == []
 
 
