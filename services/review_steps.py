@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from services import decisions, timeline
-from services.decisions import Outcome
+from services.decisions import Decision, Outcome
 from services.models import Agent, ReviewDecided, ReviewRequested
 from services.pet_store import get_store, now_ms
 from services.responses import Response, load_pet
@@ -75,8 +75,10 @@ async def run_agent(agent: Agent, input_data: Any, context: Any) -> None:
         context.logger.info(f"⏭️ {definition.title} skipped", {**fields, "reason": why_not})
         return
 
-    entry = timeline.review_requested(agent.value, definition.title, request.reviewId, request.requestedAt, pet["status"])
-    await timeline.record_once(context, request.petId, entry, key="reviewId", now=now_ms())
+    told = timeline.told_review_requested(agent.value, definition.title, request.reviewId, request.requestedAt)
+    change = await get_store().amodify(request.petId, timeline.recording(lambda _pet: Decision(Outcome.APPLY), told, now_ms()))
+    if change is not None:
+        await timeline.publish(context, change.after, since=change.before)
     context.logger.info(f"🤖 {definition.title} agent deciding", {**fields, "status": pet["status"], "choices": [c.value for c in definition.choices]})
     review = await decide(agent, pet, review_id=request.reviewId, trace_id=getattr(context, "trace_id", None), now=now_ms())
     decided = {**fields, "choice": review.choice.value, "source": review.source, "rationale": review.rationale}

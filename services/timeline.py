@@ -216,9 +216,19 @@ def told_review(review: ReviewRecord) -> Teller:
     return tell
 
 
-def review_requested(agent: str, title: str, review_id: str, requested_at: int, status: str) -> Entry:
-    return Entry(Kind.REVIEW_REQUESTED, f"📋 {title} requested (pet is {status})",
-                 {"reviewId": review_id, "agent": agent, "requestedAt": requested_at, "status": status})
+def told_review_requested(agent: str, title: str, review_id: str, requested_at: int) -> Teller:
+    """A review request as its agent takes it up. Told once per review id: not again while the item
+    waits in the outbox (a redelivery after a crash), nor once the decision is recorded."""
+
+    def tell(pet: Pet, _decision: Decision) -> list[Entry]:
+        decided = any(isinstance(r, dict) and r.get("id") == review_id for r in pet.get("reviews") or [])
+        if decided or any(i["kind"] == Kind.REVIEW_REQUESTED and i["data"].get("reviewId") == review_id for i in outbox_of(pet)):
+            return []
+        status = pet.get("status")
+        return [Entry(Kind.REVIEW_REQUESTED, f"📋 {title} requested (pet is {status})",
+                      {"reviewId": review_id, "agent": agent, "requestedAt": requested_at, "status": status})]
+
+    return tell
 
 
 def told_enrichment_started(pet: Pet, decision: Decision) -> list[Entry]:
@@ -367,29 +377,6 @@ async def _clear(context: Any, pet: Pet, ids: Sequence[str]) -> None:
         return
     if change is not None:
         _PUBLISHED.settle(change.after)
-
-
-async def record_once(context: Any, pet_id: str, entry: Entry, key: str, now: int) -> Pet | None:
-    """Record `entry` unless the pet's timeline already has an item of its kind with the same
-    `data[key]` (on the stream, or in the outbox): for an event step whose input causes no change
-    of its own to the pet (a review request), so a redelivery is told once. Returns the pet (None:
-    purged)."""
-    value = entry.data[key]
-
-    def same(item: Mapping[str, Any]) -> bool:
-        data = item.get("data")
-        return item.get("kind") == entry.kind.value and isinstance(data, dict) and data.get(key) == value
-
-    on_stream = any(same(i) for i in await _stream(context).getGroup(pet_id) or [] if isinstance(i, dict))
-
-    def tell(pet: Pet, _decision: Decision) -> list[Entry]:
-        return [] if on_stream or any(same(i) for i in outbox_of(pet)) else [entry]
-
-    change = await get_store().amodify(pet_id, recording(lambda _pet: Decision(Outcome.APPLY), tell, now))
-    if change is None:
-        return None
-    await publish(context, change.after, since=change.before)
-    return change.after
 
 
 async def items_of(context: Any, pet: Pet) -> list[Item]:
