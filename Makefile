@@ -23,7 +23,7 @@ dev: $(STAMP)
 	$(PY) -m steprunner dev
 
 test: $(DEV_STAMP)
-	@$(MAKE) --no-print-directory test-tools || echo "make test: Motia or Chromium could not be installed; the tests that need them skip and say why"
+	@$(MAKE) --no-print-directory --keep-going test-tools || echo "make test: Motia, Chromium or PostgreSQL could not be installed; the tests that need them skip and say why"
 	@$(MAKE) --no-print-directory lint
 	$(PY) -m pytest
 
@@ -83,13 +83,23 @@ MOTIA_LOG := tests/artifacts/motia-install.log
 MOTIA_ENV := MOTIA_ANALYTICS_DISABLED=true REDISMS_SYSTEM_BINARY=/usr/bin/redis-server
 WORKBENCH_PORT ?= 3000
 
-.PHONY: workbench motia-install redis chromium test-tools stream-client
+.PHONY: workbench motia-install redis chromium postgres test-tools stream-client
 
 redis:
 	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null)
 
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+# Debian's PostgreSQL server binaries, for the tests' throwaway clusters (tests/support/postgres.py).
+# Debian's own cluster is not created (create_main_cluster = false): tests never use a server that
+# happens to be running, and none is left running here.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ( \
+		apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-common >/dev/null \
+		&& sed -i 's/^#* *create_main_cluster *=.*/create_main_cluster = false/' /etc/postgresql-common/createcluster.conf \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null )
 
 $(MOTIA_NPM_STAMP): package.json package-lock.json
 	@mkdir -p $(dir $(MOTIA_LOG))
@@ -109,7 +119,7 @@ $(MOTIA_PY_STAMP): $(MOTIA_NPM_STAMP) requirements.txt
 
 motia-install: redis $(MOTIA_PY_STAMP)
 
-test-tools: motia-install chromium stream-client
+test-tools: postgres motia-install chromium stream-client
 
 # Motia's Node stream client for tests/streams (pinned in tests/streams/client/package-lock.json),
 # into tests/streams/client/node_modules (git-ignored); the tests install it themselves if needed.

@@ -16,7 +16,8 @@ milliseconds (tests/services/test_decisions.py).
   the reconciler both use it, so "what the pet is owed" is written once.
 - `review_request`, `review_decided`: the routing agents (docs/decisions.md#15-19); an agent only
   chooses, the orchestrator applies its choice here, through the transition table and its guards.
-- `treatment_plan_written`, `posting_written`: what a pet entering under_treatment / available gets.
+- `care_written`, `care_follow_ups`: the treatment plan / adoption posting a pet entering under_treatment /
+  available gets (built by services/treatment_plan.py and services/adoption_posting.py).
 """
 
 from __future__ import annotations

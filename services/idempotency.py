@@ -8,7 +8,8 @@ promise on steprunner and on real Motia (docs/decisions.md#21):
 - the same key with a different request is a 422; while the first is still running, a 409.
 
 Keys live in SQLite, `DATA_DIR/idempotency.db` (one small table shared by every process; WAL, fsync
-on commit), for KEEP_HOURS and survive restarts. The key is recorded as pending *before* the handler
+on commit), or with DATABASE_URL set in PostgreSQL (services/idempotency_pg.py: every node shares
+them, so a retry may reach any node), for KEEP_HOURS and survive restarts. The key is recorded as pending *before* the handler
 runs, so two concurrent tries can't both run. A 5xx answer forgets the key (the change did not
 happen; a retry may run it again). If the process dies while a request runs, its key stays pending
 and a retry is told so (409): the change may or may not have been made, and only the client can
@@ -25,9 +26,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from steprunner.settings import data_dir_from_env
+from steprunner.settings import data_dir_from_env, database_url_from_env
 
 HEADER = "idempotency-key"
 KEEP_HOURS = 48  # at least 24 h, promised; 48 so a client retrying over a day boundary is still covered
@@ -94,6 +95,36 @@ def settle(path: Path, key: str, response: Response | None) -> None:
         conn.close()
 
 
+class Keys(Protocol):
+    """Where keys are kept: `claim` records a new key as pending (None) or says what was recorded before."""
+
+    async def claim(self, key: str, fingerprint: str) -> Seen | None: ...
+    async def settle(self, key: str, response: Response | None) -> None: ...
+
+
+class FileKeys:
+    """The keys in `DATA_DIR/idempotency.db`, worked on off the event loop."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def claim(self, key: str, fingerprint: str) -> Seen | None:
+        return await asyncio.to_thread(claim, self.path, key, fingerprint, time.time())
+
+    async def settle(self, key: str, response: Response | None) -> None:
+        await asyncio.to_thread(settle, self.path, key, response)
+
+
+def keys_store() -> Keys:
+    """PostgreSQL's table when DATABASE_URL is set, else DATA_DIR's file (read on each request, as `get_store` does)."""
+    url = database_url_from_env()
+    if url is not None:
+        from services.idempotency_pg import PgKeys  # psycopg is imported only by those who use it
+
+        return PgKeys(url)
+    return FileKeys(data_dir_from_env() / FILE_NAME)
+
+
 def fingerprint(step: str, req: dict[str, Any]) -> str:
     """Same route, same path parameters, same JSON body (key order and spacing aside)."""
     canonical = json.dumps([step, req.get("pathParams") or {}, req.get("body")], sort_keys=True, separators=(",", ":"))
@@ -109,18 +140,18 @@ def idempotent(step: str) -> Callable[[dict[str, Any], Any, Next], Awaitable[Res
             return await next_fn()
         if not 0 < len(key) <= MAX_KEY_CHARS or not key.isprintable():
             return _answer(400, f"Idempotency-Key must be 1 to {MAX_KEY_CHARS} printable characters")
-        path = data_dir_from_env() / FILE_NAME
+        keys = keys_store()
         mine = fingerprint(step, req)
-        seen = await asyncio.to_thread(claim, path, key, mine, time.time())
+        seen = await keys.claim(key, mine)
         if seen is not None:
             return _replay(seen, mine)
         try:
             response = await next_fn()
         except BaseException:
-            await asyncio.shield(asyncio.to_thread(settle, path, key, None))
+            await asyncio.shield(keys.settle(key, None))
             raise
         failed = not isinstance(response, dict) or not isinstance(response.get("status"), int) or response["status"] >= 500
-        await asyncio.to_thread(settle, path, key, None if failed else _keepable(response))
+        await keys.settle(key, None if failed else _keepable(response))
         return response
 
     middleware.openapi = OPENAPI  # type: ignore[attr-defined]  # read by steprunner's OpenAPI document

@@ -133,7 +133,17 @@ Symptoms = Annotated[
     list[Symptom],
     Field(max_length=MAX_SYMPTOMS, description=f"Observed symptoms, short phrases (at most {MAX_SYMPTOMS}, {SYMPTOM_MAX_CHARS} characters each)."),
 ]
-Flags = Annotated[list[Flag], Field(max_length=len(Flag), description="Flags the service keeps; staff clear them with `[]`.")]
+# The bound is loose on purpose: duplicates are merged after validation, so ["needs_data", "needs_data"]
+# is one flag, and an unknown flag is named as such rather than as "too many".
+Flags = Annotated[list[Flag], Field(max_length=10, description="Flags the service keeps (duplicates merged); staff clear them with `[]`.")]
+
+
+def _not_null(value: Any) -> Any:
+    """A field sent as null is refused, never read as "leave it" or "unknown": on real Motia a number
+    too large for JSON (`1e999`) reaches the step as null, and must not quietly become "no weight"."""
+    if value is None:
+        raise PydanticCustomError("null_field", "can't be null; leave the field out to keep it as it is")
+    return value
 
 
 def _whole_number(value: float) -> float | int:
@@ -157,6 +167,8 @@ class CreatePet(BaseModel):
     ageMonths: AgeMonths
     weightKg: WeightKg | None = None
     symptoms: Symptoms = Field(default_factory=list)
+
+    _optional_not_null = field_validator("weightKg", "symptoms", mode="before")(_not_null)
 
     @field_serializer("ageMonths", "weightKg")
     def _number(self, value: float | None) -> float | int | None:
@@ -184,12 +196,7 @@ class UpdatePet(BaseModel):
     flags: Flags | None = None
     status: Status | None = None
 
-    @field_validator("name", "species", "ageMonths", "weightKg", "symptoms", "flags", "status", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise PydanticCustomError("null_field", "can't be null; leave the field out to keep it as it is")
-        return value
+    _fields_not_null = field_validator("name", "species", "ageMonths", "weightKg", "symptoms", "flags", "status", mode="before")(_not_null)
 
     @field_validator("status")
     @classmethod

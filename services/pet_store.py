@@ -37,7 +37,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from filelock import FileLock, Timeout
 
@@ -55,7 +55,10 @@ from services.pet_file import (
     remove_stale_temp_files,
     replace_durably,
 )
-from steprunner.settings import data_dir_from_env
+from steprunner.settings import data_dir_from_env, database_url_from_env
+
+if TYPE_CHECKING:
+    from services.store_contract import Store
 
 __all__ = [
     "DEFAULT_PAGE_SIZE", "FILE_NAME", "MAX_PAGE_SIZE", "Change", "Page", "Pet", "PetStore",
@@ -530,12 +533,18 @@ _stores_lock = threading.Lock()
 _by_setting: dict[tuple[str | None, str], PetStore] = {}
 
 
-def get_store() -> PetStore:
-    """The store for the current DATA_DIR: opened (and validated) on first use, then shared.
+def get_store() -> Store:
+    """The store the steps use: PostgreSQL when DATABASE_URL is set (services/pet_store_pg.py), else
+    the pets.json of the current DATA_DIR, opened (and validated) on first use, then shared.
 
     Raises StoreError when pets.json can't be read; nothing is cached then, so a repaired file is
     picked up by the next call.
     """
+    url = database_url_from_env()
+    if url is not None:
+        from services.pet_store_pg import pg_store  # psycopg is imported only by those who use it
+
+        return pg_store(url)
     setting = (os.environ.get("DATA_DIR"), os.getcwd())
     store = _by_setting.get(setting)
     if store is not None:

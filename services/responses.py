@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 from services import timeline
 from services.decisions import FollowUp
 from services.pet_file import StoreError
-from services.pet_store import Change, Decides, Pet, PetStore, StoreBusyError
+from services.pet_store import Change, Decides, Pet, StoreBusyError
+from services.store_contract import Store
 
 Response = dict[str, Any]
 D = TypeVar("D", bound=Decides)
@@ -53,7 +54,7 @@ def store_failure(exc: StoreError) -> Response:
     return {"status": 503 if isinstance(exc, StoreBusyError) else 500, "body": {"message": exc.public}}
 
 
-async def load_pet(store: PetStore, pet_id: str) -> Pet:
+async def load_pet(store: Store, pet_id: str) -> Pet:
     """The pet, or PetNotFound (answered 404 by `answers_store_errors`)."""
     pet = await store.aget(pet_id)
     if pet is None:
@@ -61,7 +62,7 @@ async def load_pet(store: PetStore, pet_id: str) -> Pet:
     return pet
 
 
-async def modify_pet(store: PetStore, pet_id: str, decide: Callable[[Pet], D]) -> Change[D]:
+async def modify_pet(store: Store, pet_id: str, decide: Callable[[Pet], D]) -> Change[D]:
     """`store.amodify`, or PetNotFound (answered 404 by `answers_store_errors`)."""
     change = await store.amodify(pet_id, decide)
     if change is None:

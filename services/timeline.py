@@ -1,13 +1,13 @@
 """A pet's timeline: the stream `petTimeline`, group = the pet's id, one item per event of its life.
 
 This is the one place that builds timeline items and gets them onto the stream
-(docs/decisions.md#20, #37). Steps call it around the store write they make anyway:
+(docs/decisions.md#20, #38). Steps call it around the store write they make anyway:
 
     now = now_ms()
     change = await get_store().amodify(pet_id, timeline.recording(decide, timeline.told_x, now))
     await timeline.publish(context, change.after, since=change.before)
 
-Why this way, and why nothing is lost (docs/decisions.md#37):
+Why this way, and why nothing is lost (docs/decisions.md#38):
 1. The item is written with the change it tells of, in the same atomic write of pets.json:
    `recording` wraps a decision so that its patch also appends the items its teller (`told_*`)
    makes of it to the pet's `timelineOutbox`, numbered by the pet's own sequence (`timelineSeq`).
@@ -258,20 +258,29 @@ def told_enrichment_finished(profile: Mapping[str, Any], error: str | None) -> T
     return tell
 
 
-CARE_TOLD: dict[str, tuple[Kind, str]] = {
-    "treatmentPlan": (Kind.TREATMENT_PLAN_WRITTEN, "💊 Treatment plan written"),
-    "adoptionPosting": (Kind.ADOPTION_POSTING_WRITTEN, "📣 Adoption posting written"),
-}
+def _plan_told(plan: Mapping[str, Any]) -> Entry:
+    schedule = plan.get("schedule") or {}
+    data = {"treatmentType": plan.get("treatmentType"), "urgency": plan.get("urgency"), "startsAt": schedule.get("startsAt")}
+    return Entry(Kind.TREATMENT_PLAN_WRITTEN,
+                 f"📅 Treatment plan written: {data['treatmentType']}, {data['urgency']}, starting {iso_time(data['startsAt'])}", data)
+
+
+def _posting_told(posting: Mapping[str, Any]) -> Entry:
+    data = {"title": posting.get("title"), "adoptionFee": posting.get("adoptionFee")}
+    return Entry(Kind.ADOPTION_POSTING_WRITTEN, f"📝 Adoption posting written: {data['title']} (fee {data['adoptionFee']})", data)
+
+
+# What the timeline keeps of each (the whole of it is on the pet).
+CARE_TOLD: dict[str, Callable[[Mapping[str, Any]], Entry]] = {"treatmentPlan": _plan_told, "adoptionPosting": _posting_told}
 
 
 def told_care(field_name: str) -> Teller:
     """A treatment plan or adoption posting written (`decisions.care_written`; a repeat tells nothing)."""
-    kind, message = CARE_TOLD[field_name]
 
     def tell(pet: Pet, decision: Decision) -> list[Entry]:
-        if not decision.applied or not decision.patch:
+        if not decision.applied or not decision.patch or not isinstance(decision.patch.get(field_name), Mapping):
             return []
-        return [Entry(kind, message, {field_name: decision.patch.get(field_name), "status": pet.get("status")})]
+        return [CARE_TOLD[field_name](decision.patch[field_name])]
 
     return tell
 

@@ -23,3 +23,6 @@ ADOPTION_NEEDS_DATA = "py.adoption.needs_data"
 # What a pet entering under_treatment / available is owed: its treatment plan / adoption posting.
 TREATMENT_REQUIRED = "py.treatment.required"
 ADOPTION_POSTING_REQUESTED = "py.adoption.posting.requested"
+# What the care steps wrote (docs/decisions.md#37): `{petId, plan, at}` / `{petId, posting, at}`.
+TREATMENT_SCHEDULED = "py.treatment.scheduled"
+ADOPTION_POSTED = "py.adoption.posted"

@@ -1,4 +1,4 @@
-"""`python -m steprunner [--root DIR] COMMAND`: dev, steps, events, emit, cron run."""
+"""`python -m steprunner [--root DIR] COMMAND`: dev, steps, events, emit, cron run, db migrate."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from dotenv import load_dotenv
 
 from steprunner import journal, log
 from steprunner.journal import JournalError
+from steprunner.journal_contract import EventJournal
 from steprunner.loader import StepLoadError, describe, load_steps
+from steprunner.migrate import MigrationError
 from steprunner.settings import STRICT_VARIABLE, Settings, SettingsError, is_loopback
 from steprunner.streams import load_streams
 
@@ -45,6 +47,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
         print(f"steprunner: cannot listen on {host}:{port}: {problem} (another server running? set PORT or --port)", file=sys.stderr)
         return 1
     journal.connect(settings.journal_path, settings.journal_sync).close()  # a DATA_DIR that cannot work stops us here
+    if settings.database_url:
+        _migrate(settings)  # before any worker starts; an unreachable database stops us here
     steps = load_steps(settings.root, strict=settings.strict)  # fail fast, with the file named, before any worker starts
     streams = load_streams(settings.root)  # the `*_stream.py` configs too
     for step in steps:
@@ -83,6 +87,26 @@ def _cannot_listen(host: str, port: int) -> str | None:
     return None
 
 
+def _migrate(settings: Settings) -> None:
+    from steprunner.database import describe
+    from steprunner.migrate import migrate
+
+    assert settings.database_url
+    applied = migrate(settings.database_url, settings.root)
+    done = f"applied {', '.join(m.label for m in applied)}" if applied else "schema up to date"
+    print(f"steprunner: database {describe(settings.database_url)}: {done}", flush=True)
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not settings.database_url:
+        print("db migrate: DATABASE_URL is not set (in the environment or .env): without it the data lives in DATA_DIR and "
+              "there is nothing to migrate", file=sys.stderr)
+        return 2
+    _migrate(settings)
+    return 0
+
+
 def cmd_steps(args: argparse.Namespace) -> int:
     steps = load_steps(args.root.resolve())
     rows = [("TYPE", "NAME", "TRIGGER", "EMITS", "FLOWS", "FILE")]
@@ -95,24 +119,34 @@ def cmd_steps(args: argparse.Namespace) -> int:
 
 
 def cmd_events(args: argparse.Namespace) -> int:
+    from steprunner.runtime import open_journal
+
     settings = _settings(args)
-    conn = journal.connect(settings.journal_path, settings.journal_sync)
+    if args.action == "replay" and args.id is None and not args.all:
+        print("events replay: give a delivery id, or --all", file=sys.stderr)
+        return 2
+    db = open_journal(settings)
+    try:
+        return asyncio.run(_events(args, settings, db))
+    finally:
+        db.close()
+
+
+async def _events(args: argparse.Namespace, settings: Settings, db: EventJournal) -> int:
     if args.action == "replay":
-        if args.id is None and not args.all:
-            print("events replay: give a delivery id, or --all", file=sys.stderr)
-            return 2
-        n = journal.replay(conn, None if args.all else args.id)
-        print(f"replayed {n} dead-lettered deliver{'y' if n == 1 else 'ies'}; a running server picks them up within {settings.poll_seconds:g}s")
+        n = await db.replay(None if args.all else args.id)
+        when = "at once" if settings.database_url else f"within {settings.poll_seconds:g}s"
+        print(f"replayed {n} dead-lettered deliver{'y' if n == 1 else 'ies'}; a running server picks them up {when}")
         return 0 if n else 1
-    rows = journal.stats(conn)
-    print(f"journal: {settings.journal_path}")
+    rows = await db.stats()
+    print(f"journal: {db.where}")
     if not rows:
         print("no pending, running or dead-lettered events")
     else:
         print(f"{'TOPIC':<40} {'STEP':<30} {'PENDING':>7} {'RUNNING':>7} {'DEAD':>5}")
         for r in rows:
             print(f"{r['topic']:<40} {r['step']:<30} {r['pending']:>7} {r['claimed']:>7} {r['dead']:>5}")
-    dead = journal.dead_deliveries(conn)
+    dead = await db.dead_letters()
     if dead:
         print("\ndead-lettered (replay with `python -m steprunner events replay ID`):")
         for r in dead:
@@ -205,6 +239,10 @@ def parser() -> argparse.ArgumentParser:
     emit.add_argument("--no-run", action="store_true", help="only journal it; a running server delivers it")
     emit.set_defaults(func=cmd_emit)
 
+    db = sub.add_parser("db", help="the PostgreSQL database of DATABASE_URL")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("migrate", help="create or update its tables (a server does it as it starts; safe from several nodes at once)").set_defaults(func=cmd_db)
+
     cron = sub.add_parser("cron", help="cron steps")
     cron_sub = cron.add_subparsers(dest="cron_command", required=True)
     run = cron_sub.add_parser("run", help="run a cron step once now, against the same data")
@@ -223,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     log.reconfigure()
     try:
         return args.func(args)
-    except (StepLoadError, SettingsError, JournalError) as exc:
+    except (StepLoadError, SettingsError, JournalError, MigrationError) as exc:
         print(f"steprunner: cannot start: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from steprunner import journal
+from steprunner.journal_contract import EventJournal
 from steprunner.log import Logger
 from steprunner.streams import StreamsNamespace
 
@@ -35,38 +35,38 @@ def motia_wrapped(result: Any) -> Any:
 
 
 class State:
-    """Motia's `context.state`: JSON values by (group, key), persisted in the journal database.
+    """Motia's `context.state`: JSON values by (group, key), persisted in the journal (shared by every node on PostgreSQL).
 
     Return shapes are Motia's Python ones: `get` and `get_group` wrap (`motia_wrapped`); `set`
     returns the value, `delete` the value deleted (or None), `clear` None.
     """
 
-    def __init__(self, db: journal.Journal) -> None:
+    def __init__(self, db: EventJournal) -> None:
         self._db = db
 
     async def get(self, group_id: str, key: str) -> Any:
-        return motia_wrapped(await self._db.call(lambda c: journal.state_get(c, group_id, key)))
+        return motia_wrapped(await self._db.state_get(group_id, key))
 
     async def set(self, group_id: str, key: str, value: Any) -> Any:
-        return await self._db.call(lambda c: journal.state_set(c, group_id, key, value))
+        return await self._db.state_set(group_id, key, value)
 
     async def delete(self, group_id: str, key: str) -> Any:
-        return await self._db.call(lambda c: journal.state_delete(c, group_id, key))
+        return await self._db.state_delete(group_id, key)
 
     async def get_group(self, group_id: str) -> Any:
-        return motia_wrapped(await self._db.call(lambda c: journal.state_get_group(c, group_id)))
+        return motia_wrapped(await self._db.state_get_group(group_id))
 
     getGroup = get_group  # noqa: N815 - Motia's Python API has both spellings
 
     async def clear(self, group_id: str) -> None:
-        await self._db.call(lambda c: journal.state_clear(c, group_id))
+        await self._db.state_clear(group_id)
 
 
 class Context:
     """Built by `EventBus.context_for`; takes only what a handler reaches through it: a way to
     publish and the journal that keeps state (not the bus, which would import this module back)."""
 
-    def __init__(self, step: Step, trace_id: str, publish: Publish, db: journal.Journal, streams: StreamsNamespace | None = None,
+    def __init__(self, step: Step, trace_id: str, publish: Publish, db: EventJournal, streams: StreamsNamespace | None = None,
                  strict: bool = False) -> None:
         self.trace_id = trace_id
         self.flows = step.flows

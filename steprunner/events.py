@@ -7,7 +7,12 @@ response goes out first: a subscriber that works synchronously (a store write of
 would otherwise run while the request awaits its next journal write, and hold up the answer. The
 sweep (woken by retries and shutdowns, and every `poll_seconds` as a fallback) picks up what
 this process did not start itself: events from other processes, retries that came due, and
-claims abandoned by a process that died.
+claims abandoned by a process that died. With the journal on PostgreSQL, other nodes' work also
+wakes it (LISTEN/NOTIFY, `EventJournal.listen`), and the poll is only a safety net.
+
+Liveness: while this process runs, a beat every `lease_seconds / 3` renews the leases of what it
+runs and tells the journal it is alive (`heartbeat`); a claim is taken over when its lease ran
+out or its process is known gone (a pid on this host, or a node whose heartbeat lapsed).
 
 Observers (`add_observer`, the records of `steprunner.observe`) hear about emits and
 deliveries from here, and about requests and cron runs from the layers that run those
@@ -27,17 +32,15 @@ import asyncio
 import contextlib
 import contextvars
 import json
-import sqlite3
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import jsonschema
 
-from steprunner import journal
 from steprunner.context import Context
-from steprunner.journal import Delivery, Journal
+from steprunner.journal_contract import Delivery, EventJournal, NewDelivery
 from steprunner.loader import Step
 from steprunner.log import runtime_log
 from steprunner.observe import DeliveryEnded, DeliveryStarted, Emitted, Observation, Observer
@@ -113,7 +116,7 @@ def check_event_input(step: Step, topic: str, data: Any, context: Context) -> No
 
 
 class EventBus:
-    def __init__(self, steps: list[Step], settings: Settings, db: Journal, capacity: int = 256) -> None:
+    def __init__(self, steps: list[Step], settings: Settings, db: EventJournal, capacity: int = 256) -> None:
         self.settings = settings
         self.journal = db
         self.capacity = capacity
@@ -141,26 +144,23 @@ class EventBus:
         if not subscribers:
             return
         payload = json.loads(json.dumps(data))  # what a subscriber gets is what the journal holds
-        now = time.time()
         rows = []
         for step in subscribers:
             queue_cfg = step.config.infrastructure.queue  # type: ignore[union-attr]
-            rows.append((topic, step.name, payload, trace_id, 1 + queue_cfg.maxRetries, now + queue_cfg.delaySeconds))
-        owner = self.journal.owner if self.running else None
-        lease_until = now + self._lease_for(subscribers)
-        ids = await self.journal.call(lambda c: journal.insert_deliveries(c, rows, owner, lease_until))
+            rows.append(NewDelivery(topic, step.name, payload, trace_id, 1 + queue_cfg.maxRetries, queue_cfg.delaySeconds))
+        ids = await self.journal.insert(rows, self._lease_for(subscribers) if self.running else None)
         if not self.running:
             return
-        for delivery_id, (topic_, step_name, data_, trace, max_attempts, available_at) in zip(ids, rows):
-            if available_at <= now:
-                delivery = Delivery(delivery_id, topic_, step_name, data_, trace, 1, max_attempts)
+        for delivery_id, row in zip(ids, rows):
+            if row.delay <= 0:
+                delivery = Delivery(delivery_id, row.topic, row.step, row.data, row.trace_id, 1, row.max_attempts)
                 held = _held.get()
                 if held is not None and held.open:
                     held.deliveries.append(delivery)
                 else:
                     self._start(delivery)
             else:
-                asyncio.get_running_loop().call_later(available_at - now, self._wake.set)
+                asyncio.get_running_loop().call_later(row.delay, self._wake.set)
 
     @contextlib.contextmanager
     def hold_deliveries(self) -> Iterator[None]:
@@ -221,23 +221,23 @@ class EventBus:
             error = "".join(traceback.format_exception_only(exc)).strip()
             context.logger.error(f"handler raised: {error}", {"topic": d.topic, "attempt": d.attempts, "traceback": traceback.format_exc()})
         else:
-            await self._record_outcome(d, "ack", lambda c: journal.ack(c, d.id))
+            await self._record_outcome(d, "ack", lambda: self.journal.ack(d.id))
             self.notify(DeliveryEnded(d.trace_id, d.id, d.step, "ok", started, time.time() - started))
             return
         fields = {"topic": d.topic, "deliveryId": d.id, "attempt": d.attempts, "maxAttempts": d.max_attempts, "error": error}
         if d.attempts < d.max_attempts:
             delay = min(self.settings.retry_backoff_seconds * 2 ** (d.attempts - 1), MAX_BACKOFF_SECONDS)
             context.logger.warn(f"↻ retrying in {delay:g}s", fields)
-            await self._record_outcome(d, "retry", lambda c: journal.retry_later(c, d.id, time.time() + delay, error))
+            await self._record_outcome(d, "retry", lambda: self.journal.retry_later(d.id, delay, error))
             asyncio.get_running_loop().call_later(delay, self._wake.set)
             outcome = "retried"
         else:
             context.logger.error("☠️ dead-lettered: no tries left (see `python -m steprunner events`)", fields)
-            await self._record_outcome(d, "dead-letter", lambda c: journal.dead_letter(c, d.id, error))
+            await self._record_outcome(d, "dead-letter", lambda: self.journal.dead_letter(d.id, error))
             outcome = "dead"
         self.notify(DeliveryEnded(d.trace_id, d.id, d.step, outcome, started, time.time() - started, error))
 
-    async def _record_outcome(self, d: Delivery, what: str, op: Callable[[Any], None]) -> bool:
+    async def _record_outcome(self, d: Delivery, what: str, op: Callable[[], Awaitable[None]]) -> bool:
         """Write a delivery's outcome (ack, retry, dead letter), retrying a failed write a few times.
 
         A failed write must not end the delivery task with an exception nobody retrieves: the
@@ -247,7 +247,7 @@ class EventBus:
         """
         for delay in (*BOOKKEEPING_RETRY_DELAYS, None):
             try:
-                await self.journal.call(op)
+                await op()
                 return True
             except Exception as exc:  # noqa: BLE001 - logged and retried; the task must end cleanly
                 fields = {"deliveryId": d.id, "topic": d.topic, "error": repr(exc)}
@@ -292,14 +292,8 @@ class EventBus:
     async def sweep_once(self) -> int:
         free = self.capacity - len(self._inflight)
         names = [name for name, s in self.by_name.items() if isinstance(s.config, EventConfig)]
-        lease_until = time.time() + self._lease_for([self.by_name[n] for n in names])
-        owner = self.journal.owner
-
-        def claim(c: Any) -> list[Delivery]:
-            journal.reclaim_abandoned(c, owner)
-            return journal.claim_due(c, owner, free, lease_until, names)
-
-        deliveries = await self.journal.call(claim) if free > 0 else []
+        lease = self._lease_for([self.by_name[n] for n in names])
+        deliveries = await self.journal.claim(free, lease, names) if free > 0 and names else []
         for d in deliveries:
             self._start(d)
         return len(deliveries)
@@ -318,23 +312,21 @@ class EventBus:
 
     async def _renew_loop(self) -> None:
         interval = self.settings.lease_seconds / 3
+        lease = self._lease_for([s for s in self.by_name.values() if isinstance(s.config, EventConfig)])
         while self.running:
+            try:
+                await self.journal.heartbeat(self.settings.lease_seconds)
+                if self._inflight:
+                    await self.journal.renew(lease)
+            except Exception as exc:  # noqa: BLE001 - the loop must live on: without it every lease runs out
+                runtime_log.error("could not renew the leases of running deliveries; trying again at the next beat", {"error": repr(exc)})
             await asyncio.sleep(interval)  # a lease heartbeat, not a wait for work
-            if self._inflight:
-                until = time.time() + self._lease_for([s for s in self.by_name.values() if isinstance(s.config, EventConfig)])
-                try:
-                    await self.journal.call(self._renewal(until))
-                except Exception as exc:  # noqa: BLE001 - the loop must live on: without it every lease runs out
-                    runtime_log.error("could not renew the leases of running deliveries; trying again at the next beat", {"error": repr(exc)})
-
-    def _renewal(self, until: float) -> Callable[[sqlite3.Connection], None]:
-        owner = self.journal.owner
-        return lambda conn: journal.renew(conn, owner, until)
 
     def start(self, sweep: bool = True) -> None:
         """Begin delivering. Without `sweep` (the one-shot CLI commands) only what this process emits runs."""
         self.running = True
         if sweep:
+            self.journal.listen(self.wake)
             self._tasks = [asyncio.create_task(self._sweep_loop()), asyncio.create_task(self._renew_loop())]
             self._wake.set()
 
@@ -359,6 +351,6 @@ class EventBus:
             for task in unfinished:
                 task.cancel()
             await asyncio.gather(*unfinished, return_exceptions=True)
-        released = await self.journal.call(lambda c: journal.release(c, self.journal.owner))
+        released = await self.journal.release()
         if released:
             runtime_log.warn("left unfinished deliveries pending for the next start", {"count": released})

@@ -7,6 +7,8 @@ a lease by the process that runs it, deleted when its handler succeeds, put back
 
 All access from the async runtime goes through one writer thread that commits whatever has
 queued up in one transaction (group commit), so many concurrent emits share one fsync.
+`Journal` keeps the runtime's journal contract (steprunner/journal_contract.py); with
+DATABASE_URL set, steprunner/journal_pg.py keeps it on PostgreSQL instead.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+from steprunner.journal_contract import Delivery, NewDelivery
 
 T = TypeVar("T")
 
@@ -95,19 +98,8 @@ def owner_is_dead(owner: str, me: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class Delivery:
-    id: int
-    topic: str
-    step: str
-    data: Any
-    trace_id: str
-    attempts: int
-    max_attempts: int
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Delivery:
-        return cls(row["id"], row["topic"], row["step"], json.loads(row["data"]), row["trace_id"], row["attempts"], row["max_attempts"])
+def _delivery(row: sqlite3.Row) -> Delivery:
+    return Delivery(row["id"], row["topic"], row["step"], json.loads(row["data"]), row["trace_id"], row["attempts"], row["max_attempts"])
 
 
 class JournalError(Exception):
@@ -194,7 +186,7 @@ def claim_due(conn: sqlite3.Connection, owner: str, limit: int, lease_until: flo
         f" RETURNING *",
         (owner, lease_until, now, now, *steps, limit),
     ).fetchall()
-    return sorted((Delivery.from_row(r) for r in rows), key=lambda d: d.id)
+    return sorted((_delivery(r) for r in rows), key=lambda d: d.id)
 
 
 def ack(conn: sqlite3.Connection, delivery_id: int) -> None:
@@ -289,10 +281,15 @@ def state_clear(conn: sqlite3.Connection, group_id: str) -> None:
 # --- the async front: one writer thread, group commit -------------------------------------------
 
 class Journal:
-    """Runs journal operations on one thread, many per transaction, and hands results back to asyncio."""
+    """Runs journal operations on one thread, many per transaction, and hands results back to asyncio.
+
+    The contract's methods (steprunner/journal_contract.py) are the module's operations, looked up
+    when called (tests replace one to make it fail); `call` runs any other (the streams' tables).
+    """
 
     def __init__(self, path: Path, sync: str = "FULL") -> None:
         self.path = path
+        self.where = str(path)
         self.owner = new_owner_id()
         self._conn = connect(path, sync)
         self._ops: queue.SimpleQueue = queue.SimpleQueue()
@@ -304,6 +301,78 @@ class Journal:
         future: asyncio.Future[T] = loop.create_future()
         self._ops.put((fn, future, loop))
         return future
+
+    # --- the journal contract ---
+
+    async def insert(self, rows: list[NewDelivery], lease_seconds: float | None) -> list[int]:
+        now = time.time()
+        owner = self.owner if lease_seconds is not None else None
+        lease_until = now + lease_seconds if lease_seconds is not None else None
+        absolute = [(r.topic, r.step, r.data, r.trace_id, r.max_attempts, now + r.delay) for r in rows]
+        return await self.call(lambda c: insert_deliveries(c, absolute, owner, lease_until))
+
+    async def claim(self, limit: int, lease_seconds: float, steps: list[str]) -> list[Delivery]:
+        owner, lease_until = self.owner, time.time() + lease_seconds
+
+        def reclaim_then_claim(c: sqlite3.Connection) -> list[Delivery]:
+            reclaim_abandoned(c, owner)
+            return claim_due(c, owner, limit, lease_until, steps)
+
+        return await self.call(reclaim_then_claim)
+
+    async def ack(self, delivery_id: int) -> None:
+        await self.call(lambda c: ack(c, delivery_id))
+
+    async def retry_later(self, delivery_id: int, delay: float, error: str) -> None:
+        available_at = time.time() + delay
+        await self.call(lambda c: retry_later(c, delivery_id, available_at, error))
+
+    async def dead_letter(self, delivery_id: int, error: str) -> None:
+        await self.call(lambda c: dead_letter(c, delivery_id, error))
+
+    async def renew(self, lease_seconds: float) -> None:
+        owner, until = self.owner, time.time() + lease_seconds
+        await self.call(lambda c: renew(c, owner, until))
+
+    async def heartbeat(self, lease_seconds: float) -> None:
+        """Nothing to write: on one host a claim's owner is alive while its pid is (`owner_is_dead`)."""
+
+    async def release(self) -> int:
+        owner = self.owner
+        return await self.call(lambda c: release(c, owner))
+
+    def listen(self, wake: Callable[[], None]) -> None:
+        """Nothing to listen to: the sweep polls the file (`STEPRUNNER_POLL_SECONDS`)."""
+
+    async def stats(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in await self.call(stats)]
+
+    async def dead_letters(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in await self.call(dead_deliveries)]
+
+    async def replay(self, delivery_id: int | None) -> int:
+        return await self.call(lambda c: replay(c, delivery_id))
+
+    async def claim_cron_tick(self, step: str, tick: int) -> bool:
+        owner = self.owner
+        return await self.call(lambda c: claim_cron_tick(c, step, tick, owner))
+
+    async def state_get(self, group_id: str, key: str) -> Any:
+        return await self.call(lambda c: state_get(c, group_id, key))
+
+    async def state_set(self, group_id: str, key: str, value: Any) -> Any:
+        return await self.call(lambda c: state_set(c, group_id, key, value))
+
+    async def state_delete(self, group_id: str, key: str) -> Any:
+        return await self.call(lambda c: state_delete(c, group_id, key))
+
+    async def state_get_group(self, group_id: str) -> list[Any]:
+        return await self.call(lambda c: state_get_group(c, group_id))
+
+    async def state_clear(self, group_id: str) -> None:
+        await self.call(lambda c: state_clear(c, group_id))
+
+    # --- the writer thread ---
 
     def close(self) -> None:
         self._ops.put(None)

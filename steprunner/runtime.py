@@ -21,6 +21,7 @@ from steprunner.cron import schedule_loop, schedule_of
 from steprunner.events import EventBus
 from steprunner.guards import HostAllowList, InternalBodyLimit, StaffKey
 from steprunner.journal import Journal
+from steprunner.journal_contract import EventJournal
 from steprunner.loader import Step, load_steps
 from steprunner.log import runtime_log
 from steprunner.settings import Settings, is_loopback
@@ -38,9 +39,10 @@ class Runtime:
         for step in self.steps:
             if isinstance(step.config, CronConfig):
                 schedule_of(step)  # a bad override stops start-up here
-        self.journal = Journal(settings.journal_path, settings.journal_sync)
-        self.bus = EventBus(self.steps, settings, self.journal)
-        self.streams = StreamHub(load_streams(settings.root), self.journal, settings.host_allow_list, settings.staff_api_key,
+        self.local_journal = Journal(settings.journal_path, settings.journal_sync)  # the streams' tables: per node for now
+        self.journal = open_journal(settings, self.local_journal)
+        self.bus = EventBus(self.steps, settings, self.journal, capacity=settings.max_handlers)
+        self.streams = StreamHub(load_streams(settings.root), self.local_journal, settings.host_allow_list, settings.staff_api_key,
                                  faults=settings.faults)
         self.bus.streams = self.streams.streams
         self._cron_tasks: list[asyncio.Task[None]] = []
@@ -61,6 +63,12 @@ class Runtime:
         await self.bus.stop()
         await self.streams.stop()
         self.journal.close()
+        if self.journal is not self.local_journal:
+            self.local_journal.close()
+        if self.settings.database_url:
+            from steprunner.database import close_all  # psycopg: imported only by those who use it
+
+            await asyncio.to_thread(close_all)
 
     def app(self) -> Starlette:
         async def health(_: Request) -> JSONResponse:
@@ -94,6 +102,16 @@ class Runtime:
         app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers=handlers)
         app.router.redirect_slashes = False  # `not_found` redirects, with a relative Location
         return app
+
+
+def open_journal(settings: Settings, local: Journal | None = None) -> EventJournal:
+    """The event journal: PostgreSQL's when DATABASE_URL is set (every node shares it), else DATA_DIR's
+    SQLite file (every process of this machine shares it): `local` if already open."""
+    if settings.database_url:
+        from steprunner.journal_pg import PgJournal  # psycopg: imported only by those who use it
+
+        return PgJournal(settings.database_url)
+    return local if local is not None else Journal(settings.journal_path, settings.journal_sync)
 
 
 def settle_garbage_collector() -> None:

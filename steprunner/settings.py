@@ -57,6 +57,26 @@ def data_dir_from_env() -> Path:
     return Path(os.path.abspath(os.environ.get("DATA_DIR") or DEFAULT_DATA_DIR))
 
 
+DATABASE_VARIABLE = "DATABASE_URL"
+DATABASE_POLL_SECONDS = 5.0
+
+
+def database_url_from_env() -> str | None:
+    """DATABASE_URL (`postgresql://user:password@host:port/db`), or None when unset or empty.
+
+    The one place that reads it: set, the pets, the event journal, state, cron tick claims and
+    idempotency keys (and, in a later slice, streams) live in that PostgreSQL database and several
+    nodes share them; unset, everything stays in DATA_DIR (the embedded default). SettingsError for anything but a PostgreSQL URL.
+    """
+    url = (os.environ.get(DATABASE_VARIABLE) or "").strip()
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise SettingsError(f"{DATABASE_VARIABLE} must be a postgresql:// URL (postgresql://user:password@host:5432/dbname); "
+                            "unset it to keep the data in DATA_DIR")
+    return url
+
+
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 
 
@@ -131,6 +151,7 @@ class Settings:
     retry_backoff_seconds: float = 1.0
     poll_seconds: float = 0.5
     lease_seconds: float = 30.0
+    max_handlers: int = 256  # event handlers one process runs at once; the rest wait in the journal
     default_handler_timeout: float = 30.0
     shutdown_grace_seconds: float = 10.0
     journal_sync: str = "FULL"
@@ -141,9 +162,11 @@ class Settings:
     keep_alive_seconds: int = 5
     limit_concurrency: int = 2048
     strict: bool = False
+    database_url: str | None = field(default=None, repr=False)  # holds the password
 
     @classmethod
     def from_env(cls, root: Path) -> Settings:
+        database_url = database_url_from_env()
         return cls(
             root=root.resolve(),
             host=os.environ.get("HOST") or "127.0.0.1",
@@ -151,8 +174,10 @@ class Settings:
             data_dir=data_dir_from_env(),
             max_body_bytes=_int("STEPRUNNER_MAX_BODY_BYTES", 1024 * 1024),
             retry_backoff_seconds=_float("STEPRUNNER_RETRY_BACKOFF_SECONDS", 1.0),
-            poll_seconds=_float("STEPRUNNER_POLL_SECONDS", 0.5),
+            # on PostgreSQL other nodes' work wakes the sweep (LISTEN/NOTIFY): the poll is only a safety net
+            poll_seconds=_float("STEPRUNNER_POLL_SECONDS", 0.5 if database_url is None else DATABASE_POLL_SECONDS),
             lease_seconds=_float("STEPRUNNER_LEASE_SECONDS", 30.0),
+            max_handlers=_int("STEPRUNNER_MAX_HANDLERS", 256),
             default_handler_timeout=_float("STEPRUNNER_HANDLER_TIMEOUT_SECONDS", 30.0),
             shutdown_grace_seconds=_float("STEPRUNNER_SHUTDOWN_GRACE_SECONDS", 10.0),
             journal_sync=(os.environ.get("STEPRUNNER_JOURNAL_SYNC") or "FULL").upper(),
@@ -163,6 +188,7 @@ class Settings:
             keep_alive_seconds=_int("STEPRUNNER_KEEP_ALIVE_SECONDS", 5),
             limit_concurrency=_int("STEPRUNNER_LIMIT_CONCURRENCY", 2048),
             strict=strict_from_env(),
+            database_url=database_url,
         )
 
     @property

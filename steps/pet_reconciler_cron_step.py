@@ -7,7 +7,7 @@ make two stores commit together, the pet's own state says what it is still owed
 enrichment, a healthy/ill/recovered pet its automatic progression. Every handler these reach is
 idempotent, so emitting again is always safe (docs/decisions.md#35). Timeline items written with a
 change but not on the stream (the process died in between) are published here too, and every
-published item still in an outbox is taken out of it (docs/decisions.md#37).
+published item still in an outbox is taken out of it (docs/decisions.md#38).
 
 Pets changed within the last PET_RECONCILE_GRACE_SECONDS (default 120, longer than a model call
 may take) are left alone: their chain is most likely still running. Change the schedule with
@@ -24,7 +24,7 @@ from services.pet_store import get_store, now_ms
 config = {
     "type": "cron",
     "name": "PetReconciler",
-    "description": "Every minute: re-queues the feeding reminder, profile or automatic progression a pet is still owed, and publishes stranded timeline items",
+    "description": "Every minute: re-queues what a pet is still owed (feeding, profile, progression, plan, posting); publishes stranded timeline items",
     "cron": "* * * * *",
     "emits": [
         {"topic": "py.feeding.reminder.enqueued", "label": "Feeding reminder queued again", "conditional": True},

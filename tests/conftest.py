@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.postgres import Cluster, PostgresUnavailable
 from tests.support.server import REPO_ROOT, Server, start_server
 from tests.support.waiting import wait_until  # noqa: F401 - re-exported for tests
 
@@ -16,6 +17,9 @@ ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 # The suite runs strict, in this process too (`load_steps` called directly reads it); server
 # processes get it from `tests.support.server.base_env`. Tests of the lax default opt out.
 os.environ["STEPRUNNER_STRICT"] = "1"
+# The suite's stores are its own: a DATABASE_URL in the developer's shell must not send tests (or the
+# servers they start, see `base_env`) to that database. Tests on PostgreSQL use `database_url`.
+os.environ.pop("DATABASE_URL", None)
 
 
 @pytest.fixture
@@ -37,3 +41,33 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     yield factory
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster for the session (tests/support/postgres.py); skips if not installed."""
+    try:
+        cluster = Cluster()
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def empty_database_url(postgres_cluster: Cluster) -> Iterator[str]:
+    """A fresh, empty database of its own for this test."""
+    from steprunner.database import database
+
+    url = postgres_cluster.create_database()
+    yield url
+    database(url).close()  # this process's connections to it
+
+
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """A fresh database with the service's tables (`db migrate` done), for this test alone."""
+    from steprunner.migrate import migrate
+
+    migrate(empty_database_url, REPO_ROOT)
+    return empty_database_url

@@ -13,14 +13,16 @@ from typing import Any
 
 import httpx
 
+from services.decisions import CARE_ON_ENTRY
 from services.pet_store import PetStore
 from tests.support.waiting import wait_until
 
 Pet = dict[str, Any]
 
 
-def create(client: httpx.Client, name: str = "Buddy", species: str = "dog", age_months: float = 24) -> Pet:
-    response = client.post("/py/pets", json={"name": name, "species": species, "ageMonths": age_months})
+def create(client: httpx.Client, name: str = "Buddy", species: str = "dog", age_months: float = 24, **fields: Any) -> Pet:
+    """POST a pet; `fields` adds optional ones (weightKg, symptoms)."""
+    response = client.post("/py/pets", json={"name": name, "species": species, "ageMonths": age_months, **fields})
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -57,7 +59,15 @@ def wait_for(client: httpx.Client, pet_id: str, ready: Callable[[Pet], bool], wh
 
 
 def wait_for_status(client: httpx.Client, pet_id: str, status: str, timeout: float = 15.0) -> Pet:
-    return wait_for(client, pet_id, lambda pet: pet["status"] == status, f"pet {pet_id} to be {status}", timeout)
+    """Wait until the pet is in `status`; under_treatment and available also until the treatment
+    plan / adoption posting a pet gets on entering them is written, so the pet a test holds does
+    not change under it a moment later."""
+    field = CARE_ON_ENTRY[status][1] if status in CARE_ON_ENTRY else None
+
+    def there(pet: Pet) -> bool:
+        return pet["status"] == status and (field is None or pet.get(field) is not None)
+
+    return wait_for(client, pet_id, there, f"pet {pet_id} to be {status}" + (f" with its {field}" if field else ""), timeout)
 
 
 def settled(pet: Pet) -> bool:
@@ -65,9 +75,9 @@ def settled(pet: Pet) -> bool:
     return pet["status"] == "in_quarantine" and bool(pet.get("notes")) and bool(pet.get("profile"))
 
 
-def admitted(client: httpx.Client, name: str = "Buddy", species: str = "dog") -> Pet:
+def admitted(client: httpx.Client, name: str = "Buddy", species: str = "dog", **fields: Any) -> Pet:
     """A new pet, waited for until the feeding job, the orchestrator and the AI step are done."""
-    pet = create(client, name, species)
+    pet = create(client, name, species, **fields)
     return wait_for(client, pet["id"], settled, f"{name} to settle in quarantine")
 
 

@@ -1,4 +1,4 @@
-"""A pet's timeline (issue 12, level 5; docs/decisions.md#20, #37), black-box: what a client
+"""A pet's timeline (issue 12, level 5; docs/decisions.md#20, #38), black-box: what a client
 subscribed with Motia's own Node stream client (`@motiadev/stream-client-node`, tests/streams) sees
 while a pet goes through its chain, what GET /py/pets/:id/timeline answers, and that nothing is
 missing or doubled after a redelivery, a SIGKILL mid-chain or the reaper.
@@ -19,7 +19,7 @@ import pytest
 
 from services.pet_store import now_ms
 from tests.pets.conftest import steprunner_only
-from tests.pets.pets_api import admitted, request_status, settled, store_of, wait_for, wait_for_status
+from tests.pets.pets_api import admitted, request_status, settled, store_of, wait_for
 from tests.streams.support import Watcher, client_unavailable_reason
 from tests.support.fake_openai import GOOD_PROFILE, FakeOpenAI, fake_openai  # noqa: F401 - fixture
 from tests.support.server import run_cli
@@ -133,17 +133,19 @@ def test_a_client_sees_a_healthy_pets_timeline_so_far_then_each_item_as_it_happe
         assert synced(late) == so_far, "a client that joins late gets the timeline so far"
         answer = request_status(client, "1", "healthy")
         assert answer["accepted"] is True
-        wait_for_status(client, "1", "available")
+        posted = wait_for(client, "1", lambda p: p["status"] == "available" and p["adoptionPosting"], "Luna available, with her posting")
         whole = timeline(client, "1")
 
     assert whole[:5] == so_far and moves(whole[5:]) == [("in_quarantine", "healthy"), ("healthy", "available")]
     assert whole[5]["data"]["requestId"] == answer["requestId"] and whole[6]["data"]["automatic"] is True
+    assert kinds(whole[7:]) == ["adoption_posting_written"] and len(whole) == 8
+    assert whole[7]["data"] == {"title": posted["adoptionPosting"]["title"], "adoptionFee": posted["adoptionPosting"]["adoptionFee"]}
     sees(late, whole, "the whole walkthrough")
     sees(early, whole, "the whole walkthrough")
     assert created_live(late) == whole[5:], "the late client got the staff's move and the automatic one, in order, as they happened"
     assert synced(early) == [] and sorted(created_live(early), key=lambda i: i["id"]) == whole, "each item pushed once"
     arrived = created_live(early)
-    assert arrived[0]["kind"] == "created" and arrived[-2:] == whole[5:], "causes arrive before what they set off"
+    assert arrived[0]["kind"] == "created" and arrived[-3:] == whole[5:], "causes arrive before what they set off"
     assert before(arrived, "feeding_reminder_set", "status_changed")
     assert "update" not in changes(early) + changes(late) and "delete" not in changes(early) + changes(late)
 
@@ -165,13 +167,16 @@ def test_a_client_sees_a_sick_pets_timeline_through_its_review_and_treatment(
 
         review = client.post(f"/py/pets/{pet['id']}/health-review")  # no key: the rules decide (a symptom: treatment)
         assert review.status_code == 202
-        wait_for_status(client, pet["id"], "under_treatment")
+        planned = wait_for(client, pet["id"], lambda p: p["status"] == "under_treatment" and p["treatmentPlan"], "Rex under treatment, with a plan")
         refused = request_status(client, pet["id"], "available")
         assert refused["accepted"] is False
         whole = timeline(client, pet["id"])
 
     new = whole[len(so_far):]
-    assert kinds(new) == ["review_requested", "review_decided", "status_changed", "status_changed", "status_change_rejected"]
+    assert kinds(new) == ["review_requested", "review_decided", "status_changed", "status_changed", "treatment_plan_written",
+                          "status_change_rejected"]
+    plan = planned["treatmentPlan"]
+    assert new[4]["data"] == {"treatmentType": plan["treatmentType"], "urgency": plan["urgency"], "startsAt": plan["schedule"]["startsAt"]}
     requested, decided = new[0], new[1]
     assert requested["data"]["reviewId"] == decided["data"]["reviewId"] == review.json()["reviewId"]
     assert requested["message"] == "📋 Health review requested (pet is in_quarantine)"
@@ -183,7 +188,7 @@ def test_a_client_sees_a_sick_pets_timeline_through_its_review_and_treatment(
     assert rejection["message"] == f"⚠️ Status change to available rejected: {refused['reason']}"
     sees(watcher, whole, "through treatment and the refused request")
     assert synced(watcher) + sorted(created_live(watcher), key=lambda i: i["id"]) == whole, "the timeline so far, then each item once"
-    assert created_live(watcher)[-5:] == new, "pushed in order, as they happened"
+    assert created_live(watcher)[-6:] == new, "pushed in order, as they happened"
 
 
 def test_delete_and_restore_are_told_once_and_get_answers_for_curl(server_factory: Callable[..., Any]) -> None:
@@ -216,7 +221,7 @@ def test_redelivered_events_add_no_item(server_factory: Callable[..., Any], runt
     with server.client() as client:
         pet = admitted(client, "Max")
         answer = request_status(client, pet["id"], "healthy")
-        wait_for_status(client, pet["id"], "available")
+        wait_for(client, pet["id"], lambda p: p["status"] == "available" and p["adoptionPosting"], "Max available, with his posting")
         refused = request_status(client, pet["id"], "new")  # told at once, by the PUT
         assert refused["accepted"] is False
         whole = timeline(client, pet["id"])
@@ -244,7 +249,7 @@ def test_redelivered_events_add_no_item(server_factory: Callable[..., Any], runt
         wait_until(lambda: server.logs().count("⏭️ No transition needed") >= unmoved + 3, message="the completions to change nothing")
         assert timeline(client, pet_id) == whole
 
-    assert [i["id"] for i in whole] == [f"{n:06d}" for n in range(1, 9)]
+    assert [i["id"] for i in whole] == [f"{n:06d}" for n in range(1, 10)]
     assert state(watcher) == whole and watcher.messages[seen:] == [], "the client got nothing new"
 
 
@@ -273,10 +278,11 @@ def test_an_item_stranded_by_a_kill_between_the_store_and_the_stream_is_shown_th
 
     server = server_factory(data_dir, env=NO_KEY)  # the reconciler waits its grace period: nothing published yet
     with server.client() as client:
-        wait_for_status(client, pet["id"], "available", timeout=60)  # the killed handler's event, delivered again
+        # the killed handler's event, delivered again, and what follows
+        wait_for(client, pet["id"], lambda p: p["status"] == "available" and p["adoptionPosting"], "Ghost available, posted", timeout=60)
         whole = timeline(client, pet["id"])
         assert whole[:5] == so_far and moves(whole[5:]) == [("in_quarantine", "healthy"), ("healthy", "available")]
-        assert len(whole) == 7, "shown from the outbox meanwhile, and never twice"
+        assert kinds(whole[7:]) == ["adoption_posting_written"] and len(whole) == 8, "shown from the outbox meanwhile, and never twice"
         watcher = watch(server, pet["id"])
         sees(watcher, whole[:5] + whole[6:], "all but the stranded item")
 

@@ -1,4 +1,10 @@
-"""The JSON pet store, on real files with real locks and real processes.
+"""The pet store's contract, on both stores, and the JSON store's own promises, on real files with
+real locks and real processes.
+
+A test that takes the store alone is the contract: it runs on the JSON store and on PostgreSQL
+(services/pet_store_pg.py, a throwaway cluster: tests/support/postgres.py). One that also takes
+`path` is about the file and runs on the JSON store only. PostgreSQL's own promises (several
+nodes, one sequence, row locks) are in test_pet_store_pg.py.
 
 The rules of soft delete, restore and purge are `services/decisions.py` (unit-tested in
 test_decisions.py); here they run through the store, as the steps run them.
@@ -12,6 +18,7 @@ promises.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import signal
@@ -33,6 +40,7 @@ from services.pet_store import (
     encode_cursor,
     get_store,
 )
+from services.pet_store_pg import PgPetStore
 from tests.support.waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -59,9 +67,18 @@ def path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "pets.json"
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store" in metafunc.fixturenames:
+        about_the_file = "path" in inspect.signature(metafunc.function).parameters
+        metafunc.parametrize("store", ["json"] if about_the_file else ["json", "postgres"], indirect=True)
+
+
 @pytest.fixture
-def store(path: Path, clock: FakeClock):
-    s = PetStore(path, clock=clock)
+def store(request: pytest.FixtureRequest, path: Path, clock: FakeClock):
+    if request.param == "postgres":
+        s = PgPetStore(request.getfixturevalue("database_url"), clock=clock)
+    else:
+        s = PetStore(path, clock=clock)
     yield s
     s.close()
 
@@ -99,7 +116,7 @@ def test_a_missing_folder_and_file_are_created_as_an_empty_store(path: Path) -> 
     store.close()
 
 
-def test_create_assigns_ids_from_seq_and_stamps_times(store: PetStore, path: Path, clock: FakeClock) -> None:
+def test_create_assigns_ids_from_seq_and_stamps_times(store: PetStore, clock: FakeClock) -> None:
     first = store.create(buddy())
     clock.now += 5
     second = store.create({"name": "Whiskers", "species": "cat", "ageMonths": 12})
@@ -111,9 +128,9 @@ def test_create_assigns_ids_from_seq_and_stamps_times(store: PetStore, path: Pat
         "createdAt": T0, "updatedAt": T0,
     }
     assert second["id"] == "2" and second["createdAt"] == second["updatedAt"] == T0 + 5
-    doc = read_doc(path)
-    assert doc["seq"] == 2
-    assert doc["pets"] == {"1": first, "2": second}
+    assert store.all() == [first, second]
+    if isinstance(store, PetStore):  # and in the spec's shape
+        assert read_doc(store.path) == {"seq": 2, "pets": {"1": first, "2": second}}
 
 
 def test_the_file_is_indented_json_with_one_pet_per_line(store: PetStore, path: Path) -> None:
@@ -294,16 +311,16 @@ def test_modify_that_decides_nothing_writes_nothing(store: PetStore, path: Path)
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
-def test_modify_that_raises_writes_nothing(store: PetStore, path: Path) -> None:
+def test_modify_that_raises_writes_nothing(store: PetStore) -> None:
     store.create(buddy())
-    content = path.read_bytes()
+    content = store.all()
 
     def refuse(pet: dict) -> dict:
         raise RuntimeError("no")
 
     with pytest.raises(RuntimeError):
         store.modify("1", refuse)
-    assert path.read_bytes() == content
+    assert store.all() == content
     assert store.get("1")["status"] == "new"
 
 
@@ -490,7 +507,7 @@ def test_restore_is_refused_once_the_purge_time_has_passed(store: PetStore, cloc
     assert store.get("1")["status"] == "deleted"
 
 
-def test_purge_removes_only_deleted_pets_whose_time_has_come(store: PetStore, path: Path, clock: FakeClock) -> None:
+def test_purge_removes_only_deleted_pets_whose_time_has_come(store: PetStore, clock: FakeClock) -> None:
     for _ in range(5):
         store.create(buddy())
     soft_delete(store, "1")                  # due
@@ -505,7 +522,7 @@ def test_purge_removes_only_deleted_pets_whose_time_has_come(store: PetStore, pa
     assert purged[0]["name"] == "Buddy"
     assert scanned == 3
     assert [pet_id for pet_id, _ in failed] == ["3"]
-    assert set(read_doc(path)["pets"]) == {"2", "3", "4", "5"}
+    assert [p["id"] for p in store.all()] == ["2", "3", "4", "5"]
 
 
 def test_purge_with_nothing_due_does_not_write(store: PetStore, path: Path) -> None:

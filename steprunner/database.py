@@ -1,0 +1,137 @@
+"""PostgreSQL, when DATABASE_URL is set: the process's connection pool for it, on a loop of its own.
+
+psycopg 3 and its pool (requirements.txt): the well-kept async driver, with a pool of its own.
+An async pool belongs to one event loop and lives only as long as that loop runs: opened on a
+loop that someone else's `asyncio.run` ends (a CLI command, a test, Motia's Python runner), its
+workers are cancelled mid-connect and the loop hangs as it closes. So each `Database` runs one
+loop on a thread of its own, with one pool on it, for the life of the process, and every caller
+hands its work to that loop: `await db.submit(coro)` from any event loop, `db.run(coro)` without
+one. The hop costs tens of microseconds a call (the JSON store's committer thread makes the same
+one). The coroutines handed over use `db.connection()` and `db.transaction()`, which work only there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import os
+import threading
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import AsyncConnectionPool
+
+T = TypeVar("T")
+
+POOL_MAX_SIZE = 10  # connections per process; PostgreSQL's default max_connections is 100
+POOL_TIMEOUT_SECONDS = 10.0  # waiting longer for a connection: the database is down or overloaded
+APPLICATION_NAME = "steprunner"  # shown in pg_stat_activity
+
+
+def describe(url: str) -> str:
+    """`postgresql://user@host:port/db`: the URL without its password, for logs and messages."""
+    try:
+        parts = conninfo_to_dict(url)
+    except Exception:  # noqa: BLE001 - an unparsable URL: say so without echoing it
+        return "postgresql://(unparsable DATABASE_URL)"
+    user = f"{parts['user']}@" if parts.get("user") else ""
+    port = f":{parts['port']}" if parts.get("port") else ""
+    return f"postgresql://{user}{parts.get('host') or 'localhost'}{port}/{parts.get('dbname') or ''}"
+
+
+class Database:
+    """One database URL: its pool, on its own loop thread. Use `database(url)`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pool: AsyncConnectionPool | None = None
+
+    async def submit(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` on the database's loop and await its result from the caller's loop.
+
+        Cancelling the caller cancels `coro` too (its transaction rolls back).
+        """
+        loop = self._running_loop()
+        if asyncio.get_running_loop() is loop:
+            return await coro
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+
+    def spawn(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start `coro` on the database's loop and return at once (a listener that runs for the
+        process's life); cancelling the future cancels it."""
+        return asyncio.run_coroutine_threadsafe(coro, self._running_loop())
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` on the database's loop and wait for its result (callers without an event loop)."""
+        return asyncio.run_coroutine_threadsafe(coro, self._running_loop()).result()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection in autocommit: each statement its own transaction (one round trip for a
+        read). Only on the database's loop (in a coroutine given to `submit` or `run`)."""
+        if self._pool is None:
+            self._pool = AsyncConnectionPool(
+                self.url, min_size=1, max_size=POOL_MAX_SIZE, timeout=POOL_TIMEOUT_SECONDS, open=False,
+                kwargs={"application_name": APPLICATION_NAME, "autocommit": True}, name=f"steprunner-{os.getpid()}",
+            )
+            await self._pool.open(wait=False)
+        async with self._pool.connection() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection inside one transaction: committed when the block ends, rolled back if it
+        raises. Only on the database's loop."""
+        async with self.connection() as conn:
+            async with conn.transaction():
+                yield conn
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = self._loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="database", daemon=True).start()
+            return self._loop
+
+    def close(self) -> None:
+        """Close the pool and stop the loop thread (a later call starts them again)."""
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._close_pool(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+
+    async def _close_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+
+_databases: dict[tuple[int, str], Database] = {}
+_databases_lock = threading.Lock()
+
+
+def database(url: str) -> Database:
+    """The process's Database for `url` (a forked child gets its own: pools and threads don't survive a fork)."""
+    key = (os.getpid(), url)
+    found = _databases.get(key)
+    if found is None:
+        with _databases_lock:
+            if not _databases:
+                atexit.register(close_all)  # runs before the interpreter stops the loop threads mid-work
+            found = _databases.setdefault(key, Database(url))
+    return found
+
+
+def close_all() -> None:
+    """Let every connection of this process go cleanly (a stopping server, the end of a command)."""
+    for (pid, _), db in list(_databases.items()):
+        if pid == os.getpid():
+            db.close()
