@@ -76,7 +76,7 @@ async def run_agent(agent: Agent, input_data: Any, context: Any) -> None:
         return
 
     told = timeline.told_review_requested(agent.value, definition.title, request.reviewId, request.requestedAt)
-    change = await get_store().amodify(request.petId, timeline.recording(lambda _pet: Decision(Outcome.APPLY), told, now_ms()))
+    change = await get_store().amodify(request.petId, timeline.recording(lambda _pet: Decision(Outcome.APPLY), told))
     if change is not None:
         await timeline.publish(context, change.after, since=change.before)
     context.logger.info(f"🤖 {definition.title} agent deciding", {**fields, "status": pet["status"], "choices": [c.value for c in definition.choices]})

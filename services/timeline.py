@@ -4,7 +4,7 @@ This is the one place that builds timeline items and gets them onto the stream
 (docs/decisions.md#20, #38). Steps call it around the store write they make anyway:
 
     now = now_ms()
-    change = await get_store().amodify(pet_id, timeline.recording(decide, timeline.told_x, now))
+    change = await get_store().amodify(pet_id, timeline.recording(decide, timeline.told_x))
     await timeline.publish(context, change.after, since=change.before)
 
 Why this way, and why nothing is lost (docs/decisions.md#38):
@@ -36,7 +36,7 @@ from typing import Any
 from services.decisions import Decision, Outcome, StatusChange
 from services.models import ReviewRecord, Status, TimelineEntry, TimelineKind
 from services.pet_file import StoreError
-from services.pet_store import Pet, get_store, iso_time
+from services.pet_store import Pet, get_store, iso_time, now_ms
 
 STREAM = "petTimeline"
 ID_DIGITS = 6  # a million items per pet before ids stop sorting as text
@@ -110,11 +110,12 @@ def _appended(pet: Mapping[str, Any], entries: Sequence[Entry], now: int) -> dic
     return {SEQ: seq + len(items), OUTBOX: [*outbox_of(pet), *items]}
 
 
-def recording(decide: Callable[[Pet], Decision], tell: Teller, now: int) -> Callable[[Pet], Decision]:
+def recording(decide: Callable[[Pet], Decision], tell: Teller, clock: Callable[[], int] = now_ms) -> Callable[[Pet], Decision]:
     """`decide`, with the items `tell` makes of its decision written in the same patch, and the
     outbox items this process has seen on the stream taken out of it (a write that happens anyway
-    clears them for free). An item alone (a rejection) leaves `updatedAt` as it was: the pet itself
-    did not change."""
+    clears them for free). An item's time is read under the store's lock, like its id, so times
+    and ids keep one order even when two processes write the pet one after the other. An item
+    alone (a rejection) leaves `updatedAt` as it was: the pet itself did not change."""
 
     def decide_and_record(pet: Pet) -> Decision:
         decision = decide(pet)
@@ -127,7 +128,7 @@ def recording(decide: Callable[[Pet], Decision], tell: Teller, now: int) -> Call
             return decision
         unchanged = {} if decision.patch else {"updatedAt": pet.get("updatedAt")}
         kept = {**pet, OUTBOX: [i for i in box if i["id"] not in on_stream]}
-        return dataclasses.replace(decision, patch={**(decision.patch or unchanged), **_appended(kept, entries, now)})
+        return dataclasses.replace(decision, patch={**(decision.patch or unchanged), **_appended(kept, entries, clock())})
 
     return decide_and_record
 

@@ -41,7 +41,7 @@ async def handler(input_data: Any, context: Any) -> None:
 
     now = now_ms()
     write = timeline.recording(lambda pet: decisions.care_written(pet, "adoptionPosting", adoption_posting(pet, now).model_dump(mode="json")),
-                               timeline.told_care("adoptionPosting"), now)
+                               timeline.told_care("adoptionPosting"))
     change = await get_store().amodify(pet_id, write)
     if change is None or not change.decision.applied:
         reason = "pet not found (purged)" if change is None else change.decision.reason

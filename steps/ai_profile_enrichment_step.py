@@ -48,7 +48,7 @@ async def handler(input_data: Any, context: Any) -> None:
         return  # retrying can't fix it
     now = now_ms()
     start = await get_store().amodify(pet_id, timeline.recording(lambda pet: decisions.enrichment_start(pet, now),
-                                                                 timeline.told_enrichment_started, now))
+                                                                 timeline.told_enrichment_started))
     if start is None or not start.decision.applied:
         context.logger.info("⏭️ AI Profile Enrichment skipped", {"petId": pet_id, "reason": _why_skipped(start)})
         return
@@ -68,7 +68,7 @@ async def handler(input_data: Any, context: Any) -> None:
     # The call may take seconds and the pet may have been deleted meanwhile: decided under the
     # store's lock, so a delete landing now can't be overwritten or raced.
     written = timeline.recording(lambda current: decisions.profile_written(current, profile),
-                                 timeline.told_enrichment_finished(profile, error), now_ms())
+                                 timeline.told_enrichment_finished(profile, error))
     change = await get_store().amodify(pet_id, written)
     if change is None or not change.decision.applied:
         context.logger.info("⏭️ AI Profile Enrichment skipped", {"petId": pet_id, "reason": _why_skipped(change)})

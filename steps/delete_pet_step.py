@@ -32,7 +32,7 @@ config = {
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     pet_id = req["pathParams"]["id"]
     now = now_ms()
-    change = await modify_pet(get_store(), pet_id, timeline.recording(lambda pet: decisions.soft_delete(pet, now), timeline.told_deleted, now))
+    change = await modify_pet(get_store(), pet_id, timeline.recording(lambda pet: decisions.soft_delete(pet, now), timeline.told_deleted))
 
     pet = change.after
     if change.decision.applied:

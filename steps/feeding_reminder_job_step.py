@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from services import decisions, timeline
 from services.decisions import Outcome
 from services.models import FeedingReminderEnqueued, schema
-from services.pet_store import get_store, iso_time, now_ms
+from services.pet_store import get_store, iso_time
 from services.validation import one_line
 
 config = {
@@ -39,7 +39,7 @@ async def handler(input_data: Any, context: Any) -> None:
     pet_id = event.petId
     context.logger.info("🔄 Setting next feeding reminder", {"petId": pet_id, "enqueuedAt": event.enqueuedAt})
 
-    change = await get_store().amodify(pet_id, timeline.recording(decisions.feeding_reminder, timeline.told_feeding_reminder, now_ms()))
+    change = await get_store().amodify(pet_id, timeline.recording(decisions.feeding_reminder, timeline.told_feeding_reminder))
     if change is None or change.decision.outcome is Outcome.SKIP:
         reason = "pet not found (purged)" if change is None else change.decision.reason
         context.logger.info("⏭️ Feeding reminder skipped", {"petId": pet_id, "reason": reason})

@@ -33,7 +33,7 @@ from services import decisions, timeline, topics
 from services.decisions import Decision, Outcome
 from services.lifecycle import FEEDING_REMINDER_COMPLETED, STATUS_UPDATE_REQUESTED
 from services.models import FeedingReminderCompleted, ReviewDecided, StatusUpdateRequested, schema
-from services.pet_store import get_store, now_ms
+from services.pet_store import get_store
 from services.validation import one_line
 
 config = {
@@ -74,18 +74,18 @@ async def handler(input_data: Any, context: Any) -> None:
         else:
             context.logger.info("🔄 Lifecycle orchestrator processing", fields)
         told = timeline.told_status_request(event.requestedStatus.value, event.automatic, event.requestId)
-        change = await get_store().amodify(pet_id, timeline.recording(lambda pet: decisions.status_request(pet, event), told, now_ms()))
+        change = await get_store().amodify(pet_id, timeline.recording(lambda pet: decisions.status_request(pet, event), told))
     elif isinstance(event, ReviewDecided):
         review = event.review
         trigger = f"{review.agent.value}.{review.choice.value}"
         context.logger.info("🧭 Agent decision received", {"petId": pet_id, "agent": review.agent.value, "choice": review.choice.value,
                                                           "source": review.source, "reviewId": review.id})
-        recorded = timeline.recording(lambda pet: decisions.review_decided(pet, review), timeline.told_review(review), now_ms())
+        recorded = timeline.recording(lambda pet: decisions.review_decided(pet, review), timeline.told_review(review))
         change = await get_store().amodify(pet_id, recorded)
     else:
         trigger = FEEDING_REMINDER_COMPLETED
         context.logger.info("🔄 Lifecycle orchestrator processing", {"petId": pet_id, "eventType": trigger})
-        change = await get_store().amodify(pet_id, timeline.recording(decisions.feeding_completed, timeline.told_transition, now_ms()))
+        change = await get_store().amodify(pet_id, timeline.recording(decisions.feeding_completed, timeline.told_transition))
 
     if change is None:
         context.logger.warn("⚠️ Pet not found", {"petId": pet_id, "eventType": trigger})

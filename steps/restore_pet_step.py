@@ -39,7 +39,7 @@ config = {
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     pet_id = req["pathParams"]["id"]
     now = now_ms()
-    change = await modify_pet(get_store(), pet_id, timeline.recording(lambda pet: decisions.restore(pet, now), timeline.told_restored, now))
+    change = await modify_pet(get_store(), pet_id, timeline.recording(lambda pet: decisions.restore(pet, now), timeline.told_restored))
     if change.decision.outcome is Outcome.REJECT:
         return {"status": 409, "body": {"message": change.decision.reason}}
 

@@ -40,7 +40,7 @@ async def handler(input_data: Any, context: Any) -> None:
 
     now = now_ms()
     write = timeline.recording(lambda current: decisions.care_written(current, "treatmentPlan", treatment_plan(current, now).model_dump(mode="json")),
-                               timeline.told_care("treatmentPlan"), now)
+                               timeline.told_care("treatmentPlan"))
     change = await get_store().amodify(pet_id, write)
     if change is None or not change.decision.applied:
         reason = "pet not found (purged)" if change is None else change.decision.reason

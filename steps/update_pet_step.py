@@ -61,7 +61,7 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
 
     # Decided under the store's lock, so a DELETE racing this PUT can't be overwritten.
     now = now_ms()
-    update = timeline.recording(lambda pet: decisions.staff_update(pet, changes, requested, now), timeline.told_staff_update(requested), now)
+    update = timeline.recording(lambda pet: decisions.staff_update(pet, changes, requested, now), timeline.told_staff_update(requested))
     change = await modify_pet(get_store(), pet_id, update)
     decision = change.decision
     if decision.kind in ("deleted", "flag_blocks"):

@@ -43,7 +43,7 @@ def test_a_new_pet_starts_its_timeline_with_created() -> None:
 def test_items_are_numbered_after_the_pets_last_and_written_with_the_change() -> None:
     request = StatusUpdateRequested(petId="7", requestedStatus="healthy", requestId="r1")  # type: ignore[arg-type]
     decide = timeline.recording(lambda p: decisions.status_request(p, request),
-                                timeline.told_status_request("healthy", False, "r1"), T0 + 5)
+                                timeline.told_status_request("healthy", False, "r1"), clock=lambda: T0 + 5)
     decision = decide(pet(timelineSeq=41, timelineOutbox=[]))
     assert decision.patch is not None and decision.patch["status"] == "healthy"
     assert decision.patch["timelineSeq"] == 42
@@ -55,16 +55,16 @@ def test_items_are_numbered_after_the_pets_last_and_written_with_the_change() ->
 
 def test_a_repeat_tells_nothing_and_writes_nothing() -> None:
     request = StatusUpdateRequested(petId="7", requestedStatus="healthy", requestId="r1")  # type: ignore[arg-type]
-    decide = timeline.recording(lambda p: decisions.status_request(p, request), timeline.told_status_request("healthy", False, "r1"), T0)
+    decide = timeline.recording(lambda p: decisions.status_request(p, request), timeline.told_status_request("healthy", False, "r1"))
     assert decide(pet("healthy", lastStatusRequestId="r1")).patch is None
-    feeding = timeline.recording(decisions.feeding_reminder, timeline.told_feeding_reminder, T0)
+    feeding = timeline.recording(decisions.feeding_reminder, timeline.told_feeding_reminder)
     fed = pet("new", notes=decisions.WELCOME_NOTES, nextFeedingAt=T0 + decisions.DAY_MS)
     assert feeding(fed).patch is None, "a redelivered feeding job finds its values written"
 
 
 def test_a_rejection_alone_keeps_updated_at() -> None:
     request = StatusUpdateRequested(petId="7", requestedStatus="adopted")  # type: ignore[arg-type]
-    decide = timeline.recording(lambda p: decisions.status_request(p, request), timeline.told_status_request("adopted", False, None), T0 + 9)
+    decide = timeline.recording(lambda p: decisions.status_request(p, request), timeline.told_status_request("adopted", False, None))
     decision = decide(pet())
     assert decision.outcome is Outcome.REJECT and decision.patch is not None
     assert decision.patch["updatedAt"] == T0
@@ -75,7 +75,7 @@ def test_a_rejection_alone_keeps_updated_at() -> None:
 @pytest.mark.parametrize(("field", "kind"), [("treatmentPlan", "treatment_plan_written"), ("adoptionPosting", "adoption_posting_written")])
 def test_a_care_document_is_told_once(field: str, kind: str) -> None:
     status = {"treatmentPlan": "under_treatment", "adoptionPosting": "available"}[field]
-    decide = timeline.recording(lambda p: decisions.care_written(p, field, {"title": "x"}), timeline.told_care(field), T0)
+    decide = timeline.recording(lambda p: decisions.care_written(p, field, {"title": "x"}), timeline.told_care(field))
     first = decide(pet(status))
     assert first.patch and first.patch["timelineOutbox"][-1]["kind"] == kind
     assert decide(pet(status, **{field: {"title": "x"}})).patch is None
@@ -98,10 +98,10 @@ def test_publish_sets_the_new_items_and_the_pets_next_write_clears_them(store: P
     asyncio.run(timeline.publish(context, created))
     assert [(i["id"], i["kind"], i["_createdAt"]) for i in context.items()] == [("000001", "created", T0)]
     assert (store.get(created["id"]) or {})["timelineOutbox"] != [], "publishing writes nothing to the store"
-    change = store.modify(created["id"], timeline.recording(decisions.feeding_reminder, timeline.told_feeding_reminder, T0 + 1))
+    change = store.modify(created["id"], timeline.recording(decisions.feeding_reminder, timeline.told_feeding_reminder))
     assert change is not None
     assert [i["id"] for i in change.after["timelineOutbox"]] == ["000002"], "the published item left with the next write"
-    untold = store.modify(created["id"], timeline.recording(lambda p: Decision(Outcome.SKIP), lambda p, d: [], T0 + 2))
+    untold = store.modify(created["id"], timeline.recording(lambda p: Decision(Outcome.SKIP), lambda p, d: []))
     assert untold is not None and untold.after == change.after, "a decision that writes nothing writes nothing, even to clear"
 
 
@@ -128,4 +128,4 @@ def test_a_failed_stream_write_keeps_the_item_for_the_reconciler(store: PetStore
 
 def test_a_decision_that_tells_nothing_is_left_as_it_is() -> None:
     plain = Decision(Outcome.SKIP, kind="noop")
-    assert timeline.recording(lambda _p: plain, lambda _p, _d: [], T0)(pet()) is plain
+    assert timeline.recording(lambda _p: plain, lambda _p, _d: [])(pet()) is plain
