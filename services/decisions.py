@@ -7,6 +7,7 @@ file, a clock or the network: times come in as arguments, so every rule is unit-
 milliseconds (tests/services/test_decisions.py).
 
 - `feeding_reminder`, `feeding_completed`: the spec's background job and the move to quarantine.
+- `enrichment_start`, `profile_written`: the AI profile, asked for once while the pet has none.
 - `status_request`: a staff or automatic status request at the orchestrator (duplicates, no-ops,
   stale automatic progressions, the transition table).
 - `staff_update`: a PUT's field edits, and what it tells staff at once about a status request.
@@ -47,6 +48,7 @@ Pet = Mapping[str, Any]
 DAY_MS = 24 * 60 * 60 * 1000
 RETENTION_MS = 30 * DAY_MS  # a soft-deleted pet is kept (and restorable) this long
 WELCOME_NOTES = "Welcome to our pet store! We'll take great care of this pet."
+MAX_SETTLED_REQUESTS = 20  # status request ids a pet remembers, so a late copy of one is a duplicate
 DELETED = Status.DELETED.value
 NEW = Status.NEW.value
 NEEDS_DATA = Flag.NEEDS_DATA.value
@@ -204,8 +206,8 @@ def intake(fields: Mapping[str, Any]) -> dict[str, Any]:
     status `new`, and the lifecycle fields null, so clients always see the same keys in the same
     order (createdAt and updatedAt keep their places after status)."""
     return {**fields, "status": NEW, "createdAt": None, "updatedAt": None,
-            "notes": None, "nextFeedingAt": None, "deletedAt": None, "purgeAt": None, "profile": None,
-            "flags": [], "reviews": [], "treatmentPlan": None, "adoptionPosting": None}
+            "notes": None, "nextFeedingAt": None, "deletedAt": None, "purgeAt": None, "profile": None, "enrichmentStartedAt": None,
+            "flags": [], "reviews": [], "treatmentPlan": None, "adoptionPosting": None, "timelineSeq": 0, "timelineOutbox": []}
 
 
 def feeding_reminder(pet: Pet) -> Decision:
@@ -223,12 +225,34 @@ def feeding_reminder(pet: Pet) -> Decision:
     return Decision(Outcome.APPLY, patch=None if unchanged else patch)
 
 
-def profile_written(pet: Pet, profile: Mapping[str, Any]) -> Decision:
-    """The enricher's result: stored on the pet, unless it was soft-deleted while the model answered
-    (a restore asks for a profile again). Only `profile` is written: `status` is not the enricher's."""
+def _profile_owed(pet: Pet) -> Decision | None:
+    """Why the enricher has nothing to do for this pet (a SKIP), or None while it is owed a profile."""
     if is_deleted(pet):
         return _skip("deleted", "pet is soft-deleted")
-    return Decision(Outcome.APPLY, patch={"profile": dict(profile)})
+    if pet.get("profile") is not None:
+        return _skip("unchanged", "pet already has a profile")
+    return None
+
+
+def enrichment_start(pet: Pet, now: int) -> Decision:
+    """May the enricher ask the model for this pet's profile? Only while it is owed one: not for a
+    soft-deleted pet (a restore asks again), and not again once it has one (a redelivered request).
+    The first start is stamped (`enrichmentStartedAt`); a retry of the same enrichment (the process
+    died during the call) finds it stamped and writes nothing, so it is told once."""
+    skip = _profile_owed(pet)
+    if skip is not None:
+        return skip
+    return Decision(Outcome.APPLY, patch=None if pet.get("enrichmentStartedAt") else {"enrichmentStartedAt": now})
+
+
+def profile_written(pet: Pet, profile: Mapping[str, Any]) -> Decision:
+    """The enricher's result: stored on the pet, unless it was soft-deleted while the model answered
+    (a restore asks for a profile again) or another delivery of the request stored one first. Only
+    `profile` is written (and the start's stamp cleared): `status` is not the enricher's."""
+    skip = _profile_owed(pet)
+    if skip is not None:
+        return skip
+    return Decision(Outcome.APPLY, patch={"profile": dict(profile), "enrichmentStartedAt": None})
 
 
 def feeding_completed(pet: Pet) -> Decision:
@@ -245,8 +269,9 @@ def feeding_completed(pet: Pet) -> Decision:
 def status_request(pet: Pet, request: StatusUpdateRequested) -> Decision:
     """A status request at the orchestrator, judged against the pet as it is now.
 
-    - the request was applied before (same `requestId`): nothing to do, but what follows by itself
-      from here is requested again (the crash that lost it may be why this is a redelivery);
+    - the request was settled before (same `requestId` as one of the last ones, applied or rejected):
+      nothing to do, but what follows by itself from here is requested again (the crash that lost it
+      may be why this is a redelivery);
     - the pet already has that status: the same;
     - an automatic progression whose pet has left `fromStatus` meanwhile: stale, dropped;
     - otherwise the transition table decides: APPLY (with the next automatic step) or REJECT.
@@ -256,20 +281,36 @@ def status_request(pet: Pet, request: StatusUpdateRequested) -> Decision:
     pending = pet.get("pendingStatusRequest")
     settled = {"pendingStatusRequest": None} if isinstance(pending, dict) and pending.get("requestId") == request.requestId else None
     owed_here = care_follow_ups(pet) + automatic_follow_up(pet_id, current, flags_of(pet))
-    if request.requestId and pet.get("lastStatusRequestId") == request.requestId:
-        return Decision(Outcome.SKIP, settled, "request already applied", "duplicate", owed_here)
+    if request.requestId and request.requestId in settled_request_ids(pet):
+        return Decision(Outcome.SKIP, settled, "request already settled", "duplicate", owed_here)
     if is_noop(current, requested):
         return Decision(Outcome.SKIP, settled, f"pet is already {current}", "noop", owed_here)
     if request.automatic and request.fromStatus and current != request.fromStatus.value:
         return _skip("stale", f"pet is {current} now, not {request.fromStatus.value}")
     allowed, reason = check(current, requested, flags=flags_of(pet))
-    if not allowed:
-        return Decision(Outcome.REJECT, patch=settled, reason=reason)
+    if not allowed:  # settled for good: a redelivery must not apply it later, once the table would allow it
+        seen = _settling(pet, request.requestId) if request.requestId else {}
+        return Decision(Outcome.REJECT, patch={**(settled or {}), **seen} or None, reason=reason)
     change = StatusChange(current, requested, description(current, requested, automatic=request.automatic),
                           automatic=request.automatic, trigger=STATUS_UPDATE_REQUESTED, request_id=request.requestId)
     entry_patch, follow_ups = _entering(pet, requested)
-    return Decision(Outcome.APPLY, patch={"status": requested, "lastStatusRequestId": request.requestId, **entry_patch, **(settled or {})},
+    return Decision(Outcome.APPLY, patch={"status": requested, **_settling(pet, request.requestId), **entry_patch, **(settled or {})},
                     change=change, follow_ups=follow_ups)
+
+
+def settled_request_ids(pet: Pet) -> list[str]:
+    """The status requests the orchestrator settled last, oldest first (`lastStatusRequestId` and the
+    MAX_SETTLED_REQUESTS before it): a copy of an older one, delivered late, is recognised too."""
+    recent = pet.get("settledStatusRequestIds")
+    ids = [str(i) for i in recent] if isinstance(recent, list) else []
+    last = pet.get("lastStatusRequestId")
+    return ids if not last or last in ids else [*ids, str(last)]
+
+
+def _settling(pet: Pet, request_id: str | None) -> dict[str, Any]:
+    if not request_id:
+        return {"lastStatusRequestId": None}
+    return {"lastStatusRequestId": request_id, "settledStatusRequestIds": [*settled_request_ids(pet), request_id][-MAX_SETTLED_REQUESTS:]}
 
 
 # ----------------------------------------------------------------------------- staff actions
@@ -426,7 +467,8 @@ def restore(pet: Pet, now: int) -> Decision:
     purge_at = pet.get("purgeAt")
     if isinstance(purge_at, (int, float)) and purge_at <= now:
         return Decision(Outcome.REJECT, reason=f"Pet {pet_id} can no longer be restored: its purge time has passed")
-    patch = {"status": pet.get("statusBeforeDelete") or NEW, "statusBeforeDelete": None, "deletedAt": None, "purgeAt": None}
+    patch = {"status": pet.get("statusBeforeDelete") or NEW, "statusBeforeDelete": None, "deletedAt": None, "purgeAt": None,
+             "enrichmentStartedAt": None}  # an enrichment the delete cut short starts afresh
     return Decision(Outcome.APPLY, patch=patch, follow_ups=missing_follow_ups({**pet, **patch}, now))
 
 

@@ -78,6 +78,24 @@ AGENT_CHOICES: dict[Agent, tuple[Choice, ...]] = {
 }
 
 
+class TimelineKind(StrEnum):
+    """What a pet's timeline item tells of (docs/decisions.md#20): one kind per event of its life."""
+
+    CREATED = "created"
+    FEEDING_REMINDER_SET = "feeding_reminder_set"
+    STATUS_CHANGED = "status_changed"  # every transition, quarantine included
+    STATUS_CHANGE_REJECTED = "status_change_rejected"
+    ENRICHMENT_STARTED = "enrichment_started"
+    ENRICHMENT_COMPLETED = "enrichment_completed"
+    ENRICHMENT_FAILED = "enrichment_failed"
+    REVIEW_REQUESTED = "review_requested"
+    REVIEW_DECIDED = "review_decided"
+    TREATMENT_PLAN_WRITTEN = "treatment_plan_written"
+    ADOPTION_POSTING_WRITTEN = "adoption_posting_written"
+    DELETED = "deleted"
+    RESTORED = "restored"
+
+
 class Status(StrEnum):
     """The ten statuses of docs/decisions.md#2, in lifecycle order."""
 
@@ -260,6 +278,28 @@ class PendingStatusRequest(BaseModel):
     requestedAt: EpochMs
 
 
+class TimelineEntry(BaseModel):
+    """What the stream `petTimeline` stores for one item (its schema; the stream adds the `id`)."""
+
+    at: EpochMs = Field(description="When it happened.")
+    kind: TimelineKind
+    message: str = Field(description="What happened, in words, for people.")
+    data: dict[str, Any] = Field(description="The facts that matter for this kind (statuses, times, choices).")
+
+
+class TimelineItem(TimelineEntry):
+    """One item of a pet's timeline: the entry and its id."""
+
+    id: str = Field(description="The pet's own sequence, zero-padded: ids sort in the order things happened.")
+
+
+class PetTimeline(BaseModel):
+    """Body of GET /py/pets/:id/timeline."""
+
+    petId: str
+    items: list[TimelineItem] = Field(description="Oldest first.")
+
+
 class Pet(BaseModel):
     """A pet as stored in pets.json and returned by the API."""
 
@@ -280,8 +320,11 @@ class Pet(BaseModel):
     deletedAt: EpochMs | None = None
     purgeAt: EpochMs | None = Field(default=None, description="deletedAt + 30 days; the reaper removes the pet after it.")
     profile: Profile | None = Field(default=None, description="Written by the AI profile enrichment step.")
+    enrichmentStartedAt: EpochMs | None = Field(default=None, description="When the enrichment under way started (null once the profile is written).")
     statusBeforeDelete: Status | None = Field(default=None, description="While deleted: the status a restore goes back to.")
-    lastStatusRequestId: str | None = Field(default=None, description="The last status request the orchestrator applied (makes redelivery harmless).")
+    lastStatusRequestId: str | None = Field(
+        default=None, description="The last status request the orchestrator settled, applied or rejected (makes redelivery harmless)."
+    )
     pendingStatusRequest: PendingStatusRequest | None = Field(
         default=None, description="A staff status request (PUT) the orchestrator has not settled yet; cleared when it has."
     )

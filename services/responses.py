@@ -10,6 +10,7 @@ Plain Python (no runtime imports), so the same step files answer the same way on
 
 A corrupt or unreadable pets.json must never look like an empty shelter, so a StoreError is a 500
 naming the problem (503 when the file is only busy), and its body never shows a server path.
+A pet goes out through `shown`: the service's bookkeeping stays in the store.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import functools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
+from services import timeline
 from services.decisions import FollowUp
 from services.pet_file import StoreError
 from services.pet_store import Change, Decides, Pet, StoreBusyError
@@ -30,6 +32,17 @@ ApiHandler = Callable[[dict[str, Any], Any], Awaitable[Response]]
 
 class PetNotFound(Exception):
     """No pet with this id (never created, or purged)."""
+
+
+# Kept on the pet for the service's own use, not part of what the API shows of it: the timeline's
+# numbering and outbox (services/timeline.py; the outbox is empty but for the moment between a change
+# and its stream write, and would flicker) and the status requests already settled.
+BOOKKEEPING = (timeline.SEQ, timeline.OUTBOX, "settledStatusRequestIds")
+
+
+def shown(pet: Pet) -> Pet:
+    """A pet as the API shows it (GET /py/pets/:id/timeline shows its timeline)."""
+    return {k: v for k, v in pet.items() if k not in BOOKKEEPING}
 
 
 def not_found() -> Response:

@@ -7,11 +7,12 @@ its own edges in the flow, and hand their input here with the agent they are for
 - `request_review`: 404 for an unknown pet, 409 with the reason when the pet can't be reviewed now
   (`decisions.review_request`), else the request is emitted and the answer is 202 with the review's
   id. Nothing is written to the pet, so an emit that fails is a 500 and a retry is safe.
-- `run_agent`: loads the pet, lets the agent decide (`review_agent.decide`: the model, or the
-  rules), logs, and emits the chosen decision's topic for the orchestrator, which records and
-  applies it. A pet deleted, purged or moved out of what can be reviewed meanwhile is dropped.
-  A redelivered request decides again under the same review id; the orchestrator records a
-  review id once, so the second decision changes nothing.
+- `run_agent`: loads the pet, tells the request on its timeline (once per review id), lets the
+  agent decide (`review_agent.decide`: the model, or the rules), logs, and emits the chosen
+  decision's topic for the orchestrator, which records and applies it (and tells the decision).
+  A pet deleted, purged or moved out of what can be reviewed meanwhile is dropped. A redelivered
+  request decides again under the same review id; the orchestrator records a review id once, so
+  the second decision changes nothing (and tells nothing).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services import decisions
-from services.decisions import Outcome
+from services import decisions, timeline
+from services.decisions import Decision, Outcome
 from services.models import Agent, ReviewDecided, ReviewRequested
 from services.pet_store import get_store, now_ms
 from services.responses import Response, load_pet
@@ -74,6 +75,10 @@ async def run_agent(agent: Agent, input_data: Any, context: Any) -> None:
         context.logger.info(f"⏭️ {definition.title} skipped", {**fields, "reason": why_not})
         return
 
+    told = timeline.told_review_requested(agent.value, definition.title, request.reviewId, request.requestedAt)
+    change = await get_store().amodify(request.petId, timeline.recording(lambda _pet: Decision(Outcome.APPLY), told))
+    if change is not None:
+        await timeline.publish(context, change.after, since=change.before)
     context.logger.info(f"🤖 {definition.title} agent deciding", {**fields, "status": pet["status"], "choices": [c.value for c in definition.choices]})
     review = await decide(agent, pet, review_id=request.reviewId, trace_id=getattr(context, "trace_id", None), now=now_ms())
     decided = {**fields, "choice": review.choice.value, "source": review.source, "rationale": review.rationale}

@@ -160,6 +160,7 @@ async def _one_shot(settings: Settings, action: Callable[[Any], Awaitable[int]])
     from steprunner.runtime import Runtime
 
     runtime = Runtime(settings)
+    await runtime.streams.start()  # a handler here may use context.streams (a fresh DATA_DIR has no tables yet)
     runtime.bus.start(sweep=False)
     try:
         code = await action(runtime)

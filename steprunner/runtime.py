@@ -42,7 +42,8 @@ class Runtime:
                 schedule_of(step)  # a bad override stops start-up here
         self.journal = open_journal(settings)
         self.bus = EventBus(self.steps, settings, self.journal, capacity=settings.max_handlers)
-        self.streams = StreamHub(load_streams(settings.root), open_stream_store(settings, self.journal), settings.host_allow_list, settings.staff_api_key)
+        self.streams = StreamHub(load_streams(settings.root), open_stream_store(settings, self.journal), settings.host_allow_list, settings.staff_api_key,
+                                 faults=settings.faults)
         self.bus.streams = self.streams.streams
         self._cron_tasks: list[asyncio.Task[None]] = []
 

@@ -113,7 +113,8 @@ class Faults:
     publishes) such a topic, `EventBus.publish` -- before journaling anything -- either raises
     `OSError("injected fault: journal write failed")` (`fail`) or sends the process SIGKILL
     (`kill`). Tests use it to show that work whose events never reached the journal is still
-    completed by some other path (a reconciler).
+    completed by some other path (a reconciler). The topic `stream:<name>` does the same to every
+    `set` of the stream `<name>`, before the item is written (`streams.Stream.set`).
     """
 
     fail: frozenset[str] = frozenset()

@@ -73,6 +73,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from steprunner.loader import StepLoadError, _import
 from steprunner.log import runtime_log
+from steprunner.settings import Faults
 from steprunner.stream_store import KEEP_SECONDS, Change, StreamStore
 
 PRUNE_EVERY_SECONDS = 30.0
@@ -166,11 +167,13 @@ def _wrap(stream: str, group_id: str, item_id: str, item: dict[str, Any] | None)
 class Stream:
     """`context.streams.<name>`: the same methods and return shapes as Motia's `RpcStreamManager`."""
 
-    def __init__(self, definition: StreamDef, store: StreamStore, changed: Callable[[], None]) -> None:
+    def __init__(self, definition: StreamDef, store: StreamStore, changed: Callable[[], None], faults: Faults | None = None) -> None:
         self.definition = definition
         self.name = definition.name
         self._store = store
         self._changed = changed
+        self._fault = f"stream:{self.name}"
+        self._faults = faults if faults is not None and self._fault in faults.topics else None  # test-only, see Faults
 
     async def get(self, group_id: str, id: str) -> dict[str, Any] | None:
         item = await self._store.get(self.name, group_id, id)
@@ -188,6 +191,8 @@ class Stream:
                 where = "/".join(str(p) for p in error.absolute_path) or "(the item)"
                 raise StreamItemError(f"stream {self.name!r}: item {group_id}/{id} does not match the stream's schema at {where}: {error.message}")
         item = {**fields, "id": id, "_createdAt": data.get("_createdAt") or now_ms()}
+        if self._faults is not None:
+            self._faults.inject(self._fault)  # test-only (STEPRUNNER_FAULT=kill:stream:<name>): fail or die before the write
         await self._store.set(self.name, group_id, id, item)
         self._changed()
         return _wrap(self.name, group_id, id, item)
@@ -292,12 +297,13 @@ def _host_of(origin: str) -> str:
 class StreamHub:
     """This process's streams: the handler API, the change-log tail and the WebSocket endpoint."""
 
-    def __init__(self, definitions: list[StreamDef], store: StreamStore, allowed_hosts: list[str], staff_key: str | None) -> None:
+    def __init__(self, definitions: list[StreamDef], store: StreamStore, allowed_hosts: list[str], staff_key: str | None,
+                 faults: Faults | None = None) -> None:
         self.definitions = {d.name: d for d in definitions}
         self.store = store
         self.allowed_hosts = [h.strip("[]") for h in allowed_hosts]
         self.staff_key = staff_key.encode() if staff_key else None
-        self.streams = StreamsNamespace({d.name: Stream(d, store, self.wake) for d in definitions})
+        self.streams = StreamsNamespace({d.name: Stream(d, store, self.wake, faults) for d in definitions})
         self._subs: list[Subscription] = []
         self._last = 0  # the seq this process has pushed to its clients up to
         self._lock = asyncio.Lock()  # one tail at a time, and no join while one runs

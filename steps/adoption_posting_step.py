@@ -7,14 +7,15 @@ hints, fee, requirements), made under the store's lock from the pet as it is the
 profile when it has none yet), and written by `decisions.care_written` only while the pet is still
 available and has none: a redelivered request, or one for a pet that has moved on, changes nothing
 and emits nothing (docs/decisions.md#37). Only `adoptionPosting` is written; `status` is the
-orchestrator's. A store failure raises: the runtime retries.
+orchestrator's. The posting is told on the pet's timeline, with the write. A store failure
+raises: the runtime retries.
 """
 
 from typing import Any
 
 from pydantic import ValidationError
 
-from services import decisions
+from services import decisions, timeline
 from services.adoption_posting import adoption_posting
 from services.models import PetCareRequested, schema
 from services.pet_store import get_store, now_ms
@@ -39,9 +40,9 @@ async def handler(input_data: Any, context: Any) -> None:
     context.logger.info("🏠 Adoption Posting triggered", {"petId": pet_id})
 
     now = now_ms()
-    change = await get_store().amodify(
-        pet_id, lambda pet: decisions.care_written(pet, "adoptionPosting", adoption_posting(pet, now).model_dump(mode="json"))
-    )
+    write = timeline.recording(lambda pet: decisions.care_written(pet, "adoptionPosting", adoption_posting(pet, now).model_dump(mode="json")),
+                               timeline.told_care("adoptionPosting"))
+    change = await get_store().amodify(pet_id, write)
     if change is None or not change.decision.applied:
         reason = "pet not found (purged)" if change is None else change.decision.reason
         context.logger.info("⏭️ Adoption posting skipped", {"petId": pet_id, "reason": reason})
@@ -49,4 +50,5 @@ async def handler(input_data: Any, context: Any) -> None:
 
     posting = change.after["adoptionPosting"]
     context.logger.info("📝 Adoption posting created", {"petId": pet_id, "title": posting["title"], "adoptionFee": posting["adoptionFee"]})
+    await timeline.publish(context, change.after, since=change.before)
     await context.emit({"topic": "py.adoption.posted", "data": {"petId": pet_id, "posting": posting, "at": now}})

@@ -5,17 +5,20 @@ it can run alongside the feeding reminder and the orchestrator without holding e
 Without a key, or when the model call fails, the pet gets the fallback profile and the
 failure is logged and emitted; the event itself still succeeds, so it is not retried.
 A pet that was soft-deleted or purged before the profile is written is left alone (a restore
-asks again). Re-running for the same pet (at-least-once delivery) simply writes a fresh profile.
+asks again). A pet that has its profile is not asked for another (a redelivered event changes
+nothing). The pet's timeline gets "enrichment started" (once per enrichment: a retry after a crash
+finds the start stamped), then "completed" or "failed" with the profile write.
 """
 
 from typing import Any
 
 from pydantic import ValidationError
 
-from services import decisions
+from services import decisions, timeline
 from services.ai_profile import generate_profile
+from services.decisions import Decision
 from services.models import PetCreated, ProfileRequested, schema
-from services.pet_store import get_store
+from services.pet_store import Change, get_store, now_ms
 from services.validation import one_line
 
 config = {
@@ -43,10 +46,14 @@ async def handler(input_data: Any, context: Any) -> None:
     except ValidationError as exc:
         context.logger.error("❌ Profile request is malformed", {"input": input_data, "error": one_line(exc)})
         return  # retrying can't fix it
-    pet = await get_store().aget(pet_id)
-    if pet is None or decisions.is_deleted(pet):
-        context.logger.info("⏭️ AI Profile Enrichment skipped", {"petId": pet_id, "reason": _why_gone(pet)})
+    now = now_ms()
+    start = await get_store().amodify(pet_id, timeline.recording(lambda pet: decisions.enrichment_start(pet, now),
+                                                                 timeline.told_enrichment_started))
+    if start is None or not start.decision.applied:
+        context.logger.info("⏭️ AI Profile Enrichment skipped", {"petId": pet_id, "reason": _why_skipped(start)})
         return
+    pet = start.after
+    await timeline.publish(context, pet, since=start.before)
 
     name, species = pet["name"], pet["species"]
     context.logger.info("🤖 AI Profile Enrichment started", {"petId": pet_id, "name": name, "species": species})
@@ -56,31 +63,26 @@ async def handler(input_data: Any, context: Any) -> None:
 
     result = await generate_profile(name, species)
     profile = result.profile.model_dump()
+    error = result.error if result.is_fallback else None
 
     # The call may take seconds and the pet may have been deleted meanwhile: decided under the
     # store's lock, so a delete landing now can't be overwritten or raced.
-    change = await get_store().amodify(pet_id, lambda current: decisions.profile_written(current, profile))
+    written = timeline.recording(lambda current: decisions.profile_written(current, profile),
+                                 timeline.told_enrichment_finished(profile, error))
+    change = await get_store().amodify(pet_id, written)
     if change is None or not change.decision.applied:
-        context.logger.info("⏭️ AI Profile Enrichment skipped", {"petId": pet_id, "reason": _why_gone(None if change is None else change.after)})
+        context.logger.info("⏭️ AI Profile Enrichment skipped", {"petId": pet_id, "reason": _why_skipped(change)})
         return
 
     if result.is_fallback:
         context.logger.warn("❌ AI Profile Enrichment failed", {"petId": pet_id, "error": result.error})
-        await context.emit(
-            {
-                "topic": "py.ai.profile.enrichment.failed",
-                "data": {"petId": pet_id, "error": result.error, "fallback": True, "profile": profile},
-            }
-        )
+        outcome = {"topic": "py.ai.profile.enrichment.failed", "data": {"petId": pet_id, "error": result.error, "fallback": True, "profile": profile}}
     else:
         context.logger.info("✅ AI Profile Enrichment completed", {"petId": pet_id, "profile": profile})
-        await context.emit(
-            {
-                "topic": "py.ai.profile.enrichment.completed",
-                "data": {"petId": pet_id, "profile": profile, "fallback": False},
-            }
-        )
+        outcome = {"topic": "py.ai.profile.enrichment.completed", "data": {"petId": pet_id, "profile": profile, "fallback": False}}
+    await timeline.publish(context, change.after, since=change.before)
+    await context.emit(outcome)
 
 
-def _why_gone(pet: dict[str, Any] | None) -> str:
-    return "pet not found (purged)" if pet is None else "pet is soft-deleted"
+def _why_skipped(change: Change[Decision] | None) -> str:
+    return "pet not found (purged)" if change is None else change.decision.reason

@@ -3,18 +3,20 @@
 The slow parts happen after the answer, in event steps: the feeding reminder job (which then
 moves the pet to quarantine through the orchestrator) and the AI profile enrichment. If queueing
 them fails, the pet still exists and the answer says so; the reconciler queues them again.
+The pet's timeline starts here: its "created" item is written with the pet, then published.
 """
 
+import asyncio
 from typing import Any
 
 from pydantic import ValidationError
 
-from services import topics
+from services import timeline, topics
 from services.decisions import FollowUp, feeding_follow_up, intake
 from services.idempotency import idempotent
 from services.models import CreatePet, ErrorBody, Pet, PetCreated, schema
 from services.pet_store import get_store, now_ms
-from services.responses import answers_store_errors, emit_follow_ups
+from services.responses import answers_store_errors, emit_follow_ups, shown
 from services.staff_auth import require_staff
 from services.validation import invalid_payload
 
@@ -46,12 +48,15 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
         payload = CreatePet.model_validate(req.get("body"))
     except ValidationError as exc:
         return {"status": 400, "body": invalid_payload(exc)}
-    pet = await get_store().acreate(intake(payload.model_dump(mode="json")))
+    now = now_ms()
+    pet = await get_store().acreate(timeline.admitted(intake(payload.model_dump(mode="json")), now))
 
     pet_id = pet["id"]
     context.logger.info(
         "🐾 Pet created", {"petId": pet_id, "name": pet["name"], "species": pet["species"], "status": pet["status"]}
     )
     created = PetCreated(petId=pet_id, name=pet["name"], species=pet["species"], ageMonths=pet["ageMonths"])
-    await emit_follow_ups(context, [FollowUp(topics.PET_CREATED, created.model_dump(mode="json")), feeding_follow_up(pet_id, now_ms())])
-    return {"status": 201, "body": pet}
+    follow_ups = [FollowUp(topics.PET_CREATED, created.model_dump(mode="json")), feeding_follow_up(pet_id, now)]
+    # Side by side: the item's stream write and the events share the journal's commits.
+    await asyncio.gather(timeline.publish(context, pet), emit_follow_ups(context, follow_ups))
+    return {"status": 201, "body": shown(pet)}

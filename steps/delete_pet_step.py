@@ -2,11 +2,12 @@
 
 Answers 202 `{"message": "Pet scheduled for deletion", "petId", "purgeAt"}`, as the spec
 shows. Deleting an already deleted pet answers the same and keeps the original purge time.
+The delete is told on the pet's timeline (once: deleting again tells nothing).
 """
 
 from typing import Any
 
-from services import decisions
+from services import decisions, timeline
 from services.decisions import FollowUp
 from services.idempotency import idempotent
 from services.models import ErrorBody, SoftDeleted, schema
@@ -30,7 +31,8 @@ config = {
 @answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     pet_id = req["pathParams"]["id"]
-    change = await modify_pet(get_store(), pet_id, lambda pet: decisions.soft_delete(pet, now_ms()))
+    now = now_ms()
+    change = await modify_pet(get_store(), pet_id, timeline.recording(lambda pet: decisions.soft_delete(pet, now), timeline.told_deleted))
 
     pet = change.after
     if change.decision.applied:
@@ -38,6 +40,7 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
             "🗑️ Pet soft deleted",
             {"petId": pet_id, "name": pet["name"], "deletedAt": iso_time(pet["deletedAt"]), "purgeAt": iso_time(pet["purgeAt"])},
         )
+        await timeline.publish(context, pet, since=change.before)
         deleted = {"petId": pet_id, "name": pet["name"], "previousStatus": pet.get("statusBeforeDelete"),
                    "deletedAt": pet["deletedAt"], "purgeAt": pet["purgeAt"]}
         await emit_follow_ups(context, [FollowUp("py.pet.soft.deleted", deleted)])

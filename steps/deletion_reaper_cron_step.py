@@ -1,13 +1,14 @@
 """DeletionReaper: every day at 02:00 (local time), purge soft-deleted pets whose purgeAt passed.
 
-The rule is `decisions.purge_verdict`. One audit event per purged pet (`py.pet.purged`) and a
-summary (`py.reaper.completed`). Run it at once with `python -m steprunner cron run DeletionReaper`;
+The rule is `decisions.purge_verdict`. A purged pet's timeline goes with it. One audit event per
+purged pet (`py.pet.purged`) and a summary (`py.reaper.completed`). Run it at once with `python -m steprunner cron run DeletionReaper`;
 change the schedule without editing code with `STEPRUNNER_CRON_DELETION_REAPER` (see README).
 A store failure raises: the run fails loudly and the next tick tries again.
 """
 
 from typing import Any
 
+from services import timeline
 from services.decisions import purge_verdict
 from services.pet_store import get_store, iso_time, now_ms
 
@@ -27,6 +28,13 @@ async def handler(context: Any) -> None:
     context.logger.info("🔄 Deletion Reaper started - scanning for pets to purge")
     now = now_ms()
     try:
+        # Their timelines first: a run that dies after this purges them next time (a restore past
+        # purgeAt is refused, so nothing brings them back meanwhile); the other order could strand
+        # the timeline of a pet that no longer exists.
+        for pet in await get_store().aall():
+            verdict = purge_verdict(pet, now)
+            if verdict is not None and verdict.purge:
+                await timeline.purge(context, pet["id"])
         judged = await get_store().apurge(lambda pet: purge_verdict(pet, now))
     except Exception as exc:
         context.logger.error("❌ Deletion Reaper failed", {"error": str(exc)})

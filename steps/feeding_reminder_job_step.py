@@ -3,8 +3,9 @@
 Writes the welcome `notes` and `nextFeedingAt = createdAt + 24 h` (`decisions.feeding_reminder`),
 then emits `py.feeding.reminder.completed`, on which the orchestrator moves the pet into
 quarantine. Idempotent under redelivery: the same values are computed again (nothing is
-rewritten) and the completion is emitted again, which the orchestrator ignores once the pet has
-moved on. Notes someone already wrote are kept. A store failure raises: the runtime retries.
+rewritten, nor told on the pet's timeline again) and the completion is emitted again, which the
+orchestrator ignores once the pet has moved on. Notes someone already wrote are kept. A store
+failure raises: the runtime retries.
 """
 
 import time
@@ -12,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services import decisions
+from services import decisions, timeline
 from services.decisions import Outcome
 from services.models import FeedingReminderEnqueued, schema
 from services.pet_store import get_store, iso_time
@@ -38,7 +39,7 @@ async def handler(input_data: Any, context: Any) -> None:
     pet_id = event.petId
     context.logger.info("🔄 Setting next feeding reminder", {"petId": pet_id, "enqueuedAt": event.enqueuedAt})
 
-    change = await get_store().amodify(pet_id, decisions.feeding_reminder)
+    change = await get_store().amodify(pet_id, timeline.recording(decisions.feeding_reminder, timeline.told_feeding_reminder))
     if change is None or change.decision.outcome is Outcome.SKIP:
         reason = "pet not found (purged)" if change is None else change.decision.reason
         context.logger.info("⏭️ Feeding reminder skipped", {"petId": pet_id, "reason": reason})
@@ -49,6 +50,7 @@ async def handler(input_data: Any, context: Any) -> None:
         "✅ Next feeding reminder set",
         {"petId": pet_id, "notes": pet["notes"], "nextFeedingAt": iso_time(pet["nextFeedingAt"])},
     )
+    await timeline.publish(context, pet, since=change.before)
     await context.emit(
         {
             "topic": "py.feeding.reminder.completed",

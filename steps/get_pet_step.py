@@ -4,7 +4,7 @@ from typing import Any
 
 from services.models import ErrorBody, Pet, schema
 from services.pet_store import get_store
-from services.responses import answers_store_errors, load_pet
+from services.responses import answers_store_errors, load_pet, shown
 
 config = {
     "type": "api",
@@ -19,4 +19,4 @@ config = {
 
 @answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
-    return {"status": 200, "body": await load_pet(get_store(), req["pathParams"]["id"])}
+    return {"status": 200, "body": shown(await load_pet(get_store(), req["pathParams"]["id"]))}

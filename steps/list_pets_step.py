@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from services.models import ErrorBody, ListQuery, PetPage, schema
 from services.pet_store import get_store
-from services.responses import answers_store_errors
+from services.responses import answers_store_errors, shown
 from services.validation import invalid_payload
 
 config = {
@@ -34,4 +34,4 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     except ValidationError as exc:
         return {"status": 400, "body": invalid_payload(exc, "Invalid query")}
     page = await get_store().alist(status=query.status, species=query.species, limit=query.limit, cursor=query.cursor)
-    return {"status": 200, "body": {"items": page.items, "nextCursor": page.next_cursor}}
+    return {"status": 200, "body": {"items": [shown(pet) for pet in page.items], "nextCursor": page.next_cursor}}

@@ -12,6 +12,9 @@ Three kinds of events arrive (a Motia handler is not told the topic, so the payl
 A pet entering under_treatment or available is owed its treatment plan or adoption posting: this
 step asks for them (`py.treatment.required`, `py.adoption.posting.requested`).
 
+Every transition, rejection and agent decision is told on the pet's timeline, in the same write
+(services/timeline.py); a repeat, which changes nothing, tells nothing.
+
 The rules are `decisions.feeding_completed`, `decisions.status_request` and
 `decisions.review_decided`; the store runs them
 under its lock on the pet as it is when the event arrives, so they are right even when status
@@ -26,7 +29,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services import decisions, topics
+from services import decisions, timeline, topics
 from services.decisions import Decision, Outcome
 from services.lifecycle import FEEDING_REMINDER_COMPLETED, STATUS_UPDATE_REQUESTED
 from services.models import FeedingReminderCompleted, ReviewDecided, StatusUpdateRequested, schema
@@ -70,22 +73,27 @@ async def handler(input_data: Any, context: Any) -> None:
             context.logger.info("🤖 Automatic progression", {**fields, "automatic": True})
         else:
             context.logger.info("🔄 Lifecycle orchestrator processing", fields)
-        change = await get_store().amodify(pet_id, lambda pet: decisions.status_request(pet, event))
+        told = timeline.told_status_request(event.requestedStatus.value, event.automatic, event.requestId)
+        change = await get_store().amodify(pet_id, timeline.recording(lambda pet: decisions.status_request(pet, event), told))
     elif isinstance(event, ReviewDecided):
         review = event.review
         trigger = f"{review.agent.value}.{review.choice.value}"
         context.logger.info("🧭 Agent decision received", {"petId": pet_id, "agent": review.agent.value, "choice": review.choice.value,
                                                           "source": review.source, "reviewId": review.id})
-        change = await get_store().amodify(pet_id, lambda pet: decisions.review_decided(pet, review))
+        recorded = timeline.recording(lambda pet: decisions.review_decided(pet, review), timeline.told_review(review))
+        change = await get_store().amodify(pet_id, recorded)
     else:
         trigger = FEEDING_REMINDER_COMPLETED
         context.logger.info("🔄 Lifecycle orchestrator processing", {"petId": pet_id, "eventType": trigger})
-        change = await get_store().amodify(pet_id, decisions.feeding_completed)
+        change = await get_store().amodify(pet_id, timeline.recording(decisions.feeding_completed, timeline.told_transition))
 
     if change is None:
         context.logger.warn("⚠️ Pet not found", {"petId": pet_id, "eventType": trigger})
         return
-    await _report(context, pet_id, change.before["status"], change.decision, input_data)
+    outcomes = _report(context, pet_id, change.before["status"], change.decision, input_data)
+    await timeline.publish(context, change.after, since=change.before)  # before what it sets off: clients see causes first
+    for outcome in outcomes:
+        await context.emit(outcome)
 
 
 def _parse(data: Any) -> StatusUpdateRequested | FeedingReminderCompleted | ReviewDecided:
@@ -96,8 +104,9 @@ def _parse(data: Any) -> StatusUpdateRequested | FeedingReminderCompleted | Revi
     return FeedingReminderCompleted.model_validate(data)
 
 
-async def _report(context: Any, pet_id: str, current: str, decision: Decision, event: dict[str, Any]) -> None:
-    """Log and emit what was decided, then whatever follows by itself."""
+def _report(context: Any, pet_id: str, current: str, decision: Decision, event: dict[str, Any]) -> list[dict[str, Any]]:
+    """Log what was decided; the events to emit: the outcome, then whatever follows by itself."""
+    events: list[dict[str, Any]] = []
     if decision.outcome is Outcome.APPLY and decision.change is not None:
         c = decision.change
         context.logger.info(
@@ -105,7 +114,7 @@ async def _report(context: Any, pet_id: str, current: str, decision: Decision, e
         )
         completed = {"petId": pet_id, "oldStatus": c.old, "newStatus": c.new, "description": c.description,
                      "automatic": c.automatic, "eventType": c.trigger, "requestId": c.request_id}
-        await context.emit({"topic": topics.TRANSITION_COMPLETED, "data": completed})
+        events.append({"topic": topics.TRANSITION_COMPLETED, "data": completed})
     elif "review" in event:
         review = event["review"]
         fields = {"petId": pet_id, "agent": review["agent"], "choice": review["choice"], "status": current}
@@ -119,7 +128,7 @@ async def _report(context: Any, pet_id: str, current: str, decision: Decision, e
         rejection = {"petId": pet_id, "currentStatus": current, "requestedStatus": event["requestedStatus"], "reason": decision.reason}
         context.logger.warn("⚠️ Transition rejected", rejection)
         data = {**rejection, "automatic": bool(event.get("automatic")), "requestId": event.get("requestId")}
-        await context.emit({"topic": topics.TRANSITION_REJECTED, "data": data})
+        events.append({"topic": topics.TRANSITION_REJECTED, "data": data})
     elif decision.kind == "stale":
         context.logger.info(
             "⏭️ Automatic progression skipped",
@@ -136,4 +145,5 @@ async def _report(context: Any, pet_id: str, current: str, decision: Decision, e
                 "🤖 Orchestrator triggering automatic progression",
                 {"petId": pet_id, "currentStatus": follow_up.data["currentStatus"], "nextStatus": follow_up.data["requestedStatus"]},
             )
-        await context.emit({"topic": follow_up.topic, "data": follow_up.data})
+        events.append({"topic": follow_up.topic, "data": follow_up.data})
+    return events

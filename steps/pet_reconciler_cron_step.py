@@ -5,7 +5,9 @@ a journal write that fails) leaves a pet that exists but whose chain never start
 make two stores commit together, the pet's own state says what it is still owed
 (`decisions.missing_follow_ups`): a `new` pet its feeding reminder, a pet without a profile its
 enrichment, a healthy/ill/recovered pet its automatic progression. Every handler these reach is
-idempotent, so emitting again is always safe (docs/decisions.md#35).
+idempotent, so emitting again is always safe (docs/decisions.md#35). Timeline items written with a
+change but not on the stream (the process died in between) are published here too, and every
+published item still in an outbox is taken out of it (docs/decisions.md#38).
 
 Pets changed within the last PET_RECONCILE_GRACE_SECONDS (default 120, longer than a model call
 may take) are left alone: their chain is most likely still running. Change the schedule with
@@ -15,13 +17,14 @@ may take) are left alone: their chain is most likely still running. Change the s
 import os
 from typing import Any
 
+from services import timeline
 from services.decisions import missing_follow_ups
 from services.pet_store import get_store, now_ms
 
 config = {
     "type": "cron",
     "name": "PetReconciler",
-    "description": "Every minute: re-queues what a pet is still owed (feeding reminder, profile, progression, treatment plan, posting)",
+    "description": "Every minute: re-queues what a pet is still owed (feeding, profile, progression, plan, posting); publishes stranded timeline items",
     "cron": "* * * * *",
     "emits": [
         {"topic": "py.feeding.reminder.enqueued", "label": "Feeding reminder queued again", "conditional": True},
@@ -38,8 +41,13 @@ DEFAULT_GRACE_SECONDS = 120.0
 async def handler(context: Any) -> None:
     now = now_ms()
     settled_before = now - int(float(os.environ.get("PET_RECONCILE_GRACE_SECONDS") or DEFAULT_GRACE_SECONDS) * 1000)
+    pets = await get_store().aall()
+    stranded = await timeline.publish_leftovers(context, (p for p in pets if timeline.outbox_of(p)), settled_before)
+    for pet_id, missing in stranded.items():
+        context.logger.warn("🩹 Pet timeline incomplete: items published", {"petId": pet_id, "items": missing})
+    published = sum(stranded.values())
     requeued = 0
-    for pet in await get_store().aall():
+    for pet in pets:
         if pet.get("updatedAt", 0) > settled_before:
             continue
         owed = missing_follow_ups(pet, now)
@@ -48,5 +56,5 @@ async def handler(context: Any) -> None:
         for follow_up in owed:
             await context.emit({"topic": follow_up.topic, "data": follow_up.data})
         requeued += len(owed)
-    if requeued:
-        context.logger.info("✅ Pet reconciler done", {"eventsQueued": requeued})
+    if requeued or published:
+        context.logger.info("✅ Pet reconciler done", {"eventsQueued": requeued, "timelineItemsPublished": published})

@@ -3,17 +3,17 @@
 The pet goes back to the status it had before the delete, and the chain resumes whatever it is
 owed (`decisions.missing_follow_ups`): a `new` pet's feeding reminder, a missing profile (say,
 the pet was deleted while its AI call ran), an automatic progression (healthy, ill, recovered).
-409 when the pet is not deleted or its purge time has passed.
+409 when the pet is not deleted or its purge time has passed. The restore is told on the pet's timeline.
 """
 
 from typing import Any
 
-from services import decisions
+from services import decisions, timeline
 from services.decisions import Outcome
 from services.idempotency import idempotent
 from services.models import ErrorBody, Pet, schema
 from services.pet_store import get_store, now_ms
-from services.responses import answers_store_errors, emit_follow_ups, modify_pet
+from services.responses import answers_store_errors, emit_follow_ups, modify_pet, shown
 from services.staff_auth import require_staff
 
 config = {
@@ -38,11 +38,13 @@ config = {
 @answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     pet_id = req["pathParams"]["id"]
-    change = await modify_pet(get_store(), pet_id, lambda pet: decisions.restore(pet, now_ms()))
+    now = now_ms()
+    change = await modify_pet(get_store(), pet_id, timeline.recording(lambda pet: decisions.restore(pet, now), timeline.told_restored))
     if change.decision.outcome is Outcome.REJECT:
         return {"status": 409, "body": {"message": change.decision.reason}}
 
     pet = change.after
     context.logger.info("♻️ Pet restored", {"petId": pet_id, "name": pet["name"], "status": pet["status"]})
+    await timeline.publish(context, pet, since=change.before)
     await emit_follow_ups(context, change.decision.follow_ups)
-    return {"status": 200, "body": pet}
+    return {"status": 200, "body": shown(pet)}

@@ -6,14 +6,15 @@ is `services.treatment_plan` (type, urgency, medication, schedule), made under t
 the pet as it is then, and written by `decisions.care_written` only while the pet is still under
 treatment and has none: a redelivered request, or one for a pet that has moved on, changes nothing
 and emits nothing (docs/decisions.md#37). Only `treatmentPlan` is written; `status` is the
-orchestrator's. A store failure raises: the runtime retries.
+orchestrator's. The plan is told on the pet's timeline, with the write. A store failure raises:
+the runtime retries.
 """
 
 from typing import Any
 
 from pydantic import ValidationError
 
-from services import decisions
+from services import decisions, timeline
 from services.models import PetCareRequested, schema
 from services.pet_store import get_store, iso_time, now_ms
 from services.treatment_plan import treatment_plan
@@ -38,9 +39,9 @@ async def handler(input_data: Any, context: Any) -> None:
     context.logger.info("🏥 Treatment Scheduler triggered", {"petId": pet_id})
 
     now = now_ms()
-    change = await get_store().amodify(
-        pet_id, lambda current: decisions.care_written(current, "treatmentPlan", treatment_plan(current, now).model_dump(mode="json"))
-    )
+    write = timeline.recording(lambda current: decisions.care_written(current, "treatmentPlan", treatment_plan(current, now).model_dump(mode="json")),
+                               timeline.told_care("treatmentPlan"))
+    change = await get_store().amodify(pet_id, write)
     if change is None or not change.decision.applied:
         reason = "pet not found (purged)" if change is None else change.decision.reason
         context.logger.info("⏭️ Treatment scheduling skipped", {"petId": pet_id, "reason": reason})
@@ -52,4 +53,5 @@ async def handler(input_data: Any, context: Any) -> None:
         {"petId": pet_id, "urgency": plan["urgency"], "startsAt": iso_time(plan["schedule"]["startsAt"]),
          "treatmentType": plan["treatmentType"], "symptoms": plan["symptoms"]},
     )
+    await timeline.publish(context, change.after, since=change.before)
     await context.emit({"topic": "py.treatment.scheduled", "data": {"petId": pet_id, "plan": plan, "at": now}})

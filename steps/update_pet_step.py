@@ -8,19 +8,20 @@ written here: the lifecycle orchestrator owns it (docs/decisions.md#3). A status
 `py.pet.status.update.requested` (`accepted: true`); or the transition table already rules it out
 (`accepted: false` and the reason, logged and emitted as a rejection, nothing passed on); or the
 pet already has that status (`accepted: true`, nothing to do). A soft-deleted pet can't be changed
-(409) until it is restored.
+(409) until it is restored. A request ruled out here is told on the pet's timeline (the orchestrator
+tells the rest when it acts).
 """
 
 from typing import Any
 
 from pydantic import ValidationError
 
-from services import decisions, topics
+from services import decisions, timeline, topics
 from services.decisions import FollowUp, Outcome
 from services.idempotency import idempotent
 from services.models import ErrorBody, Pet, StatusRequestAnswer, UpdatePet, schema
 from services.pet_store import get_store, now_ms
-from services.responses import answers_store_errors, emit_follow_ups, modify_pet
+from services.responses import answers_store_errors, emit_follow_ups, modify_pet, shown
 from services.staff_auth import require_staff
 from services.validation import invalid_payload
 
@@ -59,13 +60,16 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     requested = payload.status.value if payload.status else None
 
     # Decided under the store's lock, so a DELETE racing this PUT can't be overwritten.
-    change = await modify_pet(get_store(), pet_id, lambda pet: decisions.staff_update(pet, changes, requested, now_ms()))
+    now = now_ms()
+    update = timeline.recording(lambda pet: decisions.staff_update(pet, changes, requested, now), timeline.told_staff_update(requested))
+    change = await modify_pet(get_store(), pet_id, update)
     decision = change.decision
     if decision.kind in ("deleted", "flag_blocks"):
         return {"status": 409, "body": {"message": decision.reason}}
 
-    pet = change.after
-    if changes and change.changed:
+    await timeline.publish(context, change.after, since=change.before)
+    pet = shown(change.after)
+    if any(change.before.get(k) != pet.get(k) for k in changes):
         context.logger.info("✏️ Pet details updated", {"petId": pet_id, "fields": sorted(changes)})
     if requested is None:
         await emit_follow_ups(context, decision.follow_ups)  # flags cleared: the progression they held

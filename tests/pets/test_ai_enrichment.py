@@ -62,9 +62,9 @@ def test_a_new_pet_gets_the_models_profile(server_factory: Callable[..., Server]
     assert enriched["profile"] == GOOD_PROFILE
     [request] = fake_openai.requests
     assert request.user_data == {"name": "Luna", "species": "cat"}
-    logs = server.logs()
-    assert "🤖 AI Profile Enrichment started" in logs
-    assert "✅ AI Profile Enrichment completed" in logs
+    # The line follows the write a GET may already have seen: waited for, not assumed.
+    wait_until(lambda: "✅ AI Profile Enrichment completed" in server.logs(), message="the completion in the console")
+    assert "🤖 AI Profile Enrichment started" in server.logs()
 
 
 def test_failures_store_the_fallback_or_a_trimmed_profile_and_never_touch_status(
@@ -106,7 +106,7 @@ def test_without_a_key_every_pet_gets_the_fallback_and_no_model_is_called(
         after = wait_for_pet(client, pet["id"], has_profile_and_quarantine, "Tweety in quarantine with a profile")
     assert after["profile"] == fallback_profile("Tweety", "bird").model_dump()
     assert fake_openai.requests == []
-    assert "OPENAI_API_KEY is not set" in server.logs()
+    wait_until(lambda: "OPENAI_API_KEY is not set" in server.logs(), message="the reason in the console")
 
 
 def test_a_name_that_reads_like_instructions_reaches_the_model_as_data_only(

@@ -60,6 +60,7 @@ def test_a_process_killed_between_the_store_write_and_the_journal_leaves_no_pet_
         healed = wait_for(client, pet["id"], settled, "the stranded pet to finish its chain", timeout=60)
     assert healed["nextFeedingAt"] == pet["createdAt"] + 24 * 3600 * 1000
     assert "🩹 Pet chain incomplete" in server.logs()
+    every_timeline_is_whole(server)
 
 
 def test_a_failed_journal_write_answers_201_and_the_pet_still_finishes(server_factory: Callable[..., Server]) -> None:
@@ -103,6 +104,19 @@ def test_sigkill_at_many_points_of_a_burst_leaves_no_pet_behind(server_factory: 
 
     final = server_factory(data_dir, env=RECONCILE_EVERY_SECOND)
     assert every_pet_settles(final) >= 60
+    every_timeline_is_whole(final)
+
+
+def every_timeline_is_whole(server: Server) -> None:
+    """Each settled pet's timeline tells each step of its chain exactly once, in consecutive ids."""
+    with server.client() as client:
+        for pet in list_all(client):
+            items = client.get(f"/py/pets/{pet['id']}/timeline").json()["items"]
+            told = sorted(i["kind"] for i in items)
+            finished = [k for k in told if k in ("enrichment_completed", "enrichment_failed")]
+            expected = sorted(["created", "feeding_reminder_set", "enrichment_started", *finished[:1], "status_changed"])
+            assert told == expected and len(finished) == 1, f"pet {pet['id']}: {told}"
+            assert [i["id"] for i in items] == [f"{n:06d}" for n in range(1, 6)], f"pet {pet['id']}: {[i['id'] for i in items]}"
 
 
 def test_an_accepted_status_request_survives_a_crash_before_it_is_queued(server_factory: Callable[..., Server], tmp_path: Path) -> None:

@@ -189,7 +189,7 @@ def test_the_orchestrator_checks_again_when_the_request_arrives(server_factory: 
         wait_for_status(client, "1", "adopted")
         copy = {"petId": "1", "requestedStatus": "adopted", "currentStatus": "pending", "automatic": False, "requestId": answer["requestId"]}
         run_cli("emit", "--no-run", "py.pet.status.update.requested", json.dumps(copy), data_dir=server.data_dir)
-        wait_until(lambda: "request already applied" in server.logs(), message="the duplicate to be recognised")
+        wait_until(lambda: "request already settled" in server.logs(), message="the duplicate to be recognised")
         assert get(client, "1")["status"] == "adopted"
     assert server.logs().count("⚠️ Transition rejected") == 1
 

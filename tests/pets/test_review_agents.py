@@ -279,7 +279,8 @@ def test_reviews_are_kept_on_the_pet_the_last_twenty(server_factory: Callable[..
         request_status(client, pet["id"], "healthy")
         pet = wait_for_status(client, pet["id"], "available")
         ids = [ask(client, pet, "adoption").json()["reviewId"] for _ in range(MAX_REVIEWS + 2)]
-        wait_until(lambda: server.logs().count("📋 Agent decision recorded") == MAX_REVIEWS + 2, timeout=60,
+        # 44 handlers (a process each under Motia), each writing the pet and its timeline: a generous deadline
+        wait_until(lambda: server.logs().count("📋 Agent decision recorded") == MAX_REVIEWS + 2, timeout=150,
                    message=f"{MAX_REVIEWS + 2} decisions recorded")
         after = get(client, pet["id"])
     assert after["status"] == "available" and after["flags"] == []
@@ -315,3 +316,5 @@ def test_a_redelivered_request_or_decision_changes_nothing(
         run_cli("emit", "--no-run", "py.adoption.review.requested", json.dumps(gone), data_dir=server.data_dir)
         wait_until(lambda: '"reason": "pet not found (purged)"' in server.logs(), message="the request for a purged pet to be dropped")
         assert get(client, pet["id"]) == flagged
+        told = [i for i in client.get(f"/py/pets/{pet['id']}/timeline").json()["items"] if i["kind"].startswith("review_")]
+        assert [(i["kind"], i["data"]["reviewId"]) for i in told] == [("review_requested", record["id"]), ("review_decided", record["id"])]

@@ -291,14 +291,35 @@ class RecordingLogger:
         return [message for _, message, _ in self.lines]
 
 
+class MemoryStream:
+    """One of `context.streams`, in memory: items by (group, id)."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+
+    async def get(self, group_id: str, id: str) -> dict[str, Any] | None:
+        return self.items.get((group_id, id))
+
+    async def set(self, group_id: str, id: str, data: dict[str, Any]) -> dict[str, Any]:
+        self.items[group_id, id] = {**data, "id": id}
+        return self.items[group_id, id]
+
+    async def delete(self, group_id: str, id: str) -> dict[str, Any] | None:
+        return self.items.pop((group_id, id), None)
+
+    async def getGroup(self, group_id: str) -> list[dict[str, Any]]:  # noqa: N802 - Motia's name
+        return [item for (group, _), item in self.items.items() if group == group_id]
+
+
 class StepContext:
-    """The handler's `context`, as small as Motia's: trace id, logger, emit (declared topics only)."""
+    """The handler's `context`, as small as Motia's: trace id, logger, emit (declared topics only), streams."""
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.trace_id = "trace-test"
         self.flows = config["flows"]
         self.logger = RecordingLogger()
         self.emitted: list[dict[str, Any]] = []
+        self.streams = {"petTimeline": MemoryStream()}
         self._allowed = {e if isinstance(e, str) else e["topic"] for e in config["emits"]}
 
     async def emit(self, event: dict[str, Any]) -> None:
@@ -337,9 +358,12 @@ def test_the_step_stores_the_models_profile_and_leaves_status_alone(ai_env: Fake
     stored = store.get(pet["id"])
     assert stored["profile"] == GOOD_PROFILE
     assert stored["status"] == pet["status"] == "new"
-    assert {k: v for k, v in stored.items() if k not in ("profile", "updatedAt")} == {
-        k: v for k, v in pet.items() if k not in ("profile", "updatedAt")
+    timeline_keys = ("timelineSeq", "timelineOutbox")
+    assert {k: v for k, v in stored.items() if k not in ("profile", "updatedAt", *timeline_keys)} == {
+        k: v for k, v in pet.items() if k not in ("profile", "updatedAt", *timeline_keys)
     }
+    assert [i["kind"] for i in stored["timelineOutbox"]] == ["enrichment_completed"], "published, and out with the next write"
+    assert [i["kind"] for i in context.streams["petTimeline"].items.values()] == ["enrichment_started", "enrichment_completed"]
     assert context.topics() == ["py.ai.profile.enrichment.started", "py.ai.profile.enrichment.completed"]
     assert context.emitted[1]["data"] == {"petId": pet["id"], "profile": GOOD_PROFILE, "fallback": False}
     assert context.logger.lines == [
@@ -396,13 +420,16 @@ def test_a_pet_deleted_while_the_model_answers_gets_no_profile(ai_env: FakeOpenA
     assert "profile" not in store.get(pet["id"]) or store.get(pet["id"])["profile"] is None
 
 
-def test_running_twice_overwrites_the_profile(ai_env: FakeOpenAI, store: Any, step: ModuleType) -> None:
+def test_running_twice_keeps_the_first_profile_and_asks_the_model_once(ai_env: FakeOpenAI, store: Any, step: ModuleType) -> None:
+    """A redelivered request finds the profile written: nothing is asked, written or told again."""
     pet = store.create(intake({"name": "Luna", "species": "cat", "ageMonths": 18}))
+    run_handler(step, pet["id"])
+    first = store.get(pet["id"])
     ai_env.mode = "server_error"
-    run_handler(step, pet["id"])
-    ai_env.mode = "good"
-    run_handler(step, pet["id"])
-    assert store.get(pet["id"])["profile"] == GOOD_PROFILE
+    again = run_handler(step, pet["id"])
+    assert store.get(pet["id"]) == first and first["profile"] == GOOD_PROFILE
+    assert len(ai_env.requests) == 1 and again.emitted == []
+    assert again.logger.lines == [("info", "⏭️ AI Profile Enrichment skipped", {"petId": pet["id"], "reason": "pet already has a profile"})]
 
 
 def test_the_handler_timeout_exceeds_the_longest_model_budget(step: ModuleType) -> None:

@@ -40,7 +40,7 @@ def test_every_row_of_the_table_is_applied_with_what_follows_by_itself(current: 
     decision = decisions.status_request(pet(current), request(requested, requestId="r1"))
     assert decision.outcome is Outcome.APPLY
     fresh = {"under_treatment": {"treatmentPlan": None}, "available": {"adoptionPosting": None}}.get(requested, {})
-    assert decision.patch == {"status": requested, "lastStatusRequestId": "r1", **fresh}
+    assert decision.patch == {"status": requested, "lastStatusRequestId": "r1", "settledStatusRequestIds": ["r1"], **fresh}
     assert decision.change is not None and (decision.change.old, decision.change.new) == (current, requested)
     following = AUTOMATIC_NEXT.get(requested)
     assert [f.data["requestedStatus"] for f in decision.follow_ups if f.topic == topics.STATUS_UPDATE_REQUESTED] == ([following] if following else [])
@@ -62,6 +62,27 @@ def test_a_duplicate_request_is_skipped_but_what_follows_is_asked_for_again() ->
     assert (decision.outcome, decision.kind, decision.patch) == (Outcome.SKIP, "duplicate", None)
     assert topics_of(decision) == [topics.STATUS_UPDATE_REQUESTED]
     assert decision.follow_ups[0].data["fromStatus"] == "healthy"
+
+
+def test_a_rejected_request_is_settled_for_good() -> None:
+    """Rejected once, a copy delivered later is a duplicate, even when the table would allow it by then."""
+    refused = decisions.status_request(pet("in_quarantine"), request("available", requestId="r1"))
+    assert refused.outcome is Outcome.REJECT and refused.patch == {"lastStatusRequestId": "r1", "settledStatusRequestIds": ["r1"]}
+    late_copy = decisions.status_request(pet("healthy", **refused.patch), request("available", requestId="r1"))
+    assert (late_copy.outcome, late_copy.kind) == (Outcome.SKIP, "duplicate")
+
+
+def test_a_late_copy_of_an_older_request_is_a_duplicate_too() -> None:
+    """Applied, then followed by others: a copy of it delivered now must not be judged again (`ill` twice, say)."""
+    history = {"lastStatusRequestId": "r3", "settledStatusRequestIds": ["r1", "r2", "r3"]}
+    copy = decisions.status_request(pet("available", **history), request("ill", requestId="r1"))
+    assert (copy.outcome, copy.kind) == (Outcome.SKIP, "duplicate")
+    legacy = decisions.status_request(pet("available", lastStatusRequestId="r9"), request("ill", requestId="r9"))
+    assert legacy.kind == "duplicate", "a pet stored before the list remembers its last request"
+    many = pet("healthy", settledStatusRequestIds=[f"r{n}" for n in range(decisions.MAX_SETTLED_REQUESTS)])
+    applied = decisions.status_request(many, request("available", requestId="new"))
+    assert applied.patch and applied.patch["settledStatusRequestIds"][-1] == "new"
+    assert len(applied.patch["settledStatusRequestIds"]) == decisions.MAX_SETTLED_REQUESTS, "bounded"
 
 
 def test_the_same_status_twice_is_no_error_and_changes_nothing() -> None:
@@ -109,9 +130,9 @@ def test_a_deleted_pet_can_not_be_edited() -> None:
 def test_the_orchestrator_settles_the_pending_request_it_answers() -> None:
     waiting = pet("in_quarantine", pendingStatusRequest={"requestId": "r1", "requestedStatus": "healthy", "requestedAt": T0})
     applied = decisions.status_request(waiting, request("healthy", requestId="r1"))
-    assert applied.patch == {"status": "healthy", "lastStatusRequestId": "r1", "pendingStatusRequest": None}
+    assert applied.patch == {"status": "healthy", "lastStatusRequestId": "r1", "settledStatusRequestIds": ["r1"], "pendingStatusRequest": None}
     refused = decisions.status_request({**waiting, "status": "adopted"}, request("healthy", requestId="r1"))
-    assert refused.outcome is Outcome.REJECT and refused.patch == {"pendingStatusRequest": None}
+    assert refused.outcome is Outcome.REJECT and refused.patch == {"pendingStatusRequest": None, "lastStatusRequestId": "r1", "settledStatusRequestIds": ["r1"]}
     other = decisions.status_request(waiting, request("healthy", requestId="r2"))
     assert "pendingStatusRequest" not in (other.patch or {}), "a request answers only for itself"
 
@@ -145,9 +166,22 @@ def test_feeding_completion_moves_only_a_new_pet_to_quarantine() -> None:
         assert decisions.feeding_completed(pet(status)).outcome is Outcome.SKIP
 
 
-def test_a_profile_is_written_unless_the_pet_was_deleted_meanwhile() -> None:
-    assert decisions.profile_written(pet(), {"bio": "x"}).patch == {"profile": {"bio": "x"}}
+def test_a_profile_is_written_unless_the_pet_was_deleted_meanwhile_or_has_one() -> None:
+    started = pet(enrichmentStartedAt=T0)
+    assert decisions.profile_written(started, {"bio": "x"}).patch == {"profile": {"bio": "x"}, "enrichmentStartedAt": None}
     assert decisions.profile_written(pet("deleted"), {"bio": "x"}).outcome is Outcome.SKIP
+    assert decisions.profile_written(pet(profile={"bio": "y"}), {"bio": "x"}).kind == "unchanged"
+
+
+def test_an_enrichment_is_started_once_while_a_profile_is_owed() -> None:
+    first = decisions.enrichment_start(pet(), T0)
+    assert (first.outcome, first.patch) == (Outcome.APPLY, {"enrichmentStartedAt": T0})
+    retry = decisions.enrichment_start(pet(enrichmentStartedAt=T0), T0 + 5)
+    assert (retry.outcome, retry.patch) == (Outcome.APPLY, None), "a retry of the same enrichment: nothing to stamp"
+    assert decisions.enrichment_start(pet(profile={"bio": "y"}), T0).outcome is Outcome.SKIP
+    assert decisions.enrichment_start(pet("deleted"), T0).outcome is Outcome.SKIP
+    restored = decisions.restore(pet("deleted", statusBeforeDelete="new", enrichmentStartedAt=T0, purgeAt=T0 + DAY_MS), T0)
+    assert restored.patch and restored.patch["enrichmentStartedAt"] is None, "an enrichment a delete cut short starts afresh"
 
 
 # ----------------------------------------------------------------------------- staff actions
@@ -163,7 +197,7 @@ def test_soft_delete_keeps_the_status_and_sets_a_purge_time_30_days_on() -> None
 def test_restore_goes_back_and_resumes_what_the_pet_is_owed() -> None:
     deleted = pet("deleted", statusBeforeDelete="healthy", deletedAt=T0, purgeAt=T0 + RETENTION_MS)
     decision = decisions.restore(deleted, T0 + DAY_MS)
-    assert decision.patch == {"status": "healthy", "statusBeforeDelete": None, "deletedAt": None, "purgeAt": None}
+    assert decision.patch == {"status": "healthy", "statusBeforeDelete": None, "deletedAt": None, "purgeAt": None, "enrichmentStartedAt": None}
     assert topics_of(decision) == [topics.PROFILE_REQUESTED, topics.STATUS_UPDATE_REQUESTED]
 
 

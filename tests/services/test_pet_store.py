@@ -123,8 +123,8 @@ def test_create_assigns_ids_from_seq_and_stamps_times(store: PetStore, clock: Fa
 
     assert first == {
         "id": "1", "name": "Buddy", "species": "dog", "ageMonths": 24, "status": "new",
-        "notes": None, "nextFeedingAt": None, "deletedAt": None, "purgeAt": None, "profile": None,
-        "flags": [], "reviews": [], "treatmentPlan": None, "adoptionPosting": None,
+        "notes": None, "nextFeedingAt": None, "deletedAt": None, "purgeAt": None, "profile": None, "enrichmentStartedAt": None,
+        "flags": [], "reviews": [], "treatmentPlan": None, "adoptionPosting": None, "timelineSeq": 0, "timelineOutbox": [],
         "createdAt": T0, "updatedAt": T0,
     }
     assert second["id"] == "2" and second["createdAt"] == second["updatedAt"] == T0 + 5

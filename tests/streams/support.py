@@ -45,10 +45,13 @@ def ws_url(base_url: str) -> str:
 class Watcher:
     """`node watch.mjs`: one subscription of Motia's Node client; its output lines, parsed, in `lines`."""
 
-    def __init__(self, base_url: str, stream: str, group: str, item: str | None = None, events: tuple[str, ...] = ("error",), key: str | None = None) -> None:
+    def __init__(self, base_url: str, stream: str, group: str, item: str | None = None, events: tuple[str, ...] = ("error",), key: str | None = None,
+                 sort: str | None = None) -> None:
         args = ["node", "watch.mjs", ws_url(base_url), stream, group, *([item] if item else []), "--events", ",".join(events)]
         if key:
             args += ["--key", key]
+        if sort:
+            args += ["--sort", sort]  # the group's state kept in this field's order
         self.lines: list[dict[str, Any]] = []
         self.proc = subprocess.Popen(args, cwd=CLIENT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self._reader = threading.Thread(target=self._read, daemon=True)

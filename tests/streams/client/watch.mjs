@@ -3,8 +3,9 @@
 // (printed once the client has applied it), the subscription's state after each change
 // {kind: "state", state}, and custom events {kind: "event", type, data} for the types named in --events.
 //
-//   node watch.mjs <ws-url> <streamName> <groupId> [itemId] [--events a,b] [--key KEY]
+//   node watch.mjs <ws-url> <streamName> <groupId> [itemId] [--events a,b] [--key KEY] [--sort FIELD]
 //
+// --sort keeps a group's state ordered by that field (the client's own `sortKey`).
 // --key sends a staff key the way Motia's examples do for clients that cannot set headers:
 // the WebSocket subprotocols `Authorization, KEY`.
 import { Stream } from '@motiadev/stream-client-node'
@@ -18,6 +19,7 @@ const option = (name) => {
 }
 const events = (option('--events') || 'error').split(',').filter(Boolean)
 const key = option('--key')
+const sortKey = option('--sort')
 const [url, streamName, groupId, itemId] = args
 const out = (line) => process.stdout.write(JSON.stringify(line) + '\n')
 
@@ -34,7 +36,7 @@ stream.messageListener = (raw) => {
 stream.ws.onOpen(() => out({ kind: 'open' }))
 stream.ws.onClose(() => out({ kind: 'close' }))
 
-const subscription = itemId ? stream.subscribeItem(streamName, groupId, itemId) : stream.subscribeGroup(streamName, groupId)
+const subscription = itemId ? stream.subscribeItem(streamName, groupId, itemId) : stream.subscribeGroup(streamName, groupId, sortKey)
 subscription.addChangeListener((state) => out({ kind: 'state', state }))
 for (const type of events) {
   subscription.onEvent(type, (data) => out({ kind: 'event', type, data }))
