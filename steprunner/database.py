@@ -31,6 +31,10 @@ from steprunner.log import runtime_log
 T = TypeVar("T")
 
 POOL_MAX_SIZE = 10  # connections per process; PostgreSQL's default max_connections is 100
+# Connections handler transactions may hold at once; the others serve the short statements (a stream
+# write, a read) that a handler holding a pet's row lock needs. Without this spare, handlers waiting
+# for that row lock, each holding a connection, could take them all: the holder waits for one, 10 s.
+HANDLER_CONNECTIONS = POOL_MAX_SIZE - 2
 POOL_TIMEOUT_SECONDS = 10.0  # waiting longer for a connection: the database is down or overloaded
 APPLICATION_NAME = "steprunner"  # shown in pg_stat_activity
 LISTEN_RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)
@@ -55,6 +59,7 @@ class Database:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pool: AsyncConnectionPool | None = None
+        self._handler_slots: asyncio.Semaphore | None = None  # made on the database's loop, with the pool
 
     async def submit(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run `coro` on the database's loop and await its result from the caller's loop.
@@ -84,13 +89,23 @@ class Database:
 
     async def acquire(self) -> AsyncConnection[Any]:
         """A pooled connection (autocommit) kept until `give_back`: a handler's transaction spans many
-        calls (steprunner/handler_transaction.py). Only on the database's loop."""
-        return await (await self._opened_pool()).getconn()
+        calls (steprunner/handler_transaction.py). Only on the database's loop. At most
+        HANDLER_CONNECTIONS at once: past that, it waits for a `give_back`."""
+        pool = await self._opened_pool()
+        assert self._handler_slots is not None
+        await self._handler_slots.acquire()
+        try:
+            return await pool.getconn()
+        except BaseException:
+            self._handler_slots.release()
+            raise
 
     async def give_back(self, conn: AsyncConnection[Any]) -> None:
         """Return a connection from `acquire` (the pool discards it if it is broken or mid-transaction)."""
         if self._pool is not None:
             await self._pool.putconn(conn)
+        if self._handler_slots is not None:
+            self._handler_slots.release()
 
     async def _opened_pool(self) -> AsyncConnectionPool:
         if self._pool is None:
@@ -99,6 +114,7 @@ class Database:
                 kwargs={"application_name": APPLICATION_NAME, "autocommit": True}, name=f"steprunner-{os.getpid()}",
             )
             await self._pool.open(wait=False)
+            self._handler_slots = asyncio.Semaphore(HANDLER_CONNECTIONS)
         return self._pool
 
     @asynccontextmanager
@@ -159,6 +175,7 @@ class Database:
 
     async def _close_pool(self) -> None:
         pool, self._pool = self._pool, None
+        self._handler_slots = None
         if pool is not None:
             await pool.close()
 
