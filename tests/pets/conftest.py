@@ -4,6 +4,12 @@ Every test here runs on steprunner. A module that sets `RUNTIMES = ("steprunner"
 runs each of its tests on real Motia 0.17 too (same step files, same assertions; marked
 `motia`), so one suite proves both. Where Motia behaves differently the test says so by name.
 When Motia is not installed the Motia half is skipped with the reason.
+
+Those two-runtime modules also run on steprunner in database mode ("steprunner-pg", marked
+`postgres`): every data folder a test starts a server on gets a fresh, migrated database of the
+session's throwaway cluster (tests/support/postgres.py), so its pets, journal, state, cron claims,
+idempotency keys and streams live in PostgreSQL. Skipped with the reason when PostgreSQL's binaries
+are missing; `-m "not postgres"` leaves it out.
 """
 
 from __future__ import annotations
@@ -14,25 +20,55 @@ from typing import Any
 
 import pytest
 
+from tests.support.databases import bind, bound_url
 from tests.support.motia_server import MotiaUnavailable, start_motia
-from tests.support.server import start_server
+from tests.support.postgres import Cluster
+from tests.support.server import REPO_ROOT, start_server
+
+ON_DATABASE = "steprunner-pg"  # steprunner with DATABASE_URL
+MARKS = {"motia": (pytest.mark.motia,), ON_DATABASE: (pytest.mark.postgres,)}
+
+_cluster: list[Cluster] = []  # the session's cluster, once a database-mode module has asked for it
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "runtime" in metafunc.fixturenames:
         runtimes = getattr(metafunc.module, "RUNTIMES", ("steprunner",))
-        params = [pytest.param(r, id=r, marks=(pytest.mark.motia,) if r == "motia" else ()) for r in runtimes]
-        metafunc.parametrize("runtime", params, scope="module")
+        if "motia" in runtimes:  # the two-runtime modules: steprunner's database mode too
+            runtimes = (*runtimes, ON_DATABASE)
+        params = [pytest.param(r, id=r, marks=MARKS.get(r, ())) for r in runtimes]
+        metafunc.parametrize("runtime", params, scope="module", indirect=True)
+
+
+@pytest.fixture(scope="module")
+def runtime(request: pytest.FixtureRequest) -> str:
+    """The runtime's id; in database mode, the session's cluster is started first (or the module skips, saying why)."""
+    if request.param == ON_DATABASE and not _cluster:
+        _cluster.append(request.getfixturevalue("postgres_cluster"))
+    return str(request.param)
 
 
 def start_on(runtime: str, data_dir: Path, env: dict[str, str] | None = None, **kwargs: Any) -> Any:
-    """A ready server of either runtime; both have base_url, data_dir, client(), logs(), stop(), kill()."""
+    """A ready server of the runtime; every one has base_url, data_dir, client(), logs(), stop(), kill()."""
     if runtime == "motia":
         try:
             return start_motia(data_dir, env=env)
         except MotiaUnavailable as exc:
             pytest.skip(str(exc))
+    if runtime == ON_DATABASE and bound_url(data_dir) is None:
+        bind(data_dir, migrated_database())
     return start_server(data_dir, env=env, **kwargs)
+
+
+def migrated_database() -> str:
+    """A fresh database of the session's cluster with the service's tables (`db migrate` done)."""
+    from steprunner.database import database
+    from steprunner.migrate import migrate
+
+    url = _cluster[0].create_database()
+    migrate(url, REPO_ROOT)
+    database(url).close()  # this process's connections: the server has its own
+    return url
 
 
 @pytest.fixture
@@ -51,6 +87,12 @@ def server_factory(runtime: str, tmp_path: Path) -> Iterator[Callable[..., Any]]
 
 
 def steprunner_only(runtime: str, why: str) -> None:
-    """Skip on Motia, saying which steprunner feature the test needs."""
-    if runtime != "steprunner":
+    """Skip on Motia, saying which steprunner feature the test needs (database mode has them all)."""
+    if runtime == "motia":
         pytest.skip(f"steprunner only: {why}")
+
+
+def embedded_only(runtime: str, why: str) -> None:
+    """Skip but on steprunner's embedded default (pets.json, steprunner.db), saying what of it the test needs."""
+    if runtime != "steprunner":
+        pytest.skip(f"steprunner without DATABASE_URL only: {why}")

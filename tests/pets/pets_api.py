@@ -15,6 +15,8 @@ import httpx
 
 from services.decisions import CARE_ON_ENTRY
 from services.pet_store import PetStore
+from services.store_contract import Store
+from tests.support.databases import bound_url
 from tests.support.waiting import wait_until
 
 Pet = dict[str, Any]
@@ -99,8 +101,14 @@ def move_to(client: httpx.Client, pet_id: str, status: str, then: str | None = N
     return wait_for_status(client, pet_id, then or status)
 
 
-def store_of(data_dir: Path) -> PetStore:
-    """The server's own store, opened from the test: the cross-process lock makes this safe."""
+def store_of(data_dir: Path) -> Store:
+    """The server's own store, opened from the test: the cross-process lock (or PostgreSQL's
+    transactions, for a folder bound to a database) makes this safe."""
+    url = bound_url(data_dir)
+    if url is not None:
+        from services.pet_store_pg import pg_store  # psycopg: imported only in database mode
+
+        return pg_store(url)
     return PetStore(Path(data_dir) / "pets.json")
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.databases import bound_url
 from tests.support.waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -33,8 +34,10 @@ def base_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, s
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "STEPRUNNER_", "LOG_"))}
     # PYTHONPATH: steprunner is importable even when the project root is a fixture folder
     path = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    # DATABASE_URL empty (not unset): a project's .env can't set it either; tests on PostgreSQL pass theirs
-    env.update({"DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", "PYTHONPATH": path, "STEPRUNNER_STRICT": "1", "DATABASE_URL": ""})
+    # DATABASE_URL empty (not unset): a project's .env can't set it either; tests on PostgreSQL pass theirs,
+    # or bind the folder to a database (tests/support/databases.py)
+    database_url = bound_url(data_dir) or ""
+    env.update({"DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", "PYTHONPATH": path, "STEPRUNNER_STRICT": "1", "DATABASE_URL": database_url})
     env.update(extra or {})
     return env
 
