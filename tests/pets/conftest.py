@@ -29,6 +29,7 @@ ON_DATABASE = "steprunner-pg"  # steprunner with DATABASE_URL
 MARKS = {"motia": (pytest.mark.motia,), ON_DATABASE: (pytest.mark.postgres,)}
 
 _cluster: list[Cluster] = []  # the session's cluster, once a database-mode module has asked for it
+_made: list[str] = []  # the databases of the module running
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -41,11 +42,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="module")
-def runtime(request: pytest.FixtureRequest) -> str:
+def runtime(request: pytest.FixtureRequest) -> Iterator[str]:
     """The runtime's id; in database mode, the session's cluster is started first (or the module skips, saying why)."""
     if request.param == ON_DATABASE and not _cluster:
         _cluster.append(request.getfixturevalue("postgres_cluster"))
-    return str(request.param)
+    yield str(request.param)
+    if request.param == ON_DATABASE:
+        from steprunner.database import database
+
+        while _made:
+            database(_made.pop()).close()  # this process's connections to them (`store_of`)
 
 
 def start_on(runtime: str, data_dir: Path, env: dict[str, str] | None = None, **kwargs: Any) -> Any:
@@ -68,6 +74,7 @@ def migrated_database() -> str:
     url = _cluster[0].create_database()
     migrate(url, REPO_ROOT)
     database(url).close()  # this process's connections: the server has its own
+    _made.append(url)
     return url
 
 
