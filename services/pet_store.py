@@ -112,6 +112,21 @@ class Change(Generic[D]):
         return self.before != self.after
 
 
+def decided(pet_id: str, before: Pet, decision: D, clock: Clock) -> Change[D]:
+    """The pet a decision's patch makes of `before` (the decision was taken on a copy of it): the
+    rule both stores follow. No patch: nothing to write. `updatedAt` is stamped unless the patch
+    sets it; an id can't change."""
+    patch = decision.patch
+    if not patch:
+        return Change(decision, before, before)
+    if "id" in patch and patch["id"] != pet_id:
+        raise ValueError("a pet's id can't be changed")
+    after = {**before, **patch}
+    if "updatedAt" not in patch:
+        after["updatedAt"] = clock()
+    return Change(decision, before, after)
+
+
 @dataclass(frozen=True)
 class Page:
     """One page of a listing; `next_cursor` is None on the last page."""
@@ -340,17 +355,10 @@ class PetStore:
         before = pets.get(pet_id)
         if before is None:
             return None
-        decision = decide(pets.get(pet_id))  # type: ignore[arg-type]
-        patch = decision.patch
-        if not patch:
-            return Change(decision, before, before)
-        if "id" in patch and patch["id"] != pet_id:
-            raise ValueError("a pet's id can't be changed")
-        after = {**before, **patch}
-        if "updatedAt" not in patch:
-            after["updatedAt"] = self.clock()
-        pets.put(after)
-        return Change(decision, before, after)
+        change = decided(pet_id, before, decide(pets.get(pet_id)), self.clock)  # type: ignore[arg-type]
+        if change.after is not before:
+            pets.put(change.after)
+        return change
 
     def _purge(self, pets: _Pets, judge: Callable[[Pet], V | None]) -> builtins.list[tuple[Pet, V]]:
         judged = []

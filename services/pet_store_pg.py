@@ -28,7 +28,7 @@ import psycopg
 from services.models import Status
 from services.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 from services.pet_file import StoreError
-from services.pet_store import Change, Clock, Decides, Judges, Page, Patch, Pet, now_ms, sort_key
+from services.pet_store import Change, Clock, Decides, Judges, Page, Patch, Pet, decided, now_ms, sort_key
 from steprunner.database import Database, database, describe
 from steprunner.handler_transaction import reading, writing
 
@@ -201,18 +201,10 @@ class PgPetStore:
             row = await (await conn.execute("SELECT doc::text FROM pets WHERE id = %s FOR UPDATE", (pet_id,))).fetchone()
             if row is None:
                 return None
-            before: Pet = json.loads(row[0])
-            decision = decide(json.loads(row[0]))
-            patch = decision.patch
-            if not patch:
-                return Change(decision, before, before)
-            if "id" in patch and patch["id"] != pet_id:
-                raise ValueError("a pet's id can't be changed")
-            after = {**before, **patch}
-            if "updatedAt" not in patch:
-                after["updatedAt"] = self.clock()
-            await conn.execute("UPDATE pets SET doc = %s::json WHERE id = %s", (encode_doc(after), pet_id))
-        return Change(decision, before, after)
+            change = decided(pet_id, json.loads(row[0]), decide(json.loads(row[0])), self.clock)
+            if change.after is not change.before:
+                await conn.execute("UPDATE pets SET doc = %s::json WHERE id = %s", (encode_doc(change.after), pet_id))
+        return change
 
     async def _purge(self, judge: Callable[[Pet], V | None]) -> builtins.list[tuple[Pet, V]]:
         """Every pet is judged on a snapshot without locks; those to go are judged again on their rows
