@@ -123,3 +123,11 @@ def console_has(logs: str, line: str) -> bool:
     message, _, fields = line.partition(" {")
     pairs = re.findall(r'"(\w+)": ("[^"]*"|true|false|-?\d+)', fields)
     return message in logs and all(f"{key}: {value.strip(chr(34))}" in logs for key, value in pairs)
+
+
+def errors_of(response: httpx.Response) -> dict[str, str]:
+    """A 400's errors by field (it must be the service's "Invalid payload" answer)."""
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["message"] == "Invalid payload"
+    return {e["field"]: e["error"] for e in body["errors"]}

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.pets.conftest import start_on, steprunner_only
-from tests.pets.pets_api import Pet, admitted, console_has, create, get, move_to, put, request_status, store_of, wait_for, wait_for_status
+from tests.pets.pets_api import Pet, admitted, console_has, create, errors_of, get, move_to, put, request_status, store_of, wait_for, wait_for_status
 from tests.support.server import Server, run_cli
 from tests.support.waiting import wait_until
 
@@ -36,12 +36,6 @@ def client(server: Server) -> Iterator[httpx.Client]:
     with server.client() as client:
         yield client
 
-
-def errors_of(response: httpx.Response) -> dict[str, str]:
-    assert response.status_code == 400, response.text
-    body = response.json()
-    assert body["message"] == "Invalid payload"
-    return {e["field"]: e["error"] for e in body["errors"]}
 
 
 # ----------------------------------------------------------------------------- the fields

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.pets.conftest import start_on
-from tests.pets.pets_api import admitted, create, get, put, request_status
+from tests.pets.pets_api import admitted, create, errors_of, get, put, request_status
 from tests.support.server import Server
 from tests.support.waiting import wait_until
 
@@ -32,12 +32,6 @@ def client(server: Server) -> Iterator[httpx.Client]:
     with server.client() as client:
         yield client
 
-
-def errors_of(response: httpx.Response) -> dict[str, str]:
-    assert response.status_code == 400, response.text
-    body = response.json()
-    assert body["message"] == "Invalid payload"
-    return {e["field"]: e["error"] for e in body["errors"]}
 
 
 GOOD = {"name": "Buddy", "species": "dog", "ageMonths": 24}
