@@ -41,14 +41,13 @@ import traceback
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
-import jsonschema
-
 from steprunner import handler_transaction
 from steprunner.context import Context
 from steprunner.journal_contract import ClaimLost, Delivery, EventJournal, NewDelivery
 from steprunner.loader import Step
 from steprunner.log import runtime_log
 from steprunner.observe import DeliveryEnded, DeliveryStarted, Emitted, Observation, Observer
+from steprunner.schemas import InvalidSchema, Validator, compile_schema, problems
 from steprunner.settings import Settings
 from steprunner.step_config import EventConfig
 from steprunner.streams import StreamsNamespace
@@ -74,10 +73,10 @@ class _Held:
 _held: contextvars.ContextVar[_Held | None] = contextvars.ContextVar("steprunner_held_deliveries", default=None)
 
 
-_validators: dict[str, Any] = {}  # step file -> its `input` validator (or the schema error), built once
+_validators: dict[str, Validator | InvalidSchema] = {}  # step file -> its `input` validator (or the schema error), built once
 
 
-def _input_validator(step: Step) -> Any:
+def _input_validator(step: Step) -> Validator:
     """A JSON Schema validator for an event step's `input`, built on first use and kept.
 
     Keyed by the step (not by the schema's text): encoding a schema per delivery to look its
@@ -85,15 +84,12 @@ def _input_validator(step: Step) -> Any:
     """
     found = _validators.get(step.file)
     if found is None:
-        schema = step.config.input  # type: ignore[union-attr]
         try:
-            cls = jsonschema.validators.validator_for(schema)
-            cls.check_schema(schema)
-            found = cls(schema)
-        except (jsonschema.SchemaError, TypeError, ValueError) as exc:
+            found = compile_schema(step.config.input)  # type: ignore[union-attr]
+        except InvalidSchema as exc:
             found = exc
         _validators[step.file] = found
-    if isinstance(found, Exception):
+    if isinstance(found, InvalidSchema):
         raise found
     return found
 
@@ -110,16 +106,13 @@ def check_event_input(step: Step, topic: str, data: Any, context: Context) -> No
         return
     try:
         validator = _input_validator(step)
-    except (jsonschema.SchemaError, TypeError, ValueError) as exc:
-        context.logger.error(f"❌ Invalid JSON schema for step {step.name!r}", {"topic": topic, "error": str(exc).splitlines()[0]})
+    except InvalidSchema as exc:
+        context.logger.error(f"❌ Invalid JSON schema for step {step.name!r}", {"topic": topic, "error": str(exc)})
         return
-    problems = []
-    for err in validator.iter_errors(data):
-        field = ".".join(str(p) for p in err.absolute_path) or "(root)"
-        problems.append(f"{field}: {err.message}")
-    if problems:
+    found = problems(validator, data)
+    if found:
         context.logger.warn(f"⚠️ event {topic!r} does not match the `input` schema of {step.name!r}; delivered anyway",
-                            {"topic": topic, "problems": sorted(problems)})
+                            {"topic": topic, "problems": found})
 
 
 class EventBus:

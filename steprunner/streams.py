@@ -66,13 +66,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import jsonschema
 from starlette.responses import JSONResponse
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from steprunner.loader import StepLoadError, _import
 from steprunner.log import runtime_log
+from steprunner.schemas import InvalidSchema, Validator, compile_schema, problems
 from steprunner.settings import Faults
 from steprunner.stream_store import KEEP_SECONDS, Change, StreamStore
 
@@ -94,7 +94,7 @@ class StreamDef:
     name: str
     schema: dict[str, Any] | None
     can_access: Callable[..., Any] | None = None
-    validator: Any = field(default=None, compare=False, repr=False)
+    validator: Validator | None = field(default=None, compare=False, repr=False)
 
 
 # --- discovery ----------------------------------------------------------------------------------
@@ -123,12 +123,10 @@ def parse_stream(config: Any, rel: str) -> StreamDef:
     if schema is not None:
         if not isinstance(schema, dict):
             raise StepLoadError(f"{rel}: config.schema must be a JSON Schema object (a dict)")
-        cls = jsonschema.validators.validator_for(schema)
         try:
-            cls.check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            raise StepLoadError(f"{rel}: config.schema is not a valid JSON Schema: {exc.message}") from None
-        validator = cls(schema)
+            validator = compile_schema(schema)
+        except InvalidSchema as exc:
+            raise StepLoadError(f"{rel}: config.schema is not a valid JSON Schema: {exc}") from None
     can_access = config.get("canAccess")
     if can_access is not None and not callable(can_access):
         raise StepLoadError(f"{rel}: config.canAccess must be a function (subscription, auth_context) -> bool")
@@ -186,10 +184,9 @@ class Stream:
             raise StreamItemError(f"stream {self.name!r}: an item must be an object (a dict), got {type(data).__name__}")
         fields = {k: v for k, v in data.items() if k not in ITEM_META_KEYS}
         if self.definition.validator is not None:
-            error = jsonschema.exceptions.best_match(self.definition.validator.iter_errors(fields))
-            if error is not None:
-                where = "/".join(str(p) for p in error.absolute_path) or "(the item)"
-                raise StreamItemError(f"stream {self.name!r}: item {group_id}/{id} does not match the stream's schema at {where}: {error.message}")
+            wrong = problems(self.definition.validator, fields)
+            if wrong:
+                raise StreamItemError(f"stream {self.name!r}: item {group_id}/{id} does not match the stream's schema: {'; '.join(wrong)}")
         item = {**fields, "id": id, "_createdAt": data.get("_createdAt") or now_ms()}
         if self._faults is not None:
             self._faults.inject(self._fault)  # test-only (STEPRUNNER_FAULT=kill:stream:<name>): fail or die before the write
