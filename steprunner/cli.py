@@ -109,10 +109,12 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_steps(args: argparse.Namespace) -> int:
-    steps = load_steps(args.root.resolve())
+    root = args.root.resolve()
     rows = [("TYPE", "NAME", "TRIGGER", "EMITS", "FLOWS", "FILE")]
-    for s in steps:
+    for s in load_steps(root):
         rows.append((s.type, s.name, describe(s), ", ".join(sorted(s.emits)) or "-", ", ".join(s.flows) or "-", s.file))
+    for d in load_streams(root):  # the `*_stream.py` configs: what `context.streams` will hold
+        rows.append(("stream", d.name, "-", "-", "-", d.file))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())

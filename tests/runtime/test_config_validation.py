@@ -117,6 +117,15 @@ def test_steps_command_prints_a_table(tmp_path: Path) -> None:
     assert "cron 0 3 * * *" in by_name["Tick"] and "fixture" in by_name["Tick"]
 
 
+def test_steps_command_lists_the_streams_too(tmp_path: Path) -> None:
+    from tests.support.server import REPO_ROOT
+
+    result = run_cli("steps", data_dir=tmp_path, root=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+    streams = [line.split() for line in result.stdout.splitlines() if line.startswith("stream ")]
+    assert streams == [["stream", "petTimeline", "-", "-", "-", "steps/pet_timeline_stream.py"]]
+
+
 def test_dev_on_a_busy_port_says_so_before_starting(tmp_path: Path) -> None:
     import socket
 
