@@ -133,7 +133,8 @@ def bound(tx: HandlerTransaction | None) -> Iterator[None]:
         _current.reset(token)
 
 
-def _joined(db: Database) -> HandlerTransaction | None:
+def joined(db: Database) -> HandlerTransaction | None:
+    """The running handler's open transaction if it is on `db` (what `writing` and `reading` join)."""
     tx = current()
     return tx if tx is not None and tx.db is db else None
 
@@ -142,7 +143,7 @@ def _joined(db: Database) -> HandlerTransaction | None:
 async def writing(db: Database, one_statement: bool = False) -> AsyncIterator[AsyncConnection[Any]]:
     """Where to write: the running handler's transaction (begun now if need be), else a transaction of
     its own (or, for `one_statement`, a pooled connection in autocommit). Only on the database's loop."""
-    tx = _joined(db)
+    tx = joined(db)
     if tx is not None:
         yield await tx.connection()
     elif one_statement:
@@ -157,7 +158,7 @@ async def writing(db: Database, one_statement: bool = False) -> AsyncIterator[As
 async def reading(db: Database) -> AsyncIterator[AsyncConnection[Any]]:
     """Where to read: the running handler's transaction once it has begun (a handler reads what it
     wrote), else a pooled connection in autocommit. Only on the database's loop."""
-    tx = _joined(db)
+    tx = joined(db)
     if tx is not None and tx.begun:
         yield await tx.connection()
     else:
