@@ -9,7 +9,9 @@ leaves neither the store writes nor the events, and the redelivery does both, on
 
 It begins at the handler's first write, not when the handler starts: a handler that waits on an
 AI model first holds no connection and no row lock meanwhile. From then on it holds one pooled
-connection and the rows it wrote until it returns.
+connection and the rows it wrote until it returns. An API step's middleware runs inside it too:
+the Idempotency-Key middleware's first write is the key (services/idempotency_pg.py), so the key
+commits with the change, or not at all.
 
 The binding is a context variable, so each handler's task sees its own, and the steps don't
 change (they don't know which store they have); `Database.submit` carries it to the database's
