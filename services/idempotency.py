@@ -191,7 +191,7 @@ OPENAPI = {
     "responses": {
         "400": "The Idempotency-Key is not 1 to 255 printable characters.",
         "409": "A request with this Idempotency-Key is still running, or its server stopped while running it "
-               "(not with DATABASE_URL on steprunner: a concurrent request waits for the first and answers its answer).",
+               "(not with DATABASE_URL on steprunner: there a concurrent request waits for the first and gets its answer).",
         "422": "This Idempotency-Key was already used for a different request.",
     },
 }

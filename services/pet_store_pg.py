@@ -68,7 +68,7 @@ def _store_errors(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Co
                 public="The pet store's database has no pets table yet; the server log says what to run",
             ) from None
         except DatabaseBusy as exc:
-            raise StoreBusyError(str(exc), public="The pet store is busy (no database connection free in time); try again shortly") from None
+            raise StoreBusyError(str(exc), public="The pet store is busy (no database connection came free in time); try again shortly") from None
         except psycopg.Error as exc:
             store: PgPetStore = args[0]  # type: ignore[assignment]
             raise StoreError(f"Pet store database {describe(store.db.url)}: {type(exc).__name__}: {str(exc).strip()}") from None

@@ -1,4 +1,4 @@
-"""`DatabaseBusy`: every connection of the process's pool stayed in use for the pool's whole timeout.
+"""`DatabaseBusy`: no connection of the process's pool came free (or could be made) within the pool's timeout.
 
 Not a bug but "try again": steprunner/database.py raises it in place of psycopg_pool's PoolTimeout,
 and it is no psycopg error, so the journal's and the stream store's error mapping let it through
@@ -14,4 +14,4 @@ RETRY_AFTER_SECONDS = 1  # what a 503 asks a client to wait: a connection is usu
 
 
 class DatabaseBusy(Exception):
-    """No pooled connection came free in time: the database is overloaded, or this node runs more at once than its pool holds."""
+    """No pooled connection in time: this node runs more at once than its pool holds, or the database is overloaded or out of reach."""
