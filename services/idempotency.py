@@ -9,11 +9,20 @@ promise on steprunner and on real Motia (docs/decisions.md#21):
 
 Keys live in SQLite, `DATA_DIR/idempotency.db` (one small table shared by every process; WAL, fsync
 on commit), or with DATABASE_URL set in PostgreSQL (services/idempotency_pg.py: every node shares
-them, so a retry may reach any node), for KEEP_HOURS and survive restarts. The key is recorded as pending *before* the handler
-runs, so two concurrent tries can't both run. A 5xx answer forgets the key (the change did not
-happen; a retry may run it again). If the process dies while a request runs, its key stays pending
-and a retry is told so (409): the change may or may not have been made, and only the client can
-look (GET) before trying again with a new key. The database work runs off the event loop.
+them, so a retry may reach any node), for KEEP_HOURS and survive restarts. A 5xx answer forgets
+the key (the change did not happen; a retry may run it again). The database work runs off the
+event loop.
+
+In SQLite, and on real Motia, the key is recorded as pending in a transaction of its own *before*
+the handler runs, so two concurrent tries can't both run (the second gets 409), and its answer in
+another one after. If the process dies while a request runs, its key stays pending and a retry is
+told so (409): the change may or may not have been made, and only the client can look (GET)
+before trying again with a new key.
+
+On steprunner with DATABASE_URL the handler runs in one transaction with its writes, and the key
+is written in that transaction (`Keys.in_transaction`): it commits with the change or not at all.
+A crash or a failed commit leaves no key, so the retry runs the change; a concurrent try waits for
+the first and replays its answer (services/idempotency_pg.py).
 """
 
 from __future__ import annotations
@@ -96,7 +105,12 @@ def settle(path: Path, key: str, response: Response | None) -> None:
 
 
 class Keys(Protocol):
-    """Where keys are kept: `claim` records a new key as pending (None) or says what was recorded before."""
+    """Where keys are kept: `claim` records a new key as pending (None) or says what was recorded before.
+
+    `in_transaction`: `claim` wrote the key into the running handler's transaction, so a request that
+    raises leaves no key without being told (the transaction rolls back)."""
+
+    in_transaction: bool
 
     async def claim(self, key: str, fingerprint: str) -> Seen | None: ...
     async def settle(self, key: str, response: Response | None) -> None: ...
@@ -104,6 +118,8 @@ class Keys(Protocol):
 
 class FileKeys:
     """The keys in `DATA_DIR/idempotency.db`, worked on off the event loop."""
+
+    in_transaction = False
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -148,7 +164,8 @@ def idempotent(step: str) -> Callable[[dict[str, Any], Any, Next], Awaitable[Res
         try:
             response = await next_fn()
         except BaseException:
-            await asyncio.shield(keys.settle(key, None))
+            if not keys.in_transaction:  # else it rolls back with the handler's transaction
+                await asyncio.shield(keys.settle(key, None))
             raise
         failed = not isinstance(response, dict) or not isinstance(response.get("status"), int) or response["status"] >= 500
         await keys.settle(key, None if failed else _keepable(response))
@@ -173,7 +190,8 @@ OPENAPI = {
     ],
     "responses": {
         "400": "The Idempotency-Key is not 1 to 255 printable characters.",
-        "409": "A request with this Idempotency-Key is still running, or its server stopped while running it.",
+        "409": "A request with this Idempotency-Key is still running, or its server stopped while running it "
+               "(not with DATABASE_URL on steprunner: there a concurrent request waits for the first and gets its answer).",
         "422": "This Idempotency-Key was already used for a different request.",
     },
 }

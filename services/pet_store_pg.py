@@ -28,7 +28,8 @@ import psycopg
 from services.models import Status
 from services.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 from services.pet_file import StoreError
-from services.pet_store import Change, Clock, Decides, Judges, Page, Patch, Pet, decided, now_ms, sort_key
+from services.pet_store import Change, Clock, Decides, Judges, Page, Patch, Pet, StoreBusyError, decided, now_ms, sort_key
+from steprunner.busy import DatabaseBusy
 from steprunner.database import Database, database, describe
 from steprunner.handler_transaction import reading, writing
 
@@ -53,7 +54,8 @@ def encode_doc(pet: Mapping[str, Any]) -> str:
 
 
 def _store_errors(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
-    """Database failures as StoreError (the API answers 500 naming the problem, never the password)."""
+    """Database failures as StoreError (the API answers 500 naming the problem, never the password); no
+    connection free in time as StoreBusyError (503, try again), on real Motia as on steprunner."""
 
     @functools.wraps(method)
     async def wrapped(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -65,6 +67,8 @@ def _store_errors(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Co
                 "(a steprunner server does it as it starts)",
                 public="The pet store's database has no pets table yet; the server log says what to run",
             ) from None
+        except DatabaseBusy as exc:
+            raise StoreBusyError(str(exc), public="The pet store is busy (no database connection came free in time); try again shortly") from None
         except psycopg.Error as exc:
             store: PgPetStore = args[0]  # type: ignore[assignment]
             raise StoreError(f"Pet store database {describe(store.db.url)}: {type(exc).__name__}: {str(exc).strip()}") from None

@@ -9,7 +9,9 @@ Plain Python (no runtime imports), so the same step files answer the same way on
         ...
 
 A corrupt or unreadable pets.json must never look like an empty shelter, so a StoreError is a 500
-naming the problem (503 when the file is only busy), and its body never shows a server path.
+naming the problem, and its body never shows a server path. A store that is only busy (pets.json
+locked by another process, or no database connection free in time) is a 503 with `Retry-After`:
+the client should try again, nothing is wrong.
 A pet goes out through `shown`: the service's bookkeeping stays in the store.
 """
 
@@ -28,6 +30,8 @@ from services.store_contract import Store
 Response = dict[str, Any]
 D = TypeVar("D", bound=Decides)
 ApiHandler = Callable[[dict[str, Any], Any], Awaitable[Response]]
+
+RETRY_AFTER_SECONDS = 1  # a busy store's 503: a lock or a connection is usually free again within a second
 
 
 class PetNotFound(Exception):
@@ -50,8 +54,10 @@ def not_found() -> Response:
 
 
 def store_failure(exc: StoreError) -> Response:
-    """500 with what is wrong (503 when another process only holds the lock too long)."""
-    return {"status": 503 if isinstance(exc, StoreBusyError) else 500, "body": {"message": exc.public}}
+    """500 with what is wrong; 503 with `Retry-After` when the store is only busy (StoreBusyError)."""
+    if isinstance(exc, StoreBusyError):
+        return {"status": 503, "body": {"message": exc.public}, "headers": {"Retry-After": str(RETRY_AFTER_SECONDS)}}
+    return {"status": 500, "body": {"message": exc.public}}
 
 
 async def load_pet(store: Store, pet_id: str) -> Pet:

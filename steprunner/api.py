@@ -3,7 +3,9 @@
 The runtime itself answers, always as JSON with a `message` and always with the trace id in
 `x-trace-id`: 404 unknown route, 405 wrong method, 400 body that is not JSON (or nested too
 deeply to parse), 413 body over the limit, 415 a body that is not declared JSON, 500 handler
-that raised or returned no response (the traceback goes to the log, never into the answer).
+that raised or returned no response (the traceback goes to the log, never into the answer), 503
+with `Retry-After` when no database connection came free in time (DatabaseBusy, steprunner/busy.py:
+"try again", not a bug; whatever the request wrote rolled back).
 
 A path that matches a route but for its trailing slash is redirected (307) to that route with
 a relative `Location`: Starlette's own redirect is absolute, built from the request's Host.
@@ -23,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Match, Route
 
+from steprunner.busy import RETRY_AFTER_SECONDS, DatabaseBusy
 from steprunner.context import Context
 from steprunner.events import EventBus
 from steprunner.loader import Step, StepLoadError
@@ -74,6 +77,13 @@ class TraceIdMiddleware:
 
 def error(status: int, message: str, trace_id: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     return JSONResponse({"message": message, **extra}, status_code=status, headers={**(headers or {}), TRACE_HEADER: trace_id})
+
+
+def busy(exc: DatabaseBusy, trace_id: str, logger: Logger) -> JSONResponse:
+    """503 with `Retry-After` for a request that met DatabaseBusy: logged as a warning, without a traceback."""
+    logger.warn("no database connection came free in time: answered 503 with Retry-After", {"error": str(exc)})
+    return error(503, "The service is busy (no database connection came free in time); try again shortly", trace_id,
+                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)}, traceId=trace_id)
 
 
 def starlette_path(motia_path: str) -> str:
@@ -201,6 +211,9 @@ def api_route(step: Step, bus: EventBus, max_body: int) -> Route:
                 response, _ = await bus.run_in_transaction(respond)  # on PostgreSQL: answered once committed
             status = response.status_code
             return response
+        except DatabaseBusy as exc:
+            status = 503
+            return busy(exc, trace_id, Logger(logger_name, trace_id))
         except Exception as exc:  # noqa: BLE001 - one bad request must not take the server down
             Logger(logger_name, trace_id).error(f"handler failed: {exc!r}", {"traceback": traceback.format_exc()})
             return error(500, "Internal server error", trace_id, traceId=trace_id)
@@ -254,8 +267,11 @@ async def not_found(request: Request, exc: HTTPException) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    """Whatever escaped a route (a bug in the runtime): JSON 500, the traceback only in the log."""
+    """Whatever escaped a route (a bug in the runtime): JSON 500, the traceback only in the log
+    (DatabaseBusy, from the runtime's own routes: 503)."""
     trace_id = trace_id_of(request)
+    if isinstance(exc, DatabaseBusy):
+        return busy(exc, trace_id, Logger("steprunner", trace_id))
     Logger("steprunner", trace_id).error(f"unhandled error on {request.method} {request.url.path}: {exc!r}",
                                          {"traceback": "".join(traceback.format_exception(exc))})
     return error(500, "Internal server error", trace_id, traceId=trace_id)

@@ -8,6 +8,10 @@ loop on a thread of its own, with one pool on it, for the life of the process, a
 hands its work to that loop: `await db.submit(coro)` from any event loop, `db.run(coro)` without
 one. The hop costs tens of microseconds a call (the JSON store's committer thread makes the same
 one). The coroutines handed over use `db.connection()` and `db.transaction()`, which work only there.
+
+The pool holds STEPRUNNER_DATABASE_POOL_SIZE connections (10); a caller that waits
+STEPRUNNER_DATABASE_POOL_TIMEOUT_SECONDS (10) for one gets DatabaseBusy (steprunner/busy.py), not
+psycopg_pool's PoolTimeout: "try again", which the HTTP layer answers 503, not a failure of the database.
 """
 
 from __future__ import annotations
@@ -24,18 +28,19 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from steprunner.busy import DatabaseBusy
 from steprunner.log import runtime_log
+from steprunner.settings import DATABASE_POOL_SIZE_VARIABLE, database_pool_from_env
 
 T = TypeVar("T")
 
-POOL_MAX_SIZE = 10  # connections per process; PostgreSQL's default max_connections is 100
-# Connections handler transactions may hold at once; the others serve the short statements (a stream
-# write, a read) that a handler holding a pet's row lock needs. Without this spare, handlers waiting
-# for that row lock, each holding a connection, could take them all: the holder waits for one, 10 s.
-HANDLER_CONNECTIONS = POOL_MAX_SIZE - 2
-POOL_TIMEOUT_SECONDS = 10.0  # waiting longer for a connection: the database is down or overloaded
+# Connections of the pool that handler transactions may not take; they serve the short statements (a
+# stream write, a read) that a handler holding a pet's row lock needs. Without this spare, handlers
+# waiting for that row lock, each holding a connection, could take them all: the holder waits for one
+# until the pool's timeout.
+SPARE_CONNECTIONS = 2
 APPLICATION_NAME = "steprunner"  # shown in pg_stat_activity
 LISTEN_RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)
 
@@ -56,6 +61,8 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.pool_settings = database_pool_from_env()
+        self.handler_connections = self.pool_settings.size - SPARE_CONNECTIONS  # at once; the rest wait in `acquire`
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pool: AsyncConnectionPool | None = None
@@ -84,21 +91,37 @@ class Database:
     async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
         """A pooled connection in autocommit: each statement its own transaction (one round trip for a
         read). Only on the database's loop (in a coroutine given to `submit` or `run`)."""
-        async with (await self._opened_pool()).connection() as conn:
-            yield conn
+        pool = await self._opened_pool()
+        conn = await self._get(pool)  # as `pool.connection()` does, but with DatabaseBusy for its PoolTimeout
+        try:
+            async with conn:
+                yield conn
+        finally:
+            await pool.putconn(conn)
 
     async def acquire(self) -> AsyncConnection[Any]:
         """A pooled connection (autocommit) kept until `give_back`: a handler's transaction spans many
         calls (steprunner/handler_transaction.py). Only on the database's loop. At most
-        HANDLER_CONNECTIONS at once: past that, it waits for a `give_back`."""
+        `handler_connections` at once: past that, it waits for a `give_back`."""
         pool = await self._opened_pool()
         assert self._handler_slots is not None
         await self._handler_slots.acquire()
         try:
-            return await pool.getconn()
+            return await self._get(pool)
         except BaseException:
             self._handler_slots.release()
             raise
+
+    async def _get(self, pool: AsyncConnectionPool) -> AsyncConnection[Any]:
+        """A connection of the pool, or DatabaseBusy when none came free within the pool's timeout."""
+        try:
+            return await pool.getconn()
+        except PoolTimeout:
+            raise DatabaseBusy(
+                f"database {describe(self.url)}: no connection of this process's {self.pool_settings.size} came free within "
+                f"{self.pool_settings.timeout_seconds:g} s (the database is overloaded or out of reach, or this node runs more at once "
+                f"than its pool holds: {DATABASE_POOL_SIZE_VARIABLE})"
+            ) from None
 
     async def give_back(self, conn: AsyncConnection[Any]) -> None:
         """Return a connection from `acquire` (the pool discards it if it is broken or mid-transaction)."""
@@ -110,11 +133,11 @@ class Database:
     async def _opened_pool(self) -> AsyncConnectionPool:
         if self._pool is None:
             self._pool = AsyncConnectionPool(
-                self.url, min_size=1, max_size=POOL_MAX_SIZE, timeout=POOL_TIMEOUT_SECONDS, open=False,
+                self.url, min_size=1, max_size=self.pool_settings.size, timeout=self.pool_settings.timeout_seconds, open=False,
                 kwargs={"application_name": APPLICATION_NAME, "autocommit": True}, name=f"steprunner-{os.getpid()}",
             )
             await self._pool.open(wait=False)
-            self._handler_slots = asyncio.Semaphore(HANDLER_CONNECTIONS)
+            self._handler_slots = asyncio.Semaphore(self.handler_connections)
         return self._pool
 
     @asynccontextmanager

@@ -9,7 +9,9 @@ leaves neither the store writes nor the events, and the redelivery does both, on
 
 It begins at the handler's first write, not when the handler starts: a handler that waits on an
 AI model first holds no connection and no row lock meanwhile. From then on it holds one pooled
-connection and the rows it wrote until it returns.
+connection and the rows it wrote until it returns. An API step's middleware runs inside it too:
+the Idempotency-Key middleware's first write is the key (services/idempotency_pg.py), so the key
+commits with the change, or not at all.
 
 The binding is a context variable, so each handler's task sees its own, and the steps don't
 change (they don't know which store they have); `Database.submit` carries it to the database's
@@ -133,7 +135,8 @@ def bound(tx: HandlerTransaction | None) -> Iterator[None]:
         _current.reset(token)
 
 
-def _joined(db: Database) -> HandlerTransaction | None:
+def joined(db: Database) -> HandlerTransaction | None:
+    """The running handler's open transaction if it is on `db` (what `writing` and `reading` join)."""
     tx = current()
     return tx if tx is not None and tx.db is db else None
 
@@ -142,7 +145,7 @@ def _joined(db: Database) -> HandlerTransaction | None:
 async def writing(db: Database, one_statement: bool = False) -> AsyncIterator[AsyncConnection[Any]]:
     """Where to write: the running handler's transaction (begun now if need be), else a transaction of
     its own (or, for `one_statement`, a pooled connection in autocommit). Only on the database's loop."""
-    tx = _joined(db)
+    tx = joined(db)
     if tx is not None:
         yield await tx.connection()
     elif one_statement:
@@ -157,7 +160,7 @@ async def writing(db: Database, one_statement: bool = False) -> AsyncIterator[As
 async def reading(db: Database) -> AsyncIterator[AsyncConnection[Any]]:
     """Where to read: the running handler's transaction once it has begun (a handler reads what it
     wrote), else a pooled connection in autocommit. Only on the database's loop."""
-    tx = _joined(db)
+    tx = joined(db)
     if tx is not None and tx.begun:
         yield await tx.connection()
     else:

@@ -78,6 +78,40 @@ def database_url_from_env() -> str | None:
     return url
 
 
+DATABASE_POOL_SIZE_VARIABLE = "STEPRUNNER_DATABASE_POOL_SIZE"
+DATABASE_POOL_TIMEOUT_VARIABLE = "STEPRUNNER_DATABASE_POOL_TIMEOUT_SECONDS"
+DATABASE_POOL_MIN_SIZE = 3  # one handler transaction and the two connections kept spare for short statements
+
+
+@dataclass(frozen=True)
+class DatabasePool:
+    """A process's connections to DATABASE_URL: at most `size`, and how long a caller waits for one
+    before it is answered 503 (steprunner/database.py, steprunner/busy.py)."""
+
+    size: int
+    timeout_seconds: float
+
+
+# 10 a node: PostgreSQL's default max_connections is 100. Waiting longer than 10 s for a connection:
+# the database is overloaded or out of reach.
+DATABASE_POOL_DEFAULT = DatabasePool(size=10, timeout_seconds=10.0)
+
+
+def database_pool_from_env() -> DatabasePool:
+    """STEPRUNNER_DATABASE_POOL_SIZE and STEPRUNNER_DATABASE_POOL_TIMEOUT_SECONDS (DATABASE_POOL_DEFAULT's when
+    unset); SettingsError for a size below DATABASE_POOL_MIN_SIZE or a timeout that is not a positive number."""
+    try:
+        size = _int(DATABASE_POOL_SIZE_VARIABLE, DATABASE_POOL_DEFAULT.size)
+        timeout = _float(DATABASE_POOL_TIMEOUT_VARIABLE, DATABASE_POOL_DEFAULT.timeout_seconds)
+    except ValueError as exc:
+        raise SettingsError(f"{DATABASE_POOL_SIZE_VARIABLE} and {DATABASE_POOL_TIMEOUT_VARIABLE} must be numbers ({exc})") from None
+    if size < DATABASE_POOL_MIN_SIZE:
+        raise SettingsError(f"{DATABASE_POOL_SIZE_VARIABLE} must be at least {DATABASE_POOL_MIN_SIZE} (got {size})")
+    if not timeout > 0:
+        raise SettingsError(f"{DATABASE_POOL_TIMEOUT_VARIABLE} must be a positive number of seconds (got {timeout:g})")
+    return DatabasePool(size, timeout)
+
+
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 
 
@@ -168,6 +202,8 @@ class Settings:
     @classmethod
     def from_env(cls, root: Path) -> Settings:
         database_url = database_url_from_env()
+        if database_url is not None:
+            database_pool_from_env()  # read again by steprunner/database.py; a bad value stops start-up here, named
         return cls(
             root=root.resolve(),
             host=os.environ.get("HOST") or "127.0.0.1",

@@ -11,16 +11,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from steprunner.database import HANDLER_CONNECTIONS, POOL_MAX_SIZE, database
+from steprunner.database import database
 
 
 def test_handlers_holding_connections_leave_some_for_short_statements(database_url: str) -> None:
     db = database(database_url)
+    size, handler_connections = db.pool_settings.size, db.handler_connections
 
     async def scenario() -> None:
-        handlers = [asyncio.ensure_future(db.acquire()) for _ in range(POOL_MAX_SIZE)]  # a burst, as many as the pool
+        handlers = [asyncio.ensure_future(db.acquire()) for _ in range(size)]  # a burst, as many as the pool
         done, waiting = await asyncio.wait(handlers, timeout=30, return_when=asyncio.FIRST_COMPLETED)
-        while len(done) < HANDLER_CONNECTIONS:
+        while len(done) < handler_connections:
             more, waiting = await asyncio.wait(waiting, timeout=30, return_when=asyncio.FIRST_COMPLETED)
             assert more, "handlers got their connections"
             done |= more
@@ -28,7 +29,7 @@ def test_handlers_holding_connections_leave_some_for_short_statements(database_u
             cursor = await conn.execute(b"SELECT 1")
             assert await cursor.fetchone() == (1,)
         held: list[Any] = [h.result() for h in done]
-        assert len(held) == HANDLER_CONNECTIONS < POOL_MAX_SIZE, "the rest of the burst waits for a handler to finish"
+        assert len(held) == handler_connections < size, "the rest of the burst waits for a handler to finish"
         for conn in held:
             await db.give_back(conn)
         for conn in await asyncio.wait_for(asyncio.gather(*waiting), 30):  # then it gets its turn

@@ -153,7 +153,7 @@ def test_a_database_without_the_pets_table_says_to_run_db_migrate(empty_database
 
 
 def test_a_database_out_of_reach_is_a_store_error_without_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("steprunner.database.POOL_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setenv("STEPRUNNER_DATABASE_POOL_TIMEOUT_SECONDS", "1")
     url = f"postgresql://shelter:s3cret-pw@127.0.0.1:{free_port()}/pets"  # nothing listens there
     store = PgPetStore(url)
     try:
