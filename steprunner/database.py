@@ -102,10 +102,18 @@ class Database:
     async def acquire(self) -> AsyncConnection[Any]:
         """A pooled connection (autocommit) kept until `give_back`: a handler's transaction spans many
         calls (steprunner/handler_transaction.py). Only on the database's loop. At most
-        `handler_connections` at once: past that, it waits for a `give_back`."""
+        `handler_connections` at once: past that, it waits for a `give_back`, as long as the pool's
+        timeout, then DatabaseBusy (a 503 for a request, a failed try for an event)."""
         pool = await self._opened_pool()
         assert self._handler_slots is not None
-        await self._handler_slots.acquire()
+        try:
+            await asyncio.wait_for(self._handler_slots.acquire(), self.pool_settings.timeout_seconds)
+        except TimeoutError:
+            raise DatabaseBusy(
+                f"database {describe(self.url)}: all {self.handler_connections} connections this process keeps for handlers stayed "
+                f"busy for {self.pool_settings.timeout_seconds:g} s (long handlers, rows locked by others, or a pool too small for the "
+                f"load: {DATABASE_POOL_SIZE_VARIABLE})"
+            ) from None
         try:
             return await self._get(pool)
         except BaseException:

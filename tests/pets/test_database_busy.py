@@ -5,7 +5,8 @@ A node with a tiny pool (STEPRUNNER_DATABASE_POOL_SIZE=3) whose every connection
 the pets table wait behind a lock the test holds, each on a connection of its own. A read then
 (the pet store's path: StoreBusyError) and a create with an Idempotency-Key (the key's own
 statement: the runtime's path) wait the pool's timeout and get 503, and nothing is written; once
-the lock goes, the node answers as ever.
+the lock goes, the node answers as ever. Handlers' transactions have their own share of the pool
+(all but 2 connections): a create that finds that share held past the timeout is a 503 too.
 """
 
 from __future__ import annotations
@@ -60,3 +61,28 @@ def test_no_connection_free_in_time_is_a_503_with_retry_after(server_factory: An
         assert again.status_code == 201 and "idempotent-replayed" not in again.headers, "nor kept its key"
     logs = node.logs()
     assert "answered 503" in logs and "handler failed" not in logs, "a warning, not the log of a bug"
+
+
+def test_no_handler_connection_free_in_time_is_a_503(server_factory: Any, database_url: str, tmp_path: Path) -> None:
+    node = server_factory(tmp_path / "node", env={"DATABASE_URL": database_url, **TINY_POOL})  # 1 connection for handlers
+    with (
+        node.client(timeout=60) as http,
+        ThreadPoolExecutor(max_workers=1) as pool,
+        psycopg.connect(database_url) as holder,
+        psycopg.connect(database_url, autocommit=True) as watcher,
+    ):
+        holder.execute("LOCK TABLE pets IN ACCESS EXCLUSIVE MODE")
+        first = pool.submit(http.post, "/py/pets", json={"name": "Rex", "species": "dog", "ageMonths": 3}, headers={"Idempotency-Key": "a"})
+        wait_until(lambda: readers_waiting(watcher) == 1 or first.done(), timeout=30, message="the first create's insert waiting, in its handler transaction")
+        assert not first.done(), first.result().text
+
+        second = http.post("/py/pets", json={"name": "Buddy", "species": "dog", "ageMonths": 24}, headers={"Idempotency-Key": "b"}, timeout=30)
+        assert second.status_code == 503, f"{second.status_code} {second.text}"
+        assert second.headers["retry-after"] == "1" and "try again" in second.json()["message"]
+
+        holder.commit()
+        assert first.result().status_code == 201, "the create that held the connection goes on"
+    with node.client() as http:
+        again = http.post("/py/pets", json={"name": "Buddy", "species": "dog", "ageMonths": 24}, headers={"Idempotency-Key": "b"})
+        assert again.status_code == 201 and "idempotent-replayed" not in again.headers, "the 503 kept no key"
+        assert sorted(p["name"] for p in http.get("/py/pets").json()["items"]) == ["Buddy", "Rex"]
