@@ -52,6 +52,7 @@ KEEP_SECONDS = 300.0
 KEEP_RECORDS = 50_000  # about 10 MB of rows
 TRIM_EVERY_SECONDS = 30.0
 FETCH_RECORDS = RAW_LIMIT
+RETRY_SECONDS = 1.0  # after a failed write, the next try
 STOP_FLUSH_SECONDS = 2.0  # a stopping node writes what it still holds, for at most this long
 
 KINDS: dict[str, type[Any]] = {cls.__name__: cls for cls in (
@@ -176,7 +177,9 @@ class PgTraceShare:
                 await asyncio.wait_for(full.wait(), BATCH_SECONDS)  # gather a batch, not a wait for another task
             queued.clear()
             full.clear()
-            await self._write_queued()
+            if not await self._write_queued():
+                await asyncio.sleep(RETRY_SECONDS)  # a backoff while the database fails, not a wait for another task
+                queued.set()  # what is still queued: a later record may not kick again (the queue is not empty)
             if time.monotonic() - trimmed > TRIM_EVERY_SECONDS:
                 trimmed = time.monotonic()
                 try:
@@ -185,19 +188,20 @@ class PgTraceShare:
                 except Exception as exc:  # noqa: BLE001 - the flusher must live on; the next trim tries again
                     self._failed("trim the shared trace records", exc)
 
-    async def _write_queued(self) -> None:
-        """Write everything queued, a batch per row (on the database's loop)."""
+    async def _write_queued(self) -> bool:
+        """Write everything queued, a batch per row (on the database's loop); False if a write failed
+        (that batch is dropped, the rest stays queued)."""
         while True:
             with self._queue_lock:
                 batch = [self._queue.popleft() for _ in range(min(len(self._queue), BATCH_RECORDS))]
             if not batch:
-                return
+                return True
             try:
                 await self._insert(batch)
                 self._works("share trace records with the other nodes")
-            except Exception as exc:  # noqa: BLE001 - the flusher must live on; this batch is dropped
+            except Exception as exc:  # noqa: BLE001 - the flusher must live on
                 self._failed("share trace records with the other nodes", exc)
-                return
+                return False
 
     async def _insert(self, batch: list[tuple[float, Entry]]) -> None:
         text, count = encode(batch, self._redact)
