@@ -28,6 +28,7 @@ from steprunner.settings import Settings, is_loopback
 from steprunner.step_config import ApiConfig, CronConfig
 from steprunner.stream_store import SqliteStreamStore, StreamStore
 from steprunner.streams import StreamHub, load_streams
+from steprunner.traces import Sharing
 from steprunner.web import WebUI
 
 
@@ -74,7 +75,7 @@ class Runtime:
             return JSONResponse({"status": "ok", "pid": os.getpid(), "steps": len(self.steps), "staffKey": bool(self.settings.staff_api_key)})
 
         web = WebUI(self.steps, self.settings.root, self.settings.data_dir, self.bus, show_tracebacks=is_loopback(self.settings.host),
-                    streams=list(self.streams.definitions.values()))
+                    streams=list(self.streams.definitions.values()), sharing=open_trace_sharing(self.settings, self.journal))
         routes: list[BaseRoute] = [Route(f"{INTERNAL_PREFIX}/health", health)]
         routes += [api_route(s, self.bus, self.settings.max_body_bytes) for s in self.steps if isinstance(s.config, ApiConfig)]
         routes += web.routes()  # after the steps: a step declaring `/`, `/docs` or `/openapi.json` wins
@@ -83,13 +84,13 @@ class Runtime:
         @contextlib.asynccontextmanager
         async def lifespan(_: Starlette) -> AsyncIterator[None]:
             await self.start()
-            web.start()
+            await web.start()
             settle_garbage_collector()
             runtime_log.info("ready", {"pid": os.getpid(), "steps": len(self.steps), "dataDir": str(self.settings.data_dir)})
             try:
                 yield
             finally:
-                web.stop()
+                await web.stop()
                 await self.stop()
 
         middleware = [Middleware(TraceIdMiddleware), Middleware(HostAllowList, allowed_hosts=self.settings.host_allow_list)]
@@ -120,6 +121,15 @@ def open_stream_store(settings: Settings, journal: EventJournal) -> StreamStore:
         return PgStreamStore(settings.database_url, settings.poll_seconds)
     assert isinstance(journal, Journal), "without DATABASE_URL the journal is DATA_DIR's SQLite file"
     return SqliteStreamStore(journal)
+
+
+def open_trace_sharing(settings: Settings, journal: EventJournal) -> Sharing | None:
+    """The live traces of every node when DATABASE_URL is set, this node named as its journal claims; else None."""
+    if settings.database_url:
+        from steprunner.trace_share_pg import PgTraceShare
+
+        return PgTraceShare(settings.database_url, journal.owner, settings.poll_seconds)
+    return None
 
 
 def settle_garbage_collector() -> None:

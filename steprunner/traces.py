@@ -9,15 +9,19 @@ and will be retried shows as `retried`, and its later attempt as a step of its o
 
 It is bounded: the newest `max_traces` traces, at most `max_entries` steps and log lines in
 each, at most `max_total` entries in all (the oldest traces go first), log fields cut at
-2,000 characters; a few tens of MB at worst. It is local to the process: with `--workers N`
-each worker shows what it ran itself, and a trace whose events another process handles stays
-`running` here.
+2,000 characters; a few tens of MB at worst. Without DATABASE_URL it is local to the process:
+with `--workers N` each worker shows what it ran itself, and a trace whose events another
+process handles stays `running` here. With it, every process is a node that shares what it
+records and folds in what the others recorded (`ingest`, steprunner/trace_share_pg.py): spans
+and log lines are marked with the node that ran them (`node`), and since another node's records
+arrive late, a trace's fold does not depend on their order (an emit may come after the delivery
+it set off ended).
 
 Browsers are told about changes by server-sent events (`subscribe`): changes within a short
 window are coalesced into one message per trace, so a burst of log lines costs one update.
 
-While no browser is subscribed, an observer call or log line is only queued (`_raw`, bounded)
-and turned into traces when someone reads them (`summaries`, `detail`, a new subscriber):
+While no browser is subscribed, an observer call or log line (a record: `Entry`) is only queued
+(`_raw`, bounded) and turned into traces when someone reads them (`summaries`, `detail`, a new subscriber):
 building them at once cost ~10 us of a ~50 us GET, for pages nobody had open.
 Observers may be called from any thread (a handler may log from a worker thread); state is
 guarded by a lock and pushes are handed to the event loop.
@@ -30,14 +34,40 @@ import json
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from steprunner.observe import CronEnded, CronStarted, DeliveryEnded, DeliveryStarted, Emitted, Observation, RequestEnded, RequestStarted
 
 FLUSH_DELAY_SECONDS = 0.05
 RAW_LIMIT = 20_000  # observer calls and log lines queued while nobody watches (the oldest go first)
 MAX_FIELD_CHARS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """A log line that names a trace, as the recorder keeps it (and nodes share it)."""
+
+    trace_id: str
+    time: float
+    level: str | None
+    step: str | None
+    message: str | None
+    fields: dict[str, Any]
+
+
+Entry = Observation | LogLine  # what the recorder folds into traces
+Tap = Callable[[float, Entry], None]  # told of every record this process makes: (time, record)
+
+
+def log_line(record: dict[str, Any]) -> LogLine | None:
+    """A `steprunner.log` record as a trace's log line; None when it names no trace."""
+    trace_id = record.get("traceId")
+    if not trace_id:
+        return None
+    return LogLine(str(trace_id), float(record.get("time") or time.time()), record.get("level"), record.get("step"), record.get("message"),
+                   dict(record.get("fields") or {}))  # bounded when recorded: most lines are never looked at
 
 
 @dataclass
@@ -54,6 +84,13 @@ class Span:
     outcome: str = "running"  # running | ok | retried | dead | error
     status: int | None = None
     error: str | None = None
+    node: str | None = None  # the node that ran it (database mode only)
+
+    def shown(self) -> dict[str, Any]:
+        shown = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        if self.node is None:
+            del shown["node"]
+        return shown
 
 
 @dataclass
@@ -91,17 +128,21 @@ class Trace:
             "logs": len(self.logs),
         }
 
-    def detail(self) -> dict[str, Any]:
+    def detail(self, in_time_order: bool = False) -> dict[str, Any]:
+        """`in_time_order`: spans and log lines sorted by time (other nodes' records arrive late)."""
+        spans, logs = self.spans, self.logs
+        if in_time_order:
+            spans, logs = sorted(spans, key=lambda s: s.started), sorted(logs, key=lambda line: line["time"])
         return {
             **self.summary(),
-            "spans": [span.__dict__.copy() for span in self.spans],
+            "spans": [span.shown() for span in spans],
             "emits": list(self.emits),
-            "logLines": list(self.logs),
+            "logLines": list(logs),
             "dropped": self.dropped,
         }
 
 
-def _bounded_fields(fields: dict[str, Any]) -> dict[str, Any]:
+def bounded_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """Log fields as the page shows them; a huge value (a whole pet list, say) is cut, not kept."""
     try:
         text = json.dumps(fields, default=str, ensure_ascii=False)
@@ -147,8 +188,25 @@ class Subscriber:
         return out
 
 
+class Sharing(Protocol):
+    """Sharing traces with the other nodes (database mode: steprunner/trace_share_pg.py), as the web UI uses it."""
+
+    node: str  # this process's name among the nodes
+
+    async def start(self, recorder: TraceRecorder, redact: Callable[[Any], Any]) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def catch_up(self) -> None:
+        """Fold what the other nodes shared since the last call into the recorder (never raises)."""
+
+    def watch(self) -> None:
+        """Someone subscribed: from now on, fold the others' records in as they are shared."""
+
+
 class TraceRecorder:
-    def __init__(self, max_traces: int = 300, max_entries: int = 300, max_total: int = 20_000) -> None:
+    def __init__(self, max_traces: int = 300, max_entries: int = 300, max_total: int = 20_000, node: str | None = None) -> None:
+        """`node`: this process's name when traces are shared between nodes (database mode), else None."""
         self.max_traces = max_traces
         self.max_entries = max_entries
         self.max_total = max_total
@@ -160,8 +218,10 @@ class TraceRecorder:
         self._flush_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        # ("observe", trace_id, None, observation, time) or ("log", trace_id, step, line, time), oldest first
-        self._raw: deque[tuple[str, str, Any, Any, float]] = deque(maxlen=max(RAW_LIMIT, max_total))
+        self.node = node
+        self.tap: Tap | None = None  # database mode: the share, told of every record this process makes
+        # (time, node, record), oldest first
+        self._raw: deque[tuple[float, str | None, Entry]] = deque(maxlen=max(RAW_LIMIT, max_total))
 
     # --- wiring ---------------------------------------------------------------------------
 
@@ -185,6 +245,9 @@ class TraceRecorder:
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
 
+    def watched(self) -> bool:
+        return bool(self._subscribers)
+
     # --- reading --------------------------------------------------------------------------
 
     def summaries(self) -> list[dict[str, Any]]:
@@ -197,7 +260,7 @@ class TraceRecorder:
         with self._lock:
             self._drain()
             trace = self._traces.get(trace_id)
-            return trace.detail() if trace else None
+            return trace.detail(in_time_order=self.node is not None) if trace else None
 
     # --- recording ------------------------------------------------------------------------
 
@@ -208,7 +271,22 @@ class TraceRecorder:
             self._traces[trace_id] = trace
             while len(self._traces) > self.max_traces:
                 self._forget_oldest()
+        elif now < trace.started:
+            trace.started = now  # a record of another node's that arrived late
         return trace
+
+    def _root(self, trace_id: str, now: float, origin: dict[str, Any]) -> Trace:
+        """The trace a request or cron run starts: its origin, even when another node's records came first."""
+        trace = self._trace(trace_id, now, origin)
+        if trace.origin["kind"] not in ("api", "cron"):
+            trace.origin = origin
+        return trace
+
+    @staticmethod
+    def _ended(trace: Trace, now: float) -> None:
+        """The trace's latest end so far (another node's records may arrive after later ones)."""
+        if trace.ended is None or now > trace.ended:
+            trace.ended = now
 
     def _forget_oldest(self) -> None:
         _, old = self._traces.popitem(last=False)
@@ -228,15 +306,29 @@ class TraceRecorder:
         if self._room(trace, trace.spans):
             trace.spans.append(span)
 
-    @staticmethod
-    def _find(trace: Trace, key: str) -> Span | None:
-        return next((s for s in reversed(trace.spans) if s.key == key), None)
-
     def observe(self, observation: Observation) -> None:
         """An event-bus observer: `bus.add_observer(recorder.observe)`."""
-        if not observation.trace_id:
-            return
-        self._raw.append(("observe", observation.trace_id, None, observation, time.time()))
+        if observation.trace_id:
+            self._queue(time.time(), observation)
+
+    def on_log(self, record: dict[str, Any]) -> None:
+        """A `steprunner.log` listener: every log line with a trace id joins that trace."""
+        line = log_line(record)
+        if line is not None:
+            self._queue(line.time, line)
+
+    def _queue(self, when: float, entry: Entry) -> None:
+        self._raw.append((when, self.node, entry))
+        tap = self.tap
+        if tap is not None:
+            tap(when, entry)
+        if self._subscribers:
+            self._record_now()
+
+    def ingest(self, node: str, entries: Iterable[tuple[float, Entry]]) -> None:
+        """Records another node made (database mode), folded in as this process's own are."""
+        for when, entry in entries:
+            self._raw.append((when, node, entry))
         if self._subscribers:
             self._record_now()
 
@@ -252,46 +344,49 @@ class TraceRecorder:
         touched: set[str] = set()
         raw = self._raw
         while raw:
-            what, trace_id, a, b, when = raw.popleft()
-            if what == "observe":
-                self._record(b, when)
-            else:
-                trace = self._trace(trace_id, when, {"kind": "log", "step": a})
-                if self._room(trace, trace.logs):
-                    trace.logs.append({**b, "fields": _bounded_fields(b["fields"])})
-            touched.add(trace_id)
+            when, node, entry = raw.popleft()
+            self._folds[type(entry)](self, entry, when, node)  # type: ignore[operator]
+            touched.add(entry.trace_id)
         return touched
 
-    def _record(self, observation: Observation, now: float) -> None:
-        """Fold one observation into its trace (with the lock held)."""
-        self._folds[type(observation)](self, observation, now)  # type: ignore[operator]
+    def _log(self, line: LogLine, now: float, node: str | None) -> None:
+        trace = self._trace(line.trace_id, now, {"kind": "log", "step": line.step})
+        if self._room(trace, trace.logs):
+            shown = {"time": line.time, "level": line.level, "step": line.step, "message": line.message, "fields": bounded_fields(line.fields)}
+            if node is not None:
+                shown["node"] = node
+            trace.logs.append(shown)
 
-    def _request_started(self, o: RequestStarted, now: float) -> None:
-        trace = self._trace(o.trace_id, now, {"kind": "api", "step": o.step, "method": o.method, "path": o.path})
-        self._add_span(trace, Span(key="request", step=o.step, kind="api", started=now))
+    @staticmethod
+    def _find(trace: Trace, key: str, node: str | None) -> Span | None:
+        return next((s for s in reversed(trace.spans) if s.key == key and s.node == node), None)
 
-    def _request_ended(self, o: RequestEnded, now: float) -> None:
+    def _request_started(self, o: RequestStarted, now: float, node: str | None) -> None:
+        trace = self._root(o.trace_id, now, {"kind": "api", "step": o.step, "method": o.method, "path": o.path})
+        self._add_span(trace, Span(key="request", step=o.step, kind="api", started=now, node=node))
+
+    def _request_ended(self, o: RequestEnded, now: float, node: str | None) -> None:
         trace = self._trace(o.trace_id, now, {"kind": "api", "step": o.step})
-        span = self._find(trace, "request")
+        span = self._find(trace, "request", node)
         if span:
             span.duration, span.status = now - span.started, o.status
             span.outcome = "error" if o.status >= 500 else "ok"
         trace.failed |= o.status >= 500
-        trace.ended = now
+        self._ended(trace, now)
 
-    def _cron_started(self, o: CronStarted, now: float) -> None:
-        trace = self._trace(o.trace_id, now, {"kind": "cron", "step": o.step})
-        self._add_span(trace, Span(key="cron", step=o.step, kind="cron", started=now))
+    def _cron_started(self, o: CronStarted, now: float, node: str | None) -> None:
+        trace = self._root(o.trace_id, now, {"kind": "cron", "step": o.step})
+        self._add_span(trace, Span(key="cron", step=o.step, kind="cron", started=now, node=node))
 
-    def _cron_ended(self, o: CronEnded, now: float) -> None:
+    def _cron_ended(self, o: CronEnded, now: float, node: str | None) -> None:
         trace = self._trace(o.trace_id, now, {"kind": "cron", "step": o.step})
-        span = self._find(trace, "cron")
+        span = self._find(trace, "cron", node)
         if span:
             span.duration, span.outcome = now - span.started, "ok" if o.ok else "error"
         trace.failed |= not o.ok
-        trace.ended = now
+        self._ended(trace, now)
 
-    def _emitted(self, o: Emitted, now: float) -> None:
+    def _emitted(self, o: Emitted, now: float, node: str | None) -> None:
         trace = self._trace(o.trace_id, now, {"kind": "event", "step": o.source, "topic": o.topic})
         subscribers = list(o.subscribers)
         if self._room(trace, trace.emits):
@@ -299,44 +394,31 @@ class TraceRecorder:
         for name in subscribers:
             trace.awaiting[name] = trace.awaiting.get(name, 0) + 1
         if not subscribers:
-            trace.ended = now if trace.ended is None or now > trace.ended else trace.ended
+            self._ended(trace, now)
 
-    def _delivery_started(self, o: DeliveryStarted, now: float) -> None:
+    def _delivery_started(self, o: DeliveryStarted, now: float, node: str | None) -> None:
         trace = self._trace(o.trace_id, now, {"kind": "event", "step": o.step, "topic": o.topic})
-        self._add_span(trace, Span(key=f"delivery:{o.delivery_id}:{o.attempt}", step=o.step, kind="event", started=now, topic=o.topic, attempt=o.attempt))
+        self._add_span(trace, Span(key=f"delivery:{o.delivery_id}:{o.attempt}", step=o.step, kind="event", started=now, topic=o.topic,
+                                   attempt=o.attempt, node=node))
 
-    def _delivery_ended(self, o: DeliveryEnded, now: float) -> None:
+    def _delivery_ended(self, o: DeliveryEnded, now: float, node: str | None) -> None:
         trace = self._trace(o.trace_id, now, {"kind": "event", "step": o.step})
-        span = next((s for s in reversed(trace.spans) if s.key.startswith(f"delivery:{o.delivery_id}:") and s.outcome == "running"), None)
+        prefix = f"delivery:{o.delivery_id}:"
+        span = next((s for s in reversed(trace.spans) if s.key.startswith(prefix) and s.outcome == "running" and s.node == node), None)
         if span:
             span.started = o.started or span.started
             span.duration = o.duration if o.duration else now - span.started
             span.outcome = o.outcome
             span.error = o.error
-        if o.outcome in ("ok", "dead") and trace.awaiting.get(o.step, 0) > 0:
-            trace.awaiting[o.step] -= 1
+        # Shared (database mode), the emit may be another node's and arrive after this: the count may go
+        # below zero, and the emit brings it back. Alone, an emit never seen (another process's) is ignored.
+        if o.outcome in ("ok", "dead") and (trace.awaiting.get(o.step, 0) > 0 or self.node is not None):
+            trace.awaiting[o.step] = trace.awaiting.get(o.step, 0) - 1
         trace.failed |= o.outcome == "dead"
-        trace.ended = now
+        self._ended(trace, now)
 
     _folds = {RequestStarted: _request_started, RequestEnded: _request_ended, CronStarted: _cron_started, CronEnded: _cron_ended,
-              Emitted: _emitted, DeliveryStarted: _delivery_started, DeliveryEnded: _delivery_ended}
-
-    def on_log(self, record: dict[str, Any]) -> None:
-        """A `steprunner.log` listener: every log line with a trace id joins that trace."""
-        trace_id = record.get("traceId")
-        if not trace_id:
-            return
-        when = float(record.get("time") or time.time())
-        line: dict[str, Any] = {
-            "time": when,
-            "level": record.get("level"),
-            "step": record.get("step"),
-            "message": record.get("message"),
-            "fields": dict(record.get("fields") or {}),  # bounded when recorded: most lines are never looked at
-        }
-        self._raw.append(("log", str(trace_id), record.get("step"), line, when))
-        if self._subscribers:
-            self._record_now()
+              Emitted: _emitted, DeliveryStarted: _delivery_started, DeliveryEnded: _delivery_ended, LogLine: _log}
 
     # --- pushing --------------------------------------------------------------------------
 

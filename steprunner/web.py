@@ -24,14 +24,18 @@ and keep it in sessionStorage.
 
 Tracebacks (and the project's absolute paths) are shown in the trace view only while the
 server is bound to loopback: the person reading them is then on this machine. Bound to any
-other address, they are removed from what the trace view answers.
+other address, they are removed from what the trace view answers (steprunner/redaction.py).
+
+In database mode (`sharing`, steprunner/trace_share_pg.py) the trace view shows every node's
+records: a read first folds in what the others shared since, and while a browser is subscribed
+they are folded in as they are shared. Another node's records come without tracebacks and with
+its paths replaced, whatever either node is bound to.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import sys
 from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,10 +54,11 @@ from steprunner.loader import Step
 from steprunner.observe import Observable
 from steprunner.openapi import openapi_document
 from steprunner.positions import WORKBENCH_FILE, WorkbenchFileError, save_position, saved_positions
+from steprunner.redaction import Redaction
 from steprunner.sse import Restore, on_exit_signal, trace_stream
 from steprunner.step_config import ApiConfig
 from steprunner.streams import StreamDef
-from steprunner.traces import TraceRecorder
+from steprunner.traces import Sharing, TraceRecorder
 
 STATIC_DIR = Path(__file__).parent / "static"
 PUBLIC_INTERNAL_PATHS = {INTERNAL_PREFIX, f"{INTERNAL_PREFIX}/", f"{INTERNAL_PREFIX}/docs", f"{INTERNAL_PREFIX}/health"}
@@ -79,21 +84,21 @@ class WebUI:
     """Routes and live state of the built-in pages for one runtime."""
 
     def __init__(self, steps: list[Step], root: Path, data_dir: Path, bus: Observable, show_tracebacks: bool,
-                 streams: Sequence[StreamDef] = ()) -> None:
+                 streams: Sequence[StreamDef] = (), sharing: Sharing | None = None) -> None:
         """`bus`: where the trace recorder subscribes. `show_tracebacks`: whether the trace view may
         show tracebacks and absolute paths (only when the server is bound to loopback). `streams`:
-        the project's stream configs, listed by `streams`."""
+        the project's stream configs, listed by `streams`. `sharing`: the other nodes' traces
+        (database mode), or None."""
         self.steps = steps
         self.stream_defs = list(streams)
         self.root = root
         self.workbench_path = self.root / WORKBENCH_FILE
         self.lock_path = data_dir / "motia-workbench.lock"
         self.bus = bus
-        self.recorder = TraceRecorder()
+        self.sharing = sharing
+        self.recorder = TraceRecorder(node=sharing.node if sharing else None)
         self.show_tracebacks = show_tracebacks
-        # absolute paths a log line may carry, longest first, and what the trace view shows instead
-        self._redactions = sorted({(str(root), "<project>"), (str(data_dir), "<DATA_DIR>"),
-                                   (sys.prefix, "<python>"), (sys.base_prefix, "<python>")}, key=lambda r: -len(r[0]))
+        self.redaction = Redaction(root, data_dir)
         # `openapi.json` at the root is the docs page's data unless a step took the path
         taken = {starlette_path(s.config.path) for s in steps if isinstance(s.config, ApiConfig) and s.config.method == "GET"}
         self._public_data_paths = {"/openapi.json"} - taken
@@ -102,18 +107,22 @@ class WebUI:
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Begin recording traces and be ready to end the streams on Ctrl-C (call inside the event loop)."""
+    async def start(self) -> None:
+        """Begin recording (and sharing) traces and be ready to end the streams on Ctrl-C (call inside the event loop)."""
         self.recorder.bind(asyncio.get_running_loop())
+        if self.sharing is not None:
+            await self.sharing.start(self.recorder, self.redaction)
         self.bus.add_observer(self.recorder.observe)
         log.add_listener(self.recorder.on_log)
         self._restore_signals = on_exit_signal(self.recorder.close)
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         self.recorder.close()
         self._restore_signals()
         log.remove_listener(self.recorder.on_log)
         self.bus.remove_observer(self.recorder.observe)
+        if self.sharing is not None:
+            await self.sharing.stop()
 
     # --- pages ----------------------------------------------------------------------------
 
@@ -177,24 +186,18 @@ class WebUI:
     # --- traces ---------------------------------------------------------------------------
 
     async def traces(self, _: Request) -> Response:
+        if self.sharing is not None:
+            await self.sharing.catch_up()
         return JSONResponse({"traces": self.recorder.summaries()})
 
     async def trace(self, request: Request) -> Response:
+        if self.sharing is not None:
+            await self.sharing.catch_up()
         detail = self.recorder.detail(request.path_params["trace_id"])
         if detail is None:
-            return _error(404, "No such trace (traces are kept in memory, newest first, for this process only)")
-        return JSONResponse(detail if self.show_tracebacks else self._without_tracebacks(detail))
-
-    def _without_tracebacks(self, value: Any) -> Any:
-        """`value` with every `traceback` field dropped and known absolute paths replaced."""
-        if isinstance(value, dict):
-            return {k: self._without_tracebacks(v) for k, v in value.items() if k != "traceback"}
-        if isinstance(value, list):
-            return [self._without_tracebacks(v) for v in value]
-        if isinstance(value, str):
-            for path, placeholder in self._redactions:
-                value = value.replace(path, placeholder)
-        return value
+            kept = "of every node" if self.sharing is not None else "for this process only"
+            return _error(404, f"No such trace (traces are kept in memory, newest first, {kept})")
+        return JSONResponse(detail if self.show_tracebacks else self.redaction(detail))
 
     def needs_staff_key(self, scope: MutableMapping[str, Any]) -> bool:
         """Whether a request reads or changes data of the runtime's (see the module docstring)."""
@@ -206,6 +209,9 @@ class WebUI:
         return path not in PUBLIC_INTERNAL_PATHS and not path.startswith(PUBLIC_INTERNAL_FOLDERS)
 
     async def trace_stream(self, _: Request) -> Response:
+        if self.sharing is not None:
+            await self.sharing.catch_up()  # the snapshot includes what the other nodes shared so far
+            self.sharing.watch()
         return trace_stream(self.recorder)
 
     # --- routing --------------------------------------------------------------------------

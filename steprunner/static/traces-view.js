@@ -30,6 +30,11 @@ function origin(t) {
   return o.step || "?";
 }
 
+/** `host:pid` of a node (`host:pid:token`, as its journal claims name it; database mode only). */
+function nodeName(node) {
+  return node.split(":").slice(0, 2).join(":");
+}
+
 const OUTCOME_TEXT = { ok: "ok", retried: "retried", dead: "dead-lettered", error: "error", running: "running" };
 
 export class TracesView {
@@ -179,6 +184,7 @@ export class TracesView {
       barCell.append(bar);
       const name = el("td", { class: "span__step" }, s.step);
       name.append(el("div", { class: "span__trigger" }, trigger));
+      if (s.node) name.append(el("div", { class: "span__trigger span__node", title: s.node }, `on ${nodeName(s.node)}`));
       tr.append(
         name,
         el("td", { class: "num" }, `+${ms(s.started - t.started)}`),
@@ -199,7 +205,7 @@ export class TracesView {
       li.append(
         el("span", { class: "trace__meta" }, `+${ms(line.time - t.started)} `),
         el("span", { class: "log__level" }, (line.level || "").toUpperCase()),
-        el("span", { class: "log__step" }, line.step || ""),
+        el("span", { class: "log__step", title: line.node || "" }, line.node ? `${line.step || ""} @${nodeName(line.node)}` : line.step || ""),
         el("span", { class: "log__message" }, line.message || ""),
       );
       if (Object.keys(fields).length) li.append(" ", el("span", { class: "log__fields" }, JSON.stringify(fields)));

@@ -18,8 +18,8 @@ from tests.support.server import PYTHON, REPO_ROOT, base_env, free_port, run_cli
 from tests.support.waiting import wait_until
 
 # the runtime's tables first, then the project's
-ALL = "steprunner 0001_journal, steprunner 0002_streams, project 0001_pets, project 0002_idempotency_keys"
-VERSIONS = [("project", 1, "pets"), ("project", 2, "idempotency_keys"), ("steprunner", 1, "journal"), ("steprunner", 2, "streams")]
+ALL = "steprunner 0001_journal, steprunner 0002_streams, steprunner 0003_traces, project 0001_pets, project 0002_idempotency_keys"
+VERSIONS = [("project", 1, "pets"), ("project", 2, "idempotency_keys"), ("steprunner", 1, "journal"), ("steprunner", 2, "streams"), ("steprunner", 3, "traces")]
 
 
 def tables(url: str) -> set[str]:
@@ -88,7 +88,7 @@ def test_a_failing_migration_is_applied_not_at_all_and_can_be_fixed(empty_databa
     assert failed.returncode == 1
     assert "DivisionByZero" in failed.stderr and password(empty_database_url) not in failed.stderr
     assert "kennels" in tables(empty_database_url) and "runs" not in tables(empty_database_url)
-    assert versions(empty_database_url) == [("project", 1, "kennels"), ("steprunner", 1, "journal"), ("steprunner", 2, "streams")]
+    assert versions(empty_database_url) == [("project", 1, "kennels"), ("steprunner", 1, "journal"), ("steprunner", 2, "streams"), ("steprunner", 3, "traces")]
 
     (root / "migrations" / "0002_runs.sql").write_text("CREATE TABLE runs (id int);")
     assert migrate(empty_database_url, tmp_path, root).returncode == 0

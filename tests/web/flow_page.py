@@ -57,12 +57,13 @@ def open_trace(page: Any, trace_id: str) -> None:
 
 
 def spans(page: Any) -> list[dict[str, str]]:
-    """The open trace's steps as shown: name, trigger, start, duration, outcome."""
+    """The open trace's steps as shown: name, trigger, start, duration, outcome, node (database mode, else "")."""
     return page.locator("#trace-detail tr.span").evaluate_all(
         """rows => rows.map(r => ({
             step: r.dataset.step, outcome: r.querySelector("td.status").textContent,
             trigger: r.querySelector(".span__trigger").textContent,
-            start: r.cells[1].textContent, duration: r.cells[2].textContent }))"""
+            start: r.cells[1].textContent, duration: r.cells[2].textContent,
+            node: r.querySelector(".span__node")?.textContent || "" }))"""
     )
 
 

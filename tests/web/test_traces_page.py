@@ -100,6 +100,23 @@ def test_creating_a_pet_traces_the_feeding_job_the_ai_enricher_and_the_orchestra
     page.screenshot(path=str(_artifact("pets_flow_with_trace.png")))
 
 
+def test_the_page_of_one_node_shows_live_the_steps_another_node_runs(page: Any, server_factory: Callable[..., Server], database_url: str) -> None:
+    """With DATABASE_URL: a request and its chain run on node B, the page is open on node A."""
+    no_poll = {"DATABASE_URL": database_url, "STEPRUNNER_POLL_SECONDS": "3600"}  # what reaches A in time came by NOTIFY
+    a, b = server_factory(root=FIXTURE_ROOT, env=no_poll), server_factory(root=FIXTURE_ROOT, env=no_poll)
+    with b.client() as client:
+        b_pid = client.get("/__steprunner/health").json()["pid"]
+    open_page(page, a.base_url, all_steps=True)
+    page.wait_for_selector("#live.live--on")
+    with b.client() as client:
+        trace_id = client.post("/fanout", json={"topic": "t.hop1"}).json()["traceId"]
+    page.wait_for_selector(f'.trace[data-trace-id="{trace_id}"][data-status="ok"]', timeout=20_000)
+    open_trace(page, trace_id)
+    shown = spans(page)
+    assert [s["step"] for s in shown] == ["Fanout", "Hop1", "Hop2", "Hop3"]
+    assert all(s["node"].startswith("on ") and s["node"].endswith(f":{b_pid}") for s in shown), shown
+
+
 def _artifact(name: str) -> Any:
     from tests.web.conftest import SCREENSHOTS
 
