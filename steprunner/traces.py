@@ -205,8 +205,12 @@ class Sharing(Protocol):
 
 
 class TraceRecorder:
-    def __init__(self, max_traces: int = 300, max_entries: int = 300, max_total: int = 20_000, node: str | None = None) -> None:
-        """`node`: this process's name when traces are shared between nodes (database mode), else None."""
+    def __init__(self, max_traces: int = 300, max_entries: int = 300, max_total: int = 20_000, node: str | None = None,
+                 shown: Callable[[Any], Any] | None = None) -> None:
+        """`node`: this process's name when traces are shared between nodes (database mode), else None.
+        `shown`: what of a log line's fields may be shown (steprunner/redaction.py), applied before a long
+        value is cut: once cut into one string, a traceback inside could no longer be dropped."""
+        self._shown = shown if shown is not None else (lambda value: value)
         self.max_traces = max_traces
         self.max_entries = max_entries
         self.max_total = max_total
@@ -352,7 +356,7 @@ class TraceRecorder:
     def _log(self, line: LogLine, now: float, node: str | None) -> None:
         trace = self._trace(line.trace_id, now, {"kind": "log", "step": line.step})
         if self._room(trace, trace.logs):
-            shown = {"time": line.time, "level": line.level, "step": line.step, "message": line.message, "fields": bounded_fields(line.fields)}
+            shown = {"time": line.time, "level": line.level, "step": line.step, "message": line.message, "fields": bounded_fields(self._shown(line.fields))}
             if node is not None:
                 shown["node"] = node
             trace.logs.append(shown)

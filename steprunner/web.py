@@ -96,9 +96,9 @@ class WebUI:
         self.lock_path = data_dir / "motia-workbench.lock"
         self.bus = bus
         self.sharing = sharing
-        self.recorder = TraceRecorder(node=sharing.node if sharing else None)
         self.show_tracebacks = show_tracebacks
         self.redaction = Redaction(root, data_dir)
+        self.recorder = TraceRecorder(node=sharing.node if sharing else None, shown=None if show_tracebacks else self.redaction)
         # `openapi.json` at the root is the docs page's data unless a step took the path
         taken = {starlette_path(s.config.path) for s in steps if isinstance(s.config, ApiConfig) and s.config.method == "GET"}
         self._public_data_paths = {"/openapi.json"} - taken
