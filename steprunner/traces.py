@@ -255,10 +255,10 @@ class TraceRecorder:
     # --- reading --------------------------------------------------------------------------
 
     def summaries(self) -> list[dict[str, Any]]:
-        """Newest first."""
+        """Newest first, by when each trace started (other nodes' traces arrive in batches, later than they began)."""
         with self._lock:
             self._drain()
-            return [t.summary() for t in reversed(self._traces.values())]
+            return [t.summary() for t in sorted(self._traces.values(), key=lambda t: t.started, reverse=True)]
 
     def detail(self, trace_id: str) -> dict[str, Any] | None:
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 from steprunner.observe import CronEnded, CronStarted, DeliveryEnded, DeliveryStarted, Emitted, RequestEnded, RequestStarted
 from steprunner.traces import TraceRecorder
@@ -100,3 +101,11 @@ def test_a_total_budget_forgets_the_oldest_traces_first() -> None:
         rec.on_log({"time": 1.0, "level": "info", "step": "A", "traceId": "t5", "message": f"m{i}", "fields": {}})
     assert [t["traceId"] for t in rec.summaries()] == ["t5"]  # the trace being written is never the one forgotten
     assert len(rec.detail("t5")["logLines"]) == 9
+
+
+def test_traces_another_node_shares_later_still_list_by_when_they_started() -> None:
+    rec = TraceRecorder(node="A")
+    request(rec, "here")  # started now
+    earlier = time.time() - 10
+    rec.ingest("B", [(earlier, RequestStarted("there", "CreatePet", "POST", "/py/pets")), (earlier + 0.1, RequestEnded("there", "CreatePet", 201))])
+    assert [t["traceId"] for t in rec.summaries()] == ["here", "there"], "newest first, though B's arrived last"
