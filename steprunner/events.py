@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 
 from steprunner import handler_transaction
 from steprunner.context import Context
+from steprunner.journal import JournalError
 from steprunner.journal_contract import ClaimLost, Delivery, EventJournal, NewDelivery
 from steprunner.loader import Step
 from steprunner.log import runtime_log
@@ -385,6 +386,11 @@ class EventBus:
             for task in unfinished:
                 task.cancel()
             await asyncio.gather(*unfinished, return_exceptions=True)
-        released = await self.journal.release()
+        try:
+            released = await self.journal.release()
+        except JournalError as exc:  # the database went first: the claims' leases run out and they are taken over
+            runtime_log.warn("could not hand back unfinished deliveries; they are taken over once their lease ends",
+                             {"error": str(exc)})
+            return
         if released:
             runtime_log.warn("left unfinished deliveries pending for the next start", {"count": released})
