@@ -85,6 +85,9 @@ def answers_store_errors(handler: ApiHandler) -> ApiHandler:
             return await handler(req, context)
         except PetNotFound:
             return not_found()
+        except StoreBusyError as exc:  # "try again", not a fault: a warning, as the runtime's own 503 is
+            context.logger.warn("⚠️ Pet store busy: answered 503", {"error": str(exc)})
+            return store_failure(exc)
         except StoreError as exc:
             context.logger.error("❌ Pet store unavailable", {"error": str(exc)})
             return store_failure(exc)
