@@ -2,16 +2,16 @@
 
 The same contract as the SQLite store (steprunner/stream_store.py), on the tables of
 `steprunner/migrations/0002_streams.sql`:
-- a write is one transaction: it takes the next `seq` from the one row of `steprunner_stream_seq`
-  (whose lock it holds until it commits, so changes commit in `seq` order and a reader never sees
+- a write is one statement (one transaction in autocommit, one round trip): it takes the next
+  `seq` from the one row of `steprunner_stream_seq` (whose lock it holds until it commits, so changes commit in `seq` order and a reader never sees
   change N+1 before change N), writes the item and its change row, and sends NOTIFY, which
   PostgreSQL delivers at commit: a node woken finds the row there;
 - each node with streams LISTENs on a connection of its own and reads the log at once when
   woken; the poll (`STEPRUNNER_POLL_SECONDS`, the journal's safety net too) covers a lost connection;
 - a join's sync data and the `seq` it is current to come from one statement, so one snapshot.
 
-The cost: stream writes are serialized across the nodes on that row (one short transaction each,
-a few round trips), which suits status and progress streams, not thousands of writes a second.
+The cost: stream writes are serialized across the nodes on that row (one statement each,
+the lock held for no round trip), which suits status and progress streams, not thousands of writes a second.
 Every call runs on the process's database loop (steprunner/database.py).
 """
 
@@ -31,9 +31,43 @@ T = TypeVar("T")
 
 CHANNEL = "steprunner_stream_changes"  # NOTIFY: a stream change was committed
 
-_NEXT_SEQ = f"WITH n AS (UPDATE steprunner_stream_seq SET seq = seq + 1 RETURNING seq) SELECT seq, pg_notify('{CHANNEL}', '') FROM n"
-_LOG = ("INSERT INTO steprunner_stream_changes (seq, stream, group_id, item_id, kind, payload)"
-        " VALUES (%(seq)s, %(stream)s, %(group)s, %(id)s, %(kind)s, %(payload)s)")
+# Every write is one statement, so one transaction in autocommit (one round trip): it takes the next
+# `seq` first (every other part reads it, so it runs first: one lock order for all writers, no
+# deadlock), holds that row's lock until it commits, and sends NOTIFY, delivered at commit.
+_NEXT_SEQ = "n AS (UPDATE steprunner_stream_seq SET seq = seq + 1 RETURNING seq)"
+_NOTIFY = f"pg_notify('{CHANNEL}', '')"
+_SET = f"""
+WITH {_NEXT_SEQ},
+i AS (
+    INSERT INTO steprunner_stream_items (stream, group_id, id, item, created_at, seq)
+    SELECT %(stream)s::text, %(group)s::text, %(id)s::text, %(payload)s::text, %(created)s::double precision, n.seq FROM n
+    ON CONFLICT (stream, group_id, id) DO UPDATE SET item = EXCLUDED.item, created_at = EXCLUDED.created_at, seq = EXCLUDED.seq
+    RETURNING seq, xmax = 0 AS created  -- a row just inserted has no xmax: a create
+)
+INSERT INTO steprunner_stream_changes (seq, stream, group_id, item_id, kind, payload)
+SELECT i.seq, %(stream)s::text, %(group)s::text, %(id)s::text, CASE WHEN i.created THEN 'create' ELSE 'update' END, %(payload)s::text FROM i
+RETURNING {_NOTIFY}
+"""
+# A delete of no item takes a `seq` and logs nothing: a gap, which readers don't mind.
+_DELETE = f"""
+WITH {_NEXT_SEQ},
+d AS (
+    DELETE FROM steprunner_stream_items WHERE stream = %(stream)s AND group_id = %(group)s AND id = %(id)s
+    AND EXISTS (SELECT FROM n)
+    RETURNING item
+),
+l AS (
+    INSERT INTO steprunner_stream_changes (seq, stream, group_id, item_id, kind, payload)
+    SELECT n.seq, %(stream)s::text, %(group)s::text, %(id)s::text, 'delete', d.item FROM n, d
+)
+SELECT d.item, {_NOTIFY} FROM d
+"""
+_SEND = f"""
+WITH {_NEXT_SEQ}
+INSERT INTO steprunner_stream_changes (seq, stream, group_id, item_id, kind, payload)
+SELECT n.seq, %(stream)s::text, %(group)s::text, %(id)s::text, 'event', %(payload)s::text FROM n
+RETURNING {_NOTIFY}
+"""
 
 
 class StreamStoreError(Exception):
@@ -49,10 +83,9 @@ class PgStreamStore:
         self.where = describe(url)
         self._listener: concurrent.futures.Future[None] | None = None
 
-    async def _call(self, work: Callable[[psycopg.AsyncConnection[Any]], Coroutine[Any, Any, T]], transaction: bool = False) -> T:
+    async def _call(self, work: Callable[[psycopg.AsyncConnection[Any]], Coroutine[Any, Any, T]]) -> T:
         async def on_the_database_loop() -> T:
-            opened = self.db.transaction() if transaction else self.db.connection()
-            async with opened as conn:
+            async with self.db.connection() as conn:
                 return await work(conn)
 
         try:
@@ -76,34 +109,22 @@ class PgStreamStore:
         return await self._call(work)
 
     async def set(self, stream: str, group_id: str, item_id: str, item: dict[str, Any]) -> None:
-        payload = json.dumps(item)
+        params = {"stream": stream, "group": group_id, "id": item_id, "payload": json.dumps(item), "created": created_at(item)}
 
         async def work(conn: psycopg.AsyncConnection[Any]) -> None:
-            seq = await _next_seq(conn)
-            row = await (await conn.execute(
-                "INSERT INTO steprunner_stream_items (stream, group_id, id, item, created_at, seq) VALUES (%s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (stream, group_id, id) DO UPDATE SET item = EXCLUDED.item, created_at = EXCLUDED.created_at, seq = EXCLUDED.seq"
-                " RETURNING xmax = 0",  # a row just inserted has no xmax: a create
-                (stream, group_id, item_id, payload, created_at(item), seq),
-            )).fetchone()
-            kind = "create" if row and row[0] else "update"
-            await conn.execute(_LOG, {"seq": seq, "stream": stream, "group": group_id, "id": item_id, "kind": kind, "payload": payload})
+            await conn.execute(_SET.encode(), params)
 
-        await self._call(work, transaction=True)
+        await self._call(work)
 
     async def delete(self, stream: str, group_id: str, item_id: str) -> dict[str, Any] | None:
         async def work(conn: psycopg.AsyncConnection[Any]) -> dict[str, Any] | None:
-            seq = await _next_seq(conn)  # first, as every writer: one lock order, no deadlock
-            row = await (await conn.execute(
-                "DELETE FROM steprunner_stream_items WHERE stream = %s AND group_id = %s AND id = %s RETURNING item", (stream, group_id, item_id)
-            )).fetchone()
+            row = await (await conn.execute(_DELETE.encode(), {"stream": stream, "group": group_id, "id": item_id})).fetchone()
             if row is None:
-                return None  # nothing logged; the `seq` taken is a gap, which readers don't mind
-            await conn.execute(_LOG, {"seq": seq, "stream": stream, "group": group_id, "id": item_id, "kind": "delete", "payload": row[0]})
+                return None
             item: dict[str, Any] = json.loads(row[0])
             return item
 
-        return await self._call(work, transaction=True)
+        return await self._call(work)
 
     async def group(self, stream: str, group_id: str) -> list[dict[str, Any]]:
         data, _ = await self.snapshot(stream, group_id, None)
@@ -111,11 +132,12 @@ class PgStreamStore:
         return items
 
     async def send(self, stream: str, group_id: str, item_id: str | None, event: dict[str, Any]) -> None:
-        async def work(conn: psycopg.AsyncConnection[Any]) -> None:
-            seq = await _next_seq(conn)
-            await conn.execute(_LOG, {"seq": seq, "stream": stream, "group": group_id, "id": item_id, "kind": "event", "payload": json.dumps(event)})
+        params = {"stream": stream, "group": group_id, "id": item_id, "payload": json.dumps(event)}
 
-        await self._call(work, transaction=True)
+        async def work(conn: psycopg.AsyncConnection[Any]) -> None:
+            await conn.execute(_SEND.encode(), params)
+
+        await self._call(work)
 
     async def snapshot(self, stream: str, group_id: str, item_id: str | None) -> tuple[Any, int]:
         """One statement, so one snapshot: the items and the last `seq` they include."""
@@ -170,10 +192,3 @@ class PgStreamStore:
         if self._listener is not None:
             self._listener.cancel()
             self._listener = None
-
-
-async def _next_seq(conn: psycopg.AsyncConnection[Any]) -> int:
-    """Take the next `seq` and hold its row until the transaction ends; NOTIFY goes out at commit."""
-    row = await (await conn.execute(_NEXT_SEQ.encode())).fetchone()
-    assert row is not None, "steprunner_stream_seq has its one row (0002_streams.sql)"
-    return int(row[0])
