@@ -3,15 +3,16 @@
 The same contract as the SQLite store (steprunner/stream_store.py), on the tables of
 `steprunner/migrations/0002_streams.sql`:
 - a write is one statement (one transaction in autocommit, one round trip): it takes the next
-  `seq` from the one row of `steprunner_stream_seq` (whose lock it holds until it commits, so changes commit in `seq` order and a reader never sees
-  change N+1 before change N), writes the item and its change row, and sends NOTIFY, which
-  PostgreSQL delivers at commit: a node woken finds the row there;
+  `seq` from the one row of `steprunner_stream_seq` (whose lock it holds until it commits, so
+  changes commit in `seq` order and a reader never sees change N+1 before change N), writes the
+  item and its change row, and sends NOTIFY, which PostgreSQL delivers at commit: a node woken
+  finds the row there;
 - each node with streams LISTENs on a connection of its own and reads the log at once when
   woken; the poll (`STEPRUNNER_POLL_SECONDS`, the journal's safety net too) covers a lost connection;
 - a join's sync data and the `seq` it is current to come from one statement, so one snapshot.
 
-The cost: stream writes are serialized across the nodes on that row (one statement each,
-the lock held for no round trip), which suits status and progress streams, not thousands of writes a second.
+The cost: stream writes are serialized across the nodes on that row (one statement each, the
+lock held for no round trip), which suits status and progress streams, not thousands of writes a second.
 Every call runs on the process's database loop (steprunner/database.py).
 """
 
