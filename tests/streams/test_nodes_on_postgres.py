@@ -4,12 +4,16 @@ every change made through another, live (woken by NOTIFY), with Motia's own Node
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
+
+import psycopg
 
 from tests.streams.support import Watcher
 from tests.streams.test_join_race import ITEMS, race
 from tests.streams.test_node_client import REX, put
+from tests.support.postgres import Cluster
 from tests.support.server import Server
 
 # The poll is only a safety net: with it an hour apart, what reaches another node's clients in the
@@ -65,3 +69,23 @@ def test_items_outlive_the_node_that_set_them(
     (second,) = nodes(servers, tmp_path / "second", database_url, 1)  # another machine: a DATA_DIR of its own
     watcher = watchers(second.base_url, "petStatus", "kept").wait_synced()
     assert [(i["id"], i["name"]) for i in watcher.state] == [("rex", "Rex")]
+
+
+def test_a_stream_write_is_one_statement(servers: Callable[..., Server], postgres_cluster: Cluster, database_url: str, tmp_path: Path) -> None:
+    """Each write takes its `seq` and logs its change in one statement: one round trip, and the row
+    every writer of every node waits for is never held locked across a round trip."""
+    with psycopg.connect(postgres_cluster.url(), autocommit=True) as conn:  # the server logs this database's statements
+        conn.execute(f"ALTER DATABASE \"{database_url.rsplit('/', 1)[1]}\" SET log_statement = 'all'".encode())
+    (node,) = nodes(servers, tmp_path, database_url, 1)
+    start = len(postgres_cluster.server_log())
+    put(node, "shelter", "rex", REX)
+    put(node, "shelter", "rex", {**REX, "status": "adopted"})
+    with node.client() as c:
+        assert c.post("/streams/shelter/events", json={"type": "adoption", "data": {"pet": "rex"}}).status_code == 200
+        assert c.delete("/streams/shelter/rex").status_code == 200
+        assert c.delete("/streams/shelter/nobody").json() == {"deleted": None}
+    # one entry per statement (its first line starts with the log's time stamp; a statement's own lines follow)
+    entries = re.split(r"\n(?=\d{4}-\d\d-\d\d )", postgres_cluster.server_log()[start:])
+    takes = [e for e in entries if "UPDATE steprunner_stream_seq" in e]
+    assert len(takes) == 5, takes
+    assert all("INSERT INTO steprunner_stream_changes" in e for e in takes), takes
