@@ -8,6 +8,9 @@ loop on a thread of its own, with one pool on it, for the life of the process, a
 hands its work to that loop: `await db.submit(coro)` from any event loop, `db.run(coro)` without
 one. The hop costs tens of microseconds a call (the JSON store's committer thread makes the same
 one). The coroutines handed over use `db.connection()` and `db.transaction()`, which work only there.
+That loop is uvloop's, as the server's is: each statement is a few loop callbacks and selector
+changes (psycopg waits on the socket), which asyncio's own loop runs in Python; uvloop took about
+10% off a database node's CPU per pet chain (bench/README.md).
 
 The pool holds STEPRUNNER_DATABASE_POOL_SIZE connections (10); a caller that waits
 STEPRUNNER_DATABASE_POOL_TIMEOUT_SECONDS (10) for one gets DatabaseBusy (steprunner/busy.py), not
@@ -26,6 +29,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
+import uvloop
 from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -191,7 +195,7 @@ class Database:
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._loop is None:
-                loop = self._loop = asyncio.new_event_loop()
+                loop = self._loop = uvloop.new_event_loop()
                 threading.Thread(target=loop.run_forever, name="database", daemon=True).start()
             return self._loop
 
