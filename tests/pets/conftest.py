@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support.databases import bind, bound_url
@@ -92,6 +93,21 @@ def server_factory(runtime: str, tmp_path: Path) -> Iterator[Callable[..., Any]]
     for server in servers:
         server.stop()
 
+
+
+@pytest.fixture(scope="module")
+def server(runtime: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One server of the runtime shared by a module's tests (tests that don't depend on each other's pets)."""
+    server = start_on(runtime, tmp_path_factory.mktemp(f"{request.module.__name__.rsplit('.', 1)[-1]}-data"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(server: Any) -> Iterator[httpx.Client]:
+    """A client of the module's shared server."""
+    with server.client() as client:
+        yield client
 
 def steprunner_only(runtime: str, why: str) -> None:
     """Skip on Motia, saying which steprunner feature the test needs (database mode has them all)."""

@@ -8,13 +8,13 @@ One server serves the validation tests; the guard tests each start their own.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.pets.conftest import start_on, steprunner_only
+from tests.pets.conftest import steprunner_only
 from tests.pets.pets_api import Pet, admitted, console_has, create, errors_of, get, move_to, put, request_status, store_of, wait_for, wait_for_status
 from tests.support.server import Server, run_cli
 from tests.support.waiting import wait_until
@@ -22,19 +22,6 @@ from tests.support.waiting import wait_until
 RUNTIMES = ("steprunner", "motia")
 GOOD = {"name": "Rex", "species": "dog", "ageMonths": 36}
 FLAGGED_REASON = "Pet is flagged needs_data: it can't become available or pending until the flag is cleared"
-
-
-@pytest.fixture(scope="module")
-def server(runtime: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = start_on(runtime, tmp_path_factory.mktemp("fields-data"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def client(server: Server) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
 
 
 

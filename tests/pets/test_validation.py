@@ -6,31 +6,17 @@ One server serves the whole module: these requests don't depend on each other's 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.pets.conftest import start_on
 from tests.pets.pets_api import admitted, create, errors_of, get, put, request_status
 from tests.support.server import Server
 from tests.support.waiting import wait_until
 
 RUNTIMES = ("steprunner", "motia")  # every answer here is the same on real Motia, except where named
-
-
-@pytest.fixture(scope="module")
-def server(runtime: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = start_on(runtime, tmp_path_factory.mktemp("validation-data"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def client(server: Server) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
 
 
 
