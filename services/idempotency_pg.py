@@ -2,8 +2,8 @@
 client's retry may reach any node and still gets the first answer (services/idempotency.py).
 
 The table is `migrations/0002_idempotency_keys.sql`; times are the database's. Runs on the
-process's database loop (steprunner/database.py), as the pet store does. One code path, two ways,
-as for the pet store's writes (`writing`, steprunner/handler_transaction.py):
+process's database loop (runtime/steprunner/db/pool.py), as the pet store does. One code path, two ways,
+as for the pet store's writes (`writing`, runtime/steprunner/journal/transaction.py):
 
 - On steprunner, an API handler and its middleware run in one transaction with the handler's store
   writes and emits (`EventBus.run_in_transaction`), and the key's row is written in it: inserted
@@ -31,8 +31,8 @@ import json
 from psycopg.pq import TransactionStatus
 
 from services.idempotency import KEEP_HOURS, Response, Seen
-from steprunner.database import Database, database
-from steprunner.handler_transaction import joined, writing
+from steprunner.db.pool import Database, database
+from steprunner.journal.transaction import joined, writing
 
 _PURGE = "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => %s)"
 _CLAIM = "INSERT INTO idempotency_keys (key, fingerprint, state) VALUES (%s, %s, 'pending') ON CONFLICT (key) DO NOTHING"

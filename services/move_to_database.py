@@ -31,7 +31,7 @@ from dotenv import load_dotenv
 
 from services.pet_file import FILE_NAME, StoreError, encode_file, encode_line, replace_durably
 from services.pet_store import PetStore
-from steprunner.migrate import migrate
+from steprunner.db.migrate import migrate
 from steprunner.settings import JOURNAL_FILE_NAME, data_dir_from_env, database_url_from_env
 
 
@@ -44,7 +44,7 @@ def import_data_dir(data_dir: Path, url: str, replace: bool = False) -> dict[str
     import psycopg
 
     from services.pet_store_pg import encode_doc  # psycopg: imported only by those who use it
-    from steprunner.journal_pg import CHANNEL
+    from steprunner.journal.postgres import CHANNEL
 
     pets, seq = _read_pets(data_dir / FILE_NAME)
     deliveries, state = _read_journal(data_dir / JOURNAL_FILE_NAME)

@@ -7,11 +7,11 @@ transaction: `modify` runs `decide` on the row locked FOR UPDATE, so concurrent 
 from any number of processes and machines lose nothing. The table is `migrations/0001_pets.sql`.
 
 Inside a step handler on steprunner, the writes join the handler's transaction and commit with
-its emits when it returns (steprunner/handler_transaction.py); a row it changed stays locked
+its emits when it returns (runtime/steprunner/journal/transaction.py); a row it changed stays locked
 until then. Elsewhere (real Motia, tools, tests) each call is a transaction of its own.
 
 Async callers (the steps) use the `a...` methods, sync callers (tools, tests) the plain names;
-both hand the work to the database's own loop (steprunner/database.py), where `decide` and
+both hand the work to the database's own loop (runtime/steprunner/db/pool.py), where `decide` and
 `judge` run too, as they run on the JSON store's committer thread.
 """
 
@@ -29,9 +29,9 @@ from services.models import Status
 from services.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 from services.pet_file import StoreError
 from services.pet_store import Change, Clock, Decides, Judges, Page, Patch, Pet, StoreBusyError, decided, now_ms, sort_key
-from steprunner.busy import DatabaseBusy
-from steprunner.database import Database, database, describe
-from steprunner.handler_transaction import reading, writing
+from steprunner.db.busy import DatabaseBusy
+from steprunner.db.pool import Database, database, describe
+from steprunner.journal.transaction import reading, writing
 
 D = TypeVar("D", bound=Decides)
 V = TypeVar("V", bound=Judges)

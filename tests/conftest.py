@@ -57,7 +57,7 @@ def postgres_cluster() -> Iterator[Cluster]:
 @pytest.fixture
 def empty_database_url(postgres_cluster: Cluster) -> Iterator[str]:
     """A fresh, empty database of its own for this test."""
-    from steprunner.database import database
+    from steprunner.db.pool import database
 
     url = postgres_cluster.create_database()
     yield url
@@ -67,7 +67,7 @@ def empty_database_url(postgres_cluster: Cluster) -> Iterator[str]:
 @pytest.fixture
 def database_url(empty_database_url: str) -> str:
     """A fresh database with the service's tables (`db migrate` done), for this test alone."""
-    from steprunner.migrate import migrate
+    from steprunner.db.migrate import migrate
 
     migrate(empty_database_url, REPO_ROOT)
     return empty_database_url

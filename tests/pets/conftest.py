@@ -49,7 +49,7 @@ def runtime(request: pytest.FixtureRequest) -> Iterator[str]:
         _cluster.append(request.getfixturevalue("postgres_cluster"))
     yield str(request.param)
     if request.param == ON_DATABASE:
-        from steprunner.database import database
+        from steprunner.db.pool import database
 
         while _made:
             database(_made.pop()).close()  # this process's connections to them (`store_of`)
@@ -69,8 +69,8 @@ def start_on(runtime: str, data_dir: Path, env: dict[str, str] | None = None, **
 
 def migrated_database() -> str:
     """A fresh database of the session's cluster with the service's tables (`db migrate` done)."""
-    from steprunner.database import database
-    from steprunner.migrate import migrate
+    from steprunner.db.migrate import migrate
+    from steprunner.db.pool import database
 
     url = _cluster[0].create_database()
     migrate(url, REPO_ROOT)

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from steprunner import events, journal
+from steprunner import events
 from steprunner.events import EventBus
-from steprunner.journal import Journal
+from steprunner.journal import sqlite as journal
+from steprunner.journal.sqlite import Journal
 from steprunner.loader import Step
 from steprunner.settings import Settings
 from steprunner.step_config import parse_config

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from steprunner.migrate import migrate
+from steprunner.db.migrate import migrate
 from tests.runtime.support import FIXTURE_ROOT
 from tests.support.postgres import Cluster, PostgresUnavailable
 from tests.support.server import REPO_ROOT

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from steprunner.database import database
+from steprunner.db.pool import database
 
 
 def test_handlers_holding_connections_leave_some_for_short_statements(database_url: str) -> None:

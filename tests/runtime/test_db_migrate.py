@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from steprunner.migrate import LOCK_KEY
+from steprunner.db.migrate import LOCK_KEY
 from tests.support.server import PYTHON, REPO_ROOT, base_env, free_port, run_cli, start_server
 from tests.support.waiting import wait_until
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import psycopg
 
-from steprunner.journal_contract import NewDelivery
-from steprunner.journal_pg import PgJournal
+from steprunner.journal.contract import NewDelivery
+from steprunner.journal.postgres import PgJournal
 
 LONG = 60.0  # a lease or heartbeat that holds for the whole test
 LAPSED = -1.0

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from steprunner.events import EventBus
-from steprunner.journal import Journal
+from steprunner.journal.sqlite import Journal
 from steprunner.observe import DeliveryEnded, DeliveryStarted, Emitted, Observation
 from steprunner.settings import Settings
 from tests.runtime.test_bookkeeping import event_step, ok_handler

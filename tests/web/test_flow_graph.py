@@ -5,9 +5,9 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Any
 
-from steprunner.flow import NODE_WIDTH, flow_graph, flow_names, links
 from steprunner.loader import Step, load_steps
 from steprunner.step_config import parse_config
+from steprunner.web.flow import NODE_WIDTH, flow_graph, flow_names, links
 from tests.runtime.support import FIXTURE_ROOT
 
 

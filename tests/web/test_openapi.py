@@ -11,8 +11,8 @@ from openapi_spec_validator import validate
 from pydantic import BaseModel, Field
 
 from steprunner.loader import Step, load_steps
-from steprunner.openapi import RUNTIME_ERROR, openapi_document
 from steprunner.step_config import parse_config
+from steprunner.web.openapi import RUNTIME_ERROR, openapi_document
 from tests.runtime.support import FIXTURE_ROOT
 from tests.support.server import REPO_ROOT
 

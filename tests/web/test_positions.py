@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from steprunner.positions import WorkbenchFileError, save_position, saved_positions
+from steprunner.web.positions import WorkbenchFileError, save_position, saved_positions
 
 MOTIA_FILE = [
     {"id": "pets", "config": {

@@ -7,7 +7,7 @@ import threading
 import time
 
 from steprunner.observe import CronEnded, CronStarted, DeliveryEnded, DeliveryStarted, Emitted, RequestEnded, RequestStarted
-from steprunner.traces import TraceRecorder
+from steprunner.web.traces import TraceRecorder
 
 
 def request(rec: TraceRecorder, trace: str, status: int = 201, emits: dict[str, list[str]] | None = None) -> None:

@@ -1,0 +1,1 @@
+"""PostgreSQL for database mode: the connection pool, its migrations, and the busy answer."""

@@ -1,0 +1,17 @@
+"""`DatabaseBusy`: no connection of the process's pool came free (or could be made) within the pool's timeout.
+
+Not a bug but "try again": runtime/steprunner/db/pool.py raises it in place of psycopg_pool's PoolTimeout,
+and it is no psycopg error, so the journal's and the stream store's error mapping let it through
+as itself. An API request that meets it is answered 503 with `Retry-After` (runtime/steprunner/http/routes.py), an
+event handler that meets it has failed one try and is retried, as for any failure; the pet store
+turns it into its own StoreBusyError, so the steps answer 503 on real Motia too. It lives here,
+not in database.py, so the HTTP layer knows it without importing psycopg.
+"""
+
+from __future__ import annotations
+
+RETRY_AFTER_SECONDS = 1  # what a 503 asks a client to wait: a connection is usually free again within a second
+
+
+class DatabaseBusy(Exception):
+    """No pooled connection in time: this node runs more at once than its pool holds, or the database is overloaded or out of reach."""

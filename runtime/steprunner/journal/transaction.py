@@ -1,0 +1,168 @@
+"""One transaction per handler on PostgreSQL: what a handler writes commits when it returns, or not at all.
+
+While a step handler runs on steprunner with DATABASE_URL set, the runtime binds a
+`HandlerTransaction` to it (`EventBus.run_in_transaction`, for event, cron and API steps alike).
+The pet store's writes join it (`writing`), its reads see it once it has begun (`reading`), and
+the handler's emits are kept in it and journaled as it commits, together with the delivery's
+ack (runtime/steprunner/journal/postgres.py). So a crash, a timeout or an exception anywhere in the handler
+leaves neither the store writes nor the events, and the redelivery does both, once.
+
+It begins at the handler's first write, not when the handler starts: a handler that waits on an
+AI model first holds no connection and no row lock meanwhile. From then on it holds one pooled
+connection and the rows it wrote until it returns. An API step's middleware runs inside it too:
+the Idempotency-Key middleware's first write is the key (services/idempotency_pg.py), so the key
+commits with the change, or not at all.
+
+The binding is a context variable, so each handler's task sees its own, and the steps don't
+change (they don't know which store they have); `Database.submit` carries it to the database's
+loop, since asyncio runs the coroutine there in a copy of the caller's context. Real Motia, or
+the SQLite journal, never binds one: every store call is then its own transaction, as before.
+This module imports no psycopg (the bus imports it with or without a database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from steprunner.journal.contract import NewDelivery, Transaction
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
+
+    from steprunner.db.pool import Database
+
+T = TypeVar("T")
+
+_current: ContextVar[Transaction | None] = ContextVar("steprunner_handler_transaction", default=None)
+
+
+class TransactionFailed(Exception):
+    """A statement of the handler's transaction failed (the handler caught the error and went on): it
+    can't commit, and rolls back."""
+
+
+class HandlerTransaction:
+    """The transaction of one running handler, on one database. Made by the journal (`handler_transaction()`)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.open = True  # False once it committed or rolled back: a task the handler left behind writes on its own
+        self.emitted: list[NewDelivery] = []  # journaled as it commits
+        self._conn: AsyncConnection[Any] | None = None
+        self._beginning: asyncio.Lock | None = None  # made on the database's loop
+
+    @property
+    def begun(self) -> bool:
+        return self._conn is not None
+
+    async def connection(self) -> AsyncConnection[Any]:
+        """Its connection, the transaction begun on first use. Only on the database's loop."""
+        if self._beginning is None:
+            self._beginning = asyncio.Lock()
+        async with self._beginning:  # two tasks of one handler writing at once begin it once
+            if self._conn is None:
+                conn = await self.db.acquire()
+                try:
+                    await conn.execute(b"BEGIN")
+                except BaseException:
+                    await self.db.give_back(conn)
+                    raise
+                self._conn = conn
+        return self._conn
+
+    async def finish(self, last: Callable[[AsyncConnection[Any]], Awaitable[T]]) -> T:
+        """Run `last` in the transaction (beginning it if need be), then commit; roll back if anything fails."""
+        self.open = False
+        return await self.db.submit(self._commit(last))
+
+    async def rollback(self) -> None:
+        """Roll back whatever it wrote (nothing to do once committed or never begun)."""
+        self.open = False
+        if self._conn is not None:
+            await self.db.submit(self._end(commit=False))
+
+    async def _commit(self, last: Callable[[AsyncConnection[Any]], Awaitable[T]]) -> T:
+        from psycopg.pq import TransactionStatus
+
+        conn = await self.connection()
+        try:
+            result = await last(conn)
+            if conn.info.transaction_status != TransactionStatus.INTRANS:
+                raise TransactionFailed("a statement of the handler's transaction failed earlier; everything it wrote is rolled back")
+        except BaseException:
+            await self._end(commit=False)
+            raise
+        await self._end(commit=True)
+        return result
+
+    async def _end(self, commit: bool) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            await conn.execute(b"COMMIT" if commit else b"ROLLBACK")
+        except BaseException:
+            if commit:
+                await self._discard(conn)
+                raise
+            await self._discard(conn)  # a connection that can't even roll back is closed: the server rolls back
+            return
+        await self.db.give_back(conn)
+
+    async def _discard(self, conn: AsyncConnection[Any]) -> None:
+        with contextlib.suppress(Exception):
+            await conn.close()
+        await self.db.give_back(conn)
+
+
+def current() -> HandlerTransaction | None:
+    """The transaction of the handler running in this context, if it is still open."""
+    tx = _current.get()
+    return tx if isinstance(tx, HandlerTransaction) and tx.open else None
+
+
+@contextlib.contextmanager
+def bound(tx: Transaction | None) -> Iterator[None]:
+    """Bind `tx` to the code run inside (the handler)."""
+    token = _current.set(tx)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def joined(db: Database) -> HandlerTransaction | None:
+    """The running handler's open transaction if it is on `db` (what `writing` and `reading` join)."""
+    tx = current()
+    return tx if tx is not None and tx.db is db else None
+
+
+@contextlib.asynccontextmanager
+async def writing(db: Database, one_statement: bool = False) -> AsyncIterator[AsyncConnection[Any]]:
+    """Where to write: the running handler's transaction (begun now if need be), else a transaction of
+    its own (or, for `one_statement`, a pooled connection in autocommit). Only on the database's loop."""
+    tx = joined(db)
+    if tx is not None:
+        yield await tx.connection()
+    elif one_statement:
+        async with db.connection() as conn:
+            yield conn
+    else:
+        async with db.transaction() as conn:
+            yield conn
+
+
+@contextlib.asynccontextmanager
+async def reading(db: Database) -> AsyncIterator[AsyncConnection[Any]]:
+    """Where to read: the running handler's transaction once it has begun (a handler reads what it
+    wrote), else a pooled connection in autocommit. Only on the database's loop."""
+    tx = joined(db)
+    if tx is not None and tx.begun:
+        yield await tx.connection()
+    else:
+        async with db.connection() as conn:
+            yield conn

@@ -1,0 +1,1 @@
+"""What a person sees: the flow view, traces, OpenAPI docs and their static pages."""

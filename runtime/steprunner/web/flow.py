@@ -1,0 +1,151 @@
+"""The flow graph the page draws, built from the step configs alone.
+
+A node per step, carrying what matters for its type: the route of an API step, the topics an
+event step subscribes to, the schedule of a cron step, the outside actor a noop stands for.
+An edge wherever a topic one step emits (or virtually emits) is one another step subscribes
+to (or virtually subscribes to), as Motia's Workbench draws them: labelled with the emit's
+`label` or else the topic, `virtual` when either end is only virtual (drawn dashed), and
+`conditional` when the emit says it may not happen (drawn in its own style).
+
+Positions come from motia-workbench.json; steps without one are placed by the layered
+layout (`steprunner.web.layout`), to the right of the nodes that already have a place so that
+nothing lands on top of a node someone arranged by hand.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from steprunner.loader import Step
+from steprunner.settings import cron_override_variable
+from steprunner.step_config import ApiConfig, CronConfig, EmitSpec, EventConfig, NoopConfig, topic_of
+from steprunner.web.layout import COMPONENT_GAP, Box, layered_layout
+
+NODE_WIDTH = 260.0
+NODE_HEADER = 46.0  # type badge and name
+NODE_LINE = 18.0  # one detail line
+
+
+@dataclass(frozen=True)
+class Link:
+    """One arrow: `source` emits `topic`, `target` subscribes to it."""
+
+    id: str
+    source: str
+    target: str
+    topic: str
+    label: str
+    virtual: bool
+    conditional: bool
+
+
+def flow_names(steps: list[Step]) -> list[str]:
+    return sorted({flow for step in steps for flow in step.flows})
+
+
+def steps_in(steps: list[Step], flow: str | None) -> list[Step]:
+    """The steps of one flow; every step when `flow` is None (steps need not belong to a flow)."""
+    return [s for s in steps if flow is None or flow in s.flows]
+
+
+def _emits(step: Step) -> list[dict[str, Any]]:
+    """Every emit of a step, real then virtual, as `{topic, label, conditional, virtual}`."""
+    out = []
+    for entries, virtual in ((getattr(step.config, "emits", None) or [], False), (step.config.virtualEmits or [], True)):
+        for emit in entries:
+            spec = emit if isinstance(emit, EmitSpec) else None
+            out.append({"topic": topic_of(emit), "label": spec.label if spec else None, "conditional": bool(spec and spec.conditional), "virtual": virtual})
+    return out
+
+
+def _subscribes(step: Step) -> list[str]:
+    return list(step.config.subscribes) if isinstance(step.config, EventConfig) else []
+
+
+def details(step: Step) -> list[str]:
+    """The lines a node shows under its name."""
+    c = step.config
+    lines: list[str] = []
+    if isinstance(c, ApiConfig):
+        lines.append(f"{c.method} {c.path}")
+    elif isinstance(c, EventConfig):
+        lines += [f"on {topic}" for topic in c.subscribes]
+    elif isinstance(c, CronConfig):
+        override = os.environ.get(cron_override_variable(step.name))
+        lines.append(f"cron {override} (from {cron_override_variable(step.name)})" if override else f"cron {c.cron}")
+    elif isinstance(c, NoopConfig):
+        lines.append("noop: done outside the code")
+    lines += [f"on {topic} (virtual)" for topic in c.virtualSubscribes or []]
+    return lines
+
+
+def node(step: Step) -> dict[str, Any]:
+    c = step.config
+    lines = details(step)
+    data: dict[str, Any] = {
+        "id": step.file,
+        "file": step.file,
+        "name": step.name,
+        "type": step.type,
+        "description": c.description,
+        "flows": step.flows,
+        "details": lines,
+        "subscribes": _subscribes(step),
+        "virtualSubscribes": list(c.virtualSubscribes or []),
+        "emits": _emits(step),
+        "width": NODE_WIDTH,
+        "height": NODE_HEADER + NODE_LINE * max(1, len(lines)),
+    }
+    if isinstance(c, ApiConfig):
+        data.update(method=c.method, path=c.path)
+    if isinstance(c, CronConfig):
+        data["cron"] = c.cron
+    return data
+
+
+def links(steps: list[Step]) -> list[Link]:
+    """Every topic link among these steps; a real link wins over a virtual one for the same pair and topic."""
+    found: dict[tuple[str, str, str], Link] = {}
+    for source in steps:
+        for emit in _emits(source):
+            topic = emit["topic"]
+            for target in steps:
+                real = topic in _subscribes(target)
+                if not real and topic not in (target.config.virtualSubscribes or []):
+                    continue
+                virtual = emit["virtual"] or not real
+                key = (source.file, target.file, topic)
+                if key in found and not found[key].virtual:
+                    continue
+                found[key] = Link(
+                    id=f"{source.file}->{target.file}#{topic}",
+                    source=source.file,
+                    target=target.file,
+                    topic=topic,
+                    label=emit["label"] or topic,
+                    virtual=virtual,
+                    conditional=emit["conditional"],
+                )
+    return list(found.values())
+
+
+def flow_graph(steps: list[Step], flow: str | None, saved: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    """Nodes (with positions) and edges of one flow, or of every step when `flow` is None."""
+    members = steps_in(steps, flow)
+    nodes = [node(s) for s in members]
+    edges = links(members)
+    unplaced = [n for n in nodes if n["id"] not in saved]
+    placed = layered_layout([Box(n["id"], n["width"], n["height"]) for n in unplaced], [(e.source, e.target) for e in edges])
+    arranged = [saved[n["id"]] for n in nodes if n["id"] in saved]
+    shift = max(x for x, _ in arranged) + NODE_WIDTH + COMPONENT_GAP if arranged and unplaced else 0.0
+    for n in nodes:
+        if n["id"] in saved:
+            n["x"], n["y"] = saved[n["id"]]
+            n["saved"] = True
+        else:
+            x, y = placed[n["id"]]
+            n["x"], n["y"] = x + shift, y
+            n["saved"] = False
+    return {"flow": flow, "nodes": nodes, "edges": [asdict(e) for e in edges]}

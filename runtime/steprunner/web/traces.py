@@ -1,0 +1,448 @@
+"""Live traces: what each request, event and cron tick set off, kept in memory for the page.
+
+The recorder observes the event bus (`bus.add_observer(recorder.observe)`: the records of
+`steprunner.observe`) and every log line (`steprunner.log.add_listener`),
+and groups them by trace id. A trace is `running` while its request or cron handler runs or
+an event it emitted has not been handled for good yet; then `ok`, or `error` when the request
+answered 5xx, the cron handler raised or a delivery was dead-lettered. A delivery that failed
+and will be retried shows as `retried`, and its later attempt as a step of its own.
+
+It is bounded: the newest `max_traces` traces, at most `max_entries` steps and log lines in
+each, at most `max_total` entries in all (the oldest traces go first), log fields cut at
+2,000 characters; a few tens of MB at worst. Without DATABASE_URL it is local to the process:
+with `--workers N` each worker shows what it ran itself, and a trace whose events another
+process handles stays `running` here. With it, every process is a node that shares what it
+records and folds in what the others recorded (`ingest`, runtime/steprunner/web/trace_share.py): spans
+and log lines are marked with the node that ran them (`node`), and since another node's records
+arrive late, a trace's fold does not depend on their order (an emit may come after the delivery
+it set off ended).
+
+Browsers are told about changes by server-sent events (`subscribe`): changes within a short
+window are coalesced into one message per trace, so a burst of log lines costs one update.
+
+While no browser is subscribed, an observer call or log line (a record: `Entry`) is only queued
+(`_raw`, bounded) and turned into traces when someone reads them (`summaries`, `detail`, a new subscriber):
+building them at once cost ~10 us of a ~50 us GET, for pages nobody had open.
+Observers may be called from any thread (a handler may log from a worker thread); state is
+guarded by a lock and pushes are handed to the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from steprunner.observe import CronEnded, CronStarted, DeliveryEnded, DeliveryStarted, Emitted, Observation, RequestEnded, RequestStarted
+
+FLUSH_DELAY_SECONDS = 0.05
+RAW_LIMIT = 20_000  # observer calls and log lines queued while nobody watches (the oldest go first)
+MAX_FIELD_CHARS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """A log line that names a trace, as the recorder keeps it (and nodes share it)."""
+
+    trace_id: str
+    time: float
+    level: str | None
+    step: str | None
+    message: str | None
+    fields: dict[str, Any]
+
+
+Entry = Observation | LogLine  # what the recorder folds into traces
+Tap = Callable[[float, Entry], None]  # told of every record this process makes: (time, record)
+
+
+def log_line(record: dict[str, Any]) -> LogLine | None:
+    """A `steprunner.log` record as a trace's log line; None when it names no trace."""
+    trace_id = record.get("traceId")
+    if not trace_id:
+        return None
+    return LogLine(str(trace_id), float(record.get("time") or time.time()), record.get("level"), record.get("step"), record.get("message"),
+                   dict(record.get("fields") or {}))  # bounded when recorded: most lines are never looked at
+
+
+@dataclass
+class Span:
+    """One run of one step within a trace: the API handler, a delivery attempt or a cron run."""
+
+    key: str
+    step: str
+    kind: str  # api | event | cron
+    started: float
+    topic: str | None = None
+    attempt: int = 1
+    duration: float | None = None
+    outcome: str = "running"  # running | ok | retried | dead | error
+    status: int | None = None
+    error: str | None = None
+    node: str | None = None  # the node that ran it (database mode only)
+
+    def shown(self) -> dict[str, Any]:
+        shown = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        if self.node is None:
+            del shown["node"]
+        return shown
+
+
+@dataclass
+class Trace:
+    trace_id: str
+    started: float
+    origin: dict[str, Any]
+    ended: float | None = None
+    spans: list[Span] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    emits: list[dict[str, Any]] = field(default_factory=list)
+    awaiting: dict[str, int] = field(default_factory=dict)  # step -> deliveries emitted but not finished for good
+    dropped: int = 0
+    failed: bool = False
+
+    def running(self) -> bool:
+        return any(s.outcome == "running" for s in self.spans) or any(n > 0 for n in self.awaiting.values())
+
+    def status(self) -> str:
+        if self.running():
+            return "running"
+        return "error" if self.failed else "ok"
+
+    def summary(self) -> dict[str, Any]:
+        retries = sum(1 for s in self.spans if s.outcome == "retried")
+        return {
+            "traceId": self.trace_id,
+            "origin": self.origin,
+            "status": self.status(),
+            "started": self.started,
+            "ended": None if self.running() else self.ended,
+            "duration": None if self.running() or self.ended is None else self.ended - self.started,
+            "steps": len(self.spans),
+            "retries": retries,
+            "logs": len(self.logs),
+        }
+
+    def detail(self, in_time_order: bool = False) -> dict[str, Any]:
+        """`in_time_order`: spans and log lines sorted by time (other nodes' records arrive late)."""
+        spans, logs = self.spans, self.logs
+        if in_time_order:
+            spans, logs = sorted(spans, key=lambda s: s.started), sorted(logs, key=lambda line: line["time"])
+        return {
+            **self.summary(),
+            "spans": [span.shown() for span in spans],
+            "emits": list(self.emits),
+            "logLines": list(logs),
+            "dropped": self.dropped,
+        }
+
+
+def bounded_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Log fields as the page shows them; a huge value (a whole pet list, say) is cut, not kept."""
+    try:
+        text = json.dumps(fields, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(fields)
+    if len(text) <= MAX_FIELD_CHARS:
+        return json.loads(text)
+    return {"truncated": text[:MAX_FIELD_CHARS] + "…"}
+
+
+class Subscriber:
+    """One browser's stream: trace summaries waiting to be sent, or a request to resend everything."""
+
+    def __init__(self, limit: int) -> None:
+        self.pending: deque[dict[str, Any]] = deque()
+        self.limit = limit
+        self.resync = False
+        self.closed = False
+        self.wakeup = asyncio.Event()
+
+    def push(self, message: dict[str, Any]) -> None:
+        if len(self.pending) >= self.limit:
+            self.pending.clear()
+            self.resync = True  # a slow reader gets a fresh snapshot instead of an unbounded backlog
+        else:
+            self.pending.append(message)
+        self.wakeup.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self.wakeup.set()
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self.wakeup.wait(), timeout)
+        except TimeoutError:
+            pass
+        self.wakeup.clear()
+
+    def take(self) -> list[dict[str, Any]]:
+        out = list(self.pending)
+        self.pending.clear()
+        return out
+
+
+class Sharing(Protocol):
+    """Sharing traces with the other nodes (database mode: runtime/steprunner/web/trace_share.py), as the web UI uses it."""
+
+    node: str  # this process's name among the nodes
+
+    async def start(self, recorder: TraceRecorder, redact: Callable[[Any], Any]) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def catch_up(self) -> None:
+        """Fold what the other nodes shared since the last call into the recorder (never raises)."""
+
+    def watch(self) -> None:
+        """Someone subscribed: from now on, fold the others' records in as they are shared."""
+
+
+class TraceRecorder:
+    def __init__(self, max_traces: int = 300, max_entries: int = 300, max_total: int = 20_000, node: str | None = None,
+                 shown: Callable[[Any], Any] | None = None) -> None:
+        """`node`: this process's name when traces are shared between nodes (database mode), else None.
+        `shown`: what of a log line's fields may be shown (runtime/steprunner/web/redaction.py), applied before a long
+        value is cut: once cut into one string, a traceback inside could no longer be dropped."""
+        self._shown = shown if shown is not None else (lambda value: value)
+        self.max_traces = max_traces
+        self.max_entries = max_entries
+        self.max_total = max_total
+        self._total = 0  # spans + log lines + emits kept, over all traces
+        self._traces: OrderedDict[str, Trace] = OrderedDict()
+        self._lock = threading.Lock()
+        self._subscribers: set[Subscriber] = set()
+        self._dirty: set[str] = set()
+        self._flush_scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        self.node = node
+        self.tap: Tap | None = None  # database mode: the share, told of every record this process makes
+        # (time, node, record), oldest first
+        self._raw: deque[tuple[float, str | None, Entry]] = deque(maxlen=max(RAW_LIMIT, max_total))
+
+    # --- wiring ---------------------------------------------------------------------------
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Pushes go through this loop (the server's); before it is bound, nothing is pushed."""
+        self._loop = loop
+
+    def close(self) -> None:
+        """End every open stream (the server is stopping: an open stream would hold it up)."""
+        self._closed = True
+        for subscriber in list(self._subscribers):
+            subscriber.close()
+
+    def subscribe(self) -> Subscriber:
+        subscriber = Subscriber(limit=max(100, self.max_traces))
+        if self._closed:
+            subscriber.close()
+        self._subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.discard(subscriber)
+
+    def watched(self) -> bool:
+        return bool(self._subscribers)
+
+    # --- reading --------------------------------------------------------------------------
+
+    def summaries(self) -> list[dict[str, Any]]:
+        """Newest first, by when each trace started (other nodes' traces arrive in batches, later than they began)."""
+        with self._lock:
+            self._drain()
+            return [t.summary() for t in sorted(self._traces.values(), key=lambda t: t.started, reverse=True)]
+
+    def detail(self, trace_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            self._drain()
+            trace = self._traces.get(trace_id)
+            return trace.detail(in_time_order=self.node is not None) if trace else None
+
+    # --- recording ------------------------------------------------------------------------
+
+    def _trace(self, trace_id: str, now: float, origin: dict[str, Any]) -> Trace:
+        trace = self._traces.get(trace_id)
+        if trace is None:
+            trace = Trace(trace_id=trace_id, started=now, origin=origin)
+            self._traces[trace_id] = trace
+            while len(self._traces) > self.max_traces:
+                self._forget_oldest()
+        elif now < trace.started:
+            trace.started = now  # a record of another node's that arrived late
+        return trace
+
+    def _root(self, trace_id: str, now: float, origin: dict[str, Any]) -> Trace:
+        """The trace a request or cron run starts: its origin, even when another node's records came first."""
+        trace = self._trace(trace_id, now, origin)
+        if trace.origin["kind"] not in ("api", "cron"):
+            trace.origin = origin
+        return trace
+
+    @staticmethod
+    def _ended(trace: Trace, now: float) -> None:
+        """The trace's latest end so far (another node's records may arrive after later ones)."""
+        if trace.ended is None or now > trace.ended:
+            trace.ended = now
+
+    def _forget_oldest(self) -> None:
+        _, old = self._traces.popitem(last=False)
+        self._total -= len(old.spans) + len(old.logs) + len(old.emits)
+
+    def _room(self, trace: Trace, entries: list[Any]) -> bool:
+        """Whether one more entry may join `entries` of `trace`; makes room by forgetting old traces."""
+        if len(entries) >= self.max_entries:
+            trace.dropped += 1
+            return False
+        while self._total >= self.max_total and len(self._traces) > 1 and next(iter(self._traces)) != trace.trace_id:
+            self._forget_oldest()
+        self._total += 1
+        return True
+
+    def _add_span(self, trace: Trace, span: Span) -> None:
+        if self._room(trace, trace.spans):
+            trace.spans.append(span)
+
+    def observe(self, observation: Observation) -> None:
+        """An event-bus observer: `bus.add_observer(recorder.observe)`."""
+        if observation.trace_id:
+            self._queue(time.time(), observation)
+
+    def on_log(self, record: dict[str, Any]) -> None:
+        """A `steprunner.log` listener: every log line with a trace id joins that trace."""
+        line = log_line(record)
+        if line is not None:
+            self._queue(line.time, line)
+
+    def _queue(self, when: float, entry: Entry) -> None:
+        self._raw.append((when, self.node, entry))
+        tap = self.tap
+        if tap is not None:
+            tap(when, entry)
+        if self._subscribers:
+            self._record_now()
+
+    def ingest(self, node: str, entries: Iterable[tuple[float, Entry]]) -> None:
+        """Records another node made (database mode), folded in as this process's own are."""
+        for when, entry in entries:
+            self._raw.append((when, node, entry))
+        if self._subscribers:
+            self._record_now()
+
+    def _record_now(self) -> None:
+        """Someone is watching: record what is queued at once and push it."""
+        with self._lock:
+            touched = self._drain()
+        for trace_id in touched:
+            self._touch(trace_id)
+
+    def _drain(self) -> set[str]:
+        """Record the queued calls and lines, oldest first (call with the lock held); their trace ids."""
+        touched: set[str] = set()
+        raw = self._raw
+        while raw:
+            when, node, entry = raw.popleft()
+            self._folds[type(entry)](self, entry, when, node)  # type: ignore[operator]
+            touched.add(entry.trace_id)
+        return touched
+
+    def _log(self, line: LogLine, now: float, node: str | None) -> None:
+        trace = self._trace(line.trace_id, now, {"kind": "log", "step": line.step})
+        if self._room(trace, trace.logs):
+            shown = {"time": line.time, "level": line.level, "step": line.step, "message": line.message, "fields": bounded_fields(self._shown(line.fields))}
+            if node is not None:
+                shown["node"] = node
+            trace.logs.append(shown)
+
+    @staticmethod
+    def _find(trace: Trace, key: str, node: str | None) -> Span | None:
+        return next((s for s in reversed(trace.spans) if s.key == key and s.node == node), None)
+
+    def _request_started(self, o: RequestStarted, now: float, node: str | None) -> None:
+        trace = self._root(o.trace_id, now, {"kind": "api", "step": o.step, "method": o.method, "path": o.path})
+        self._add_span(trace, Span(key="request", step=o.step, kind="api", started=now, node=node))
+
+    def _request_ended(self, o: RequestEnded, now: float, node: str | None) -> None:
+        trace = self._trace(o.trace_id, now, {"kind": "api", "step": o.step})
+        span = self._find(trace, "request", node)
+        if span:
+            span.duration, span.status = now - span.started, o.status
+            span.outcome = "error" if o.status >= 500 else "ok"
+        trace.failed |= o.status >= 500
+        self._ended(trace, now)
+
+    def _cron_started(self, o: CronStarted, now: float, node: str | None) -> None:
+        trace = self._root(o.trace_id, now, {"kind": "cron", "step": o.step})
+        self._add_span(trace, Span(key="cron", step=o.step, kind="cron", started=now, node=node))
+
+    def _cron_ended(self, o: CronEnded, now: float, node: str | None) -> None:
+        trace = self._trace(o.trace_id, now, {"kind": "cron", "step": o.step})
+        span = self._find(trace, "cron", node)
+        if span:
+            span.duration, span.outcome = now - span.started, "ok" if o.ok else "error"
+        trace.failed |= not o.ok
+        self._ended(trace, now)
+
+    def _emitted(self, o: Emitted, now: float, node: str | None) -> None:
+        trace = self._trace(o.trace_id, now, {"kind": "event", "step": o.source, "topic": o.topic})
+        subscribers = list(o.subscribers)
+        if self._room(trace, trace.emits):
+            trace.emits.append({"time": now, "topic": o.topic, "source": o.source, "subscribers": subscribers})
+        for name in subscribers:
+            trace.awaiting[name] = trace.awaiting.get(name, 0) + 1
+        if not subscribers:
+            self._ended(trace, now)
+
+    def _delivery_started(self, o: DeliveryStarted, now: float, node: str | None) -> None:
+        trace = self._trace(o.trace_id, now, {"kind": "event", "step": o.step, "topic": o.topic})
+        self._add_span(trace, Span(key=f"delivery:{o.delivery_id}:{o.attempt}", step=o.step, kind="event", started=now, topic=o.topic,
+                                   attempt=o.attempt, node=node))
+
+    def _delivery_ended(self, o: DeliveryEnded, now: float, node: str | None) -> None:
+        trace = self._trace(o.trace_id, now, {"kind": "event", "step": o.step})
+        prefix = f"delivery:{o.delivery_id}:"
+        span = next((s for s in reversed(trace.spans) if s.key.startswith(prefix) and s.outcome == "running" and s.node == node), None)
+        if span:
+            span.started = o.started or span.started
+            span.duration = o.duration if o.duration else now - span.started
+            span.outcome = o.outcome
+            span.error = o.error
+        # Shared (database mode), the emit may be another node's and arrive after this: the count may go
+        # below zero, and the emit brings it back. Alone, an emit never seen (another process's) is ignored.
+        if o.outcome in ("ok", "dead") and (trace.awaiting.get(o.step, 0) > 0 or self.node is not None):
+            trace.awaiting[o.step] = trace.awaiting.get(o.step, 0) - 1
+        trace.failed |= o.outcome == "dead"
+        self._ended(trace, now)
+
+    _folds = {RequestStarted: _request_started, RequestEnded: _request_ended, CronStarted: _cron_started, CronEnded: _cron_ended,
+              Emitted: _emitted, DeliveryStarted: _delivery_started, DeliveryEnded: _delivery_ended, LogLine: _log}
+
+    # --- pushing --------------------------------------------------------------------------
+
+    def _touch(self, trace_id: str) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed() or not self._subscribers:
+            return
+        with self._lock:
+            self._dirty.add(trace_id)
+            if self._flush_scheduled:
+                return
+            self._flush_scheduled = True
+        loop.call_soon_threadsafe(loop.call_later, FLUSH_DELAY_SECONDS, self._flush)
+
+    def _flush(self) -> None:
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
+            self._flush_scheduled = False
+            messages = [self._traces[t].summary() for t in dirty if t in self._traces]
+        messages.sort(key=lambda m: m["started"])
+        for subscriber in list(self._subscribers):
+            for message in messages:
+                subscriber.push(message)
