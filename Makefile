@@ -27,9 +27,10 @@ test: $(DEV_STAMP)
 	@$(MAKE) --no-print-directory lint
 	$(PY) -m pytest
 
-# ruff (lint) and mypy (types), configured in pyproject.toml; a few seconds.
+# ruff (lint and format) and mypy (types), configured in pyproject.toml; a few seconds.
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
 steps: $(STAMP)

@@ -54,4 +54,12 @@ async def health(_: Request) -> JSONResponse:
 app = Starlette(routes=[Route("/py/pets/{id}", constant), Route("/__steprunner/health", health)])
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http="httptools", access_log=False, log_level="warning")
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+    )

@@ -57,7 +57,9 @@ def done_via_file(data_dir: Path) -> DoneAt:
     return done_at
 
 
-def measure_chain(client: Client, done_at: DoneAt, pets: int, deadline_s: float = 60.0, time_budget_s: float | None = None) -> list[float]:
+def measure_chain(
+    client: Client, done_at: DoneAt, pets: int, deadline_s: float = 60.0, time_budget_s: float | None = None
+) -> list[float]:
     """Chain latencies in ms for up to `pets` pets created one after another.
 
     Stops early (fewer samples) when `time_budget_s` is spent, so a slow runtime can't

@@ -23,8 +23,17 @@ def _ok(v: Any) -> bool:
 
 
 def _throughput(ax: Any, compare: dict[str, Any]) -> None:
-    lines = [("get_c1", "GET\n1 client"), ("get_c32", "GET\n32 clients"), ("post_c1", "POST\n1 client"), ("post_c32", "POST\n32 clients")]
-    series = {"steprunner": compare.get("steprunner", {}), "Motia 0.17": compare.get("motia", {}), "bare Starlette": compare.get("ceiling", {})}
+    lines = [
+        ("get_c1", "GET\n1 client"),
+        ("get_c32", "GET\n32 clients"),
+        ("post_c1", "POST\n1 client"),
+        ("post_c32", "POST\n32 clients"),
+    ]
+    series = {
+        "steprunner": compare.get("steprunner", {}),
+        "Motia 0.17": compare.get("motia", {}),
+        "bare Starlette": compare.get("ceiling", {}),
+    }
     width = 0.27
     for i, (name, data) in enumerate(series.items()):
         xs, ys = [], []
@@ -40,10 +49,15 @@ def _throughput(ax: Any, compare: dict[str, Any]) -> None:
     ax.set_ylabel("requests per second (log)")
     ax.set_title("1. Same steps: requests/s")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
-    chain = [(n, compare.get(k, {}).get("chain", {}).get("p50_ms")) for n, k in (("steprunner", "steprunner"), ("Motia", "motia"))]
+    chain = [
+        (n, compare.get(k, {}).get("chain", {}).get("p50_ms"))
+        for n, k in (("steprunner", "steprunner"), ("Motia", "motia"))
+    ]
     shown = [f"{n} {v:,.1f} ms" for n, v in chain if _ok(v)]
     if shown:
-        ax.set_title("1. Same steps: requests/s\nPOST -> in_quarantine with profile, p50: " + ", ".join(shown), fontsize=10)
+        ax.set_title(
+            "1. Same steps: requests/s\nPOST -> in_quarantine with profile, p50: " + ", ".join(shown), fontsize=10
+        )
 
 
 def _growth(ax: Any, rows: list[dict[str, Any]]) -> None:
@@ -65,7 +79,14 @@ def _memory(ax: Any, rows: list[dict[str, Any]]) -> None:
     ax.plot(sizes, [r["file_mb"] for r in rows], marker="s", label="pets.json (MB)")
     ax.plot(sizes, [r["ready_s"] * 1000 for r in rows], marker="^", label="start to ready (ms)")
     for x, r in zip(sizes, rows):
-        ax.annotate(f"{r['rss_mb']:,.0f} MB", (x, r["rss_mb"]), textcoords="offset points", xytext=(0, 6), fontsize=7, ha="center")
+        ax.annotate(
+            f"{r['rss_mb']:,.0f} MB",
+            (x, r["rss_mb"]),
+            textcoords="offset points",
+            xytext=(0, 6),
+            fontsize=7,
+            ha="center",
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("pets in pets.json (log)")
@@ -78,7 +99,13 @@ def _workers(ax: Any, rows: list[dict[str, Any]]) -> None:
     labels = [f"--workers {r['workers']}" for r in rows]
     xs = range(len(rows))
     for offset, key, colour in ((-0.2, "get", "#2a7ab0"), (0.2, "post", "#6bb36b")):
-        bars = ax.bar([x + offset for x in xs], [r[key]["rps"] for r in rows], 0.4, label=f"{key.upper()} 32 clients", color=colour)
+        bars = ax.bar(
+            [x + offset for x in xs],
+            [r[key]["rps"] for r in rows],
+            0.4,
+            label=f"{key.upper()} 32 clients",
+            color=colour,
+        )
         ax.bar_label(bars, labels=[f"{r[key]['rps']:,.0f}" for r in rows], fontsize=7)
     ax.set_xticks(list(xs), labels)
     ax.set_yscale("log")  # POST is ~100x below GET
@@ -103,10 +130,13 @@ def draw(results: dict[str, Any], path: Path) -> None:
     flat = [ax for row in axes for ax in row]
     for ax, (draw_panel, data) in zip(flat, panels):
         draw_panel(ax, data)
-    for ax in flat[len(panels):]:
+    for ax in flat[len(panels) :]:
         ax.axis("off")
     m = results["machine"]
-    fig.suptitle(f"steprunner vs Motia 0.17 on the same steps: {m['cores']} cores, Python {m['python']}, {m['date'][:10]}", fontsize=12)
+    fig.suptitle(
+        f"steprunner vs Motia 0.17 on the same steps: {m['cores']} cores, Python {m['python']}, {m['date'][:10]}",
+        fontsize=12,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

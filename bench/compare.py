@@ -56,7 +56,9 @@ def run(plan: Plan, log: Any) -> dict[str, Any]:
             client.close()
             with servers.ceiling() as app:
                 core = WRK_CORE if _pinned() else None
-                if _pinned():  # for the GETs only: the chain and the POSTs gain from the journal thread on the other core
+                if (
+                    _pinned()
+                ):  # for the GETs only: the chain and the POSTs gain from the journal thread on the other core
                     servers.pin(server.proc.pid, {SERVER_CORE})
                     servers.pin(app.proc.pid, {SERVER_CORE})
                 script = get_script(plan.seed_pets)
@@ -90,14 +92,22 @@ def run_motia(plan: Plan, log: Any) -> dict[str, Any]:
         with _fresh_motia(plan) as (server, data):
             log("Motia: event chain")
             client = Client(server.base_url, timeout_s=120)
-            samples = measure_chain(client, done_via_file(data), plan.motia_chain_pets, deadline_s=120, time_budget_s=plan.motia_chain_budget_s)
+            samples = measure_chain(
+                client,
+                done_via_file(data),
+                plan.motia_chain_pets,
+                deadline_s=120,
+                time_budget_s=plan.motia_chain_budget_s,
+            )
             result["chain"] = summary(samples)
             client.close()
         for which, script in (("get", get_script(plan.seed_pets)), ("post", post_script())):
             for c in plan.clients:
                 with _fresh_motia(plan) as (server, _):
                     log(f"Motia: {which.upper()} at {c} client{'s' if c > 1 else ''}")
-                    result[f"{which}_c{c}"] = run_wrk_median(server.base_url, script, c, plan.motia_seconds, 1, timeout_s=60.0)
+                    result[f"{which}_c{c}"] = run_wrk_median(
+                        server.base_url, script, c, plan.motia_seconds, 1, timeout_s=60.0
+                    )
         return result
     except servers.MotiaUnavailable as exc:
         return {**result, "unavailable": str(exc)}

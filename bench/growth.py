@@ -58,7 +58,9 @@ def measure_size(size: int, plan: Plan, log: Any) -> dict[str, Any]:
             chains: list[float] = []
             for n in range(writes):
                 sent_ms = time.time() * 1000
-                status, pet, elapsed = client.call("POST", "/py/pets", {"name": f"Grow {n}", "species": "dog", "ageMonths": 3})
+                status, pet, elapsed = client.call(
+                    "POST", "/py/pets", {"name": f"Grow {n}", "species": "dog", "ageMonths": 3}
+                )
                 if status != 201:
                     raise RuntimeError(f"POST /py/pets answered {status}: {pet}")
                 creates.append(elapsed)
@@ -68,7 +70,10 @@ def measure_size(size: int, plan: Plan, log: Any) -> dict[str, Any]:
                         raise RuntimeError(f"pet {pet['id']}: chain not finished after 60 s")
                     time.sleep(0.002)  # polling the result of a benchmark, not a test
                 chains.append(finished - sent_ms)
-            updates = [_timed(client, "PUT", f"/py/pets/{rng.randint(1, size)}", {"name": f"Renamed {n}"}) for n in range(writes)]
+            updates = [
+                _timed(client, "PUT", f"/py/pets/{rng.randint(1, size)}", {"name": f"Renamed {n}"})
+                for n in range(writes)
+            ]
             client.close()
             rss_end = servers.rss_mb(server.proc.pid)
         file_mb = (data / "pets.json").stat().st_size / 1e6

@@ -62,7 +62,7 @@ def post_script() -> str:
         "local n = 0\n"
         "request = function()\n"
         "  n = n + 1\n"
-        "  local body = '{\"name\":\"Bench ' .. n .. '\",\"species\":\"dog\",\"ageMonths\":12}'\n"
+        '  local body = \'{"name":"Bench \' .. n .. \'","species":"dog","ageMonths":12}\'\n'
         "  return wrk.format('POST', '/py/pets', {['Content-Type'] = 'application/json'}, body)\n"
         "end\n"
     )
@@ -79,13 +79,25 @@ def _latency_ms(out: str, label: str) -> float:
     return float(match.group(1)) * WRK_UNITS[match.group(2)]
 
 
-def run_wrk(base_url: str, script: str, connections: int, seconds: float, timeout_s: float = 10.0, core: int | None = None) -> LoadResult:
+def run_wrk(
+    base_url: str, script: str, connections: int, seconds: float, timeout_s: float = 10.0, core: int | None = None
+) -> LoadResult:
     """Run wrk against base_url for `seconds` at `connections` concurrent keep-alive clients
     (on CPU `core` only, when given)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
         lua = f.name
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", f"--timeout={timeout_s:g}s", "--latency", "-s", lua, base_url]
+    cmd = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds:g}s",
+        f"--timeout={timeout_s:g}s",
+        "--latency",
+        "-s",
+        lua,
+        base_url,
+    ]
     try:
         on_core = (lambda: os.sched_setaffinity(0, {core})) if core is not None else None
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + timeout_s + 30, preexec_fn=on_core)
@@ -114,14 +126,22 @@ def run_wrk(base_url: str, script: str, connections: int, seconds: float, timeou
 
 
 def run_wrk_median(
-    base_url: str, script: str, connections: int, seconds: float, repeats: int, timeout_s: float = 10.0, core: int | None = None
+    base_url: str,
+    script: str,
+    connections: int,
+    seconds: float,
+    repeats: int,
+    timeout_s: float = 10.0,
+    core: int | None = None,
 ) -> dict[str, Any]:
     """Run wrk `repeats` times and keep the run with the median requests/s (all rates kept in `runs_rps`).
 
     Other work on a shared 2-core machine can take the cores for a few seconds; a median of
     short runs is steadier than one long run.
     """
-    return median_run([run_wrk(base_url, script, connections, seconds, timeout_s, core) for _ in range(max(1, repeats))])
+    return median_run(
+        [run_wrk(base_url, script, connections, seconds, timeout_s, core) for _ in range(max(1, repeats))]
+    )
 
 
 def median_run(runs: list[LoadResult]) -> dict[str, Any]:

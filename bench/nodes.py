@@ -60,7 +60,9 @@ def node_set(count: int, url: str | None) -> Iterator[list[Server]]:
     """`count` fresh nodes (own DATA_DIR each), with DATABASE_URL=url if given; stopped on exit."""
     base = Path(tempfile.mkdtemp(prefix="bench-nodes-"))
     env = {"DATABASE_URL": url} if url else {}
-    started = [start_server(base / f"node-{n}", env={**servers.STEPRUNNER_ENV, **env}, wait=False) for n in range(count)]
+    started = [
+        start_server(base / f"node-{n}", env={**servers.STEPRUNNER_ENV, **env}, wait=False) for n in range(count)
+    ]
     try:
         for node in started:
             node.wait_ready(timeout=120)
@@ -76,7 +78,9 @@ def chain(nodes: list[Server], pets: int) -> list[float]:
     clients = [Client(node.base_url) for node in nodes]
     samples = []
     for k in range(pets):
-        samples += measure_chain(clients[k % len(clients)], done_via_http(clients[(k + 1) % len(clients)]), 1, CHAIN_DEADLINE_S)
+        samples += measure_chain(
+            clients[k % len(clients)], done_via_http(clients[(k + 1) % len(clients)]), 1, CHAIN_DEADLINE_S
+        )
     for c in clients:
         c.close()
     return samples
@@ -135,8 +139,16 @@ def measure(label: str, count: int, url: str | None, seconds: float, pets: int, 
         post = creates(nodes, seconds)
         total, settled, settle_s = settle(nodes)
     result = {
-        "label": label, "nodes": count, "database": url is not None, "chain": summary(latencies), "post": post,
-        "pets": total, "pets_settled": settled, "settle_s": settle_s, "other_work": meter.share(), "cpu_busy_before": busy_before,
+        "label": label,
+        "nodes": count,
+        "database": url is not None,
+        "chain": summary(latencies),
+        "post": post,
+        "pets": total,
+        "pets_settled": settled,
+        "settle_s": settle_s,
+        "other_work": meter.share(),
+        "cpu_busy_before": busy_before,
     }
     log("    " + line(result))
     return result
@@ -149,8 +161,10 @@ def _ms(v: float | None) -> str:
 def line(r: dict[str, Any]) -> str:
     c, p = r["chain"], r["post"]
     settle_text = f"{r['settle_s']:.1f} s" if r["settle_s"] is not None else f"not within {SETTLE_DEADLINE_S:g} s"
-    return (f"chain p50 {_ms(c['p50_ms'])} p99 {_ms(c['p99_ms'])} ms; POST {p['rps']:,.1f}/s p50 {_ms(p['p50_ms'])} p99 {_ms(p['p99_ms'])} ms, "
-            f"non-2xx {p['non_2xx']}; {r['pets']} pets settled {settle_text} after; other work {r['other_work']:.0%}")
+    return (
+        f"chain p50 {_ms(c['p50_ms'])} p99 {_ms(c['p99_ms'])} ms; POST {p['rps']:,.1f}/s p50 {_ms(p['p50_ms'])} p99 {_ms(p['p99_ms'])} ms, "
+        f"non-2xx {p['non_2xx']}; {r['pets']} pets settled {settle_text} after; other work {r['other_work']:.0%}"
+    )
 
 
 def run(seconds: float, pets: int, counts: list[int], log: Any = print) -> dict[str, Any]:
@@ -183,10 +197,15 @@ def markdown(result: dict[str, Any], info: dict[str, Any], command: str) -> str:
     for r in result["lines"]:
         c, p = r["chain"], r["post"]
         settle_text = f"{r['settle_s']:.1f}" if r["settle_s"] is not None else f"not in {SETTLE_DEADLINE_S:g}"
-        out.append(f"| {r['label']} | {_ms(c['p50_ms'])} / {_ms(c['p99_ms'])} | {p['rps']:,.1f} | {_ms(p['p50_ms'])} / {_ms(p['p99_ms'])} | "
-                   f"{p['non_2xx']} | {r['pets']:,} | {settle_text} | {r['other_work']:.0%} |")
-    out += ["", "\"Other work\": CPU used by processes that are not this run's children, as a share of all cores; on the postgres "
-            "lines that is mostly PostgreSQL itself."]
+        out.append(
+            f"| {r['label']} | {_ms(c['p50_ms'])} / {_ms(c['p99_ms'])} | {p['rps']:,.1f} | {_ms(p['p50_ms'])} / {_ms(p['p99_ms'])} | "
+            f"{p['non_2xx']} | {r['pets']:,} | {settle_text} | {r['other_work']:.0%} |"
+        )
+    out += [
+        "",
+        '"Other work": CPU used by processes that are not this run\'s children, as a share of all cores; on the postgres '
+        "lines that is mostly PostgreSQL itself.",
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -201,9 +220,14 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: wrk is not installed (Debian package `wrk`; `make wrk` installs it)", file=sys.stderr)
         return 2
     info = machine.describe()
-    print(f"machine: {info['cores']} cores, {info['cpu_busy_before']:.0%} busy, load average {info['load_average_before']:.2f}", flush=True)
+    print(
+        f"machine: {info['cores']} cores, {info['cpu_busy_before']:.0%} busy, load average {info['load_average_before']:.2f}",
+        flush=True,
+    )
     try:
-        result = run(args.seconds, args.pets, [int(n) for n in args.nodes.split(",")], log=lambda m: print(m, flush=True))
+        result = run(
+            args.seconds, args.pets, [int(n) for n in args.nodes.split(",")], log=lambda m: print(m, flush=True)
+        )
     except PostgresUnavailable as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
@@ -214,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(f"# Several nodes on one PostgreSQL\n\n{text}")
-        args.out.with_suffix(".json").write_text(json.dumps({"machine": info, "command": command, "nodes": result}, indent=1, default=str) + "\n")
+        args.out.with_suffix(".json").write_text(
+            json.dumps({"machine": info, "command": command, "nodes": result}, indent=1, default=str) + "\n"
+        )
         print(f"wrote {args.out} and {args.out.with_suffix('.json')}")
     return 0
 

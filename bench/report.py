@@ -36,11 +36,15 @@ def _machine(m: dict[str, Any], plan: dict[str, Any]) -> list[str]:
         "",
         "Client and servers share the same 2 cores; every load is on 127.0.0.1. Share of the cores that other "
         "processes (not this run's) used during each section, a few % on an idle machine: "
-        + ", ".join(f"{k} {v:.0%}" for k, v in (m.get("other_work_sections") or {}).items()) + ".",
+        + ", ".join(f"{k} {v:.0%}" for k, v in (m.get("other_work_sections") or {}).items())
+        + ".",
     ]
     noisy = [k for k, v in (m.get("other_work_sections") or {}).items() if v > 0.10]
     if noisy:
-        lines += ["", f"**Other work shared the cores during: {', '.join(noisy)}. Those numbers are lower than an idle machine's.**"]
+        lines += [
+            "",
+            f"**Other work shared the cores during: {', '.join(noisy)}. Those numbers are lower than an idle machine's.**",
+        ]
     if plan.get("quick"):
         lines += ["", "**Quick run (`--quick`): short loads and small sizes, a smoke test, not a measurement.**"]
     return lines
@@ -62,7 +66,11 @@ def _compare(c: dict[str, Any], plan: dict[str, Any]) -> list[str]:
         f"one run of {plan['motia_seconds']:g} s on a freshly started Motia for each line (it handles a few requests per second, and slows down as it runs). GETs pick ids at random; every POST "
         "creates a pet and sets off its event chain. The chain is timed first, on the fresh server, one pet at a time: "
         f"{_get_n(sr)} pets on steprunner, {_get_n(mo)} on Motia"
-        + (f" (as many as fit in {plan['motia_chain_budget_s']:g} s)." if _get_n(mo) != str(plan["motia_chain_pets"]) else ".")
+        + (
+            f" (as many as fit in {plan['motia_chain_budget_s']:g} s)."
+            if _get_n(mo) != str(plan["motia_chain_pets"])
+            else "."
+        )
         + "",
         "",
     ]
@@ -76,21 +84,45 @@ def _compare(c: dict[str, Any], plan: dict[str, Any]) -> list[str]:
             key = f"{kind}_c{c_}"
             a, b = sr.get(key, {}), mo.get(key, {})
             who = "client" if c_ == 1 else "clients"
-            motia_rps = _f(b.get("rps")) if b.get("requests") != 0 else f"0 (none answered within {plan['motia_seconds']:g} s)"
-            out.append(f"| {label}, {c_} {who}: requests/s | {_f(a.get('rps'))} | {motia_rps} | {_ratio(a.get('rps'), b.get('rps'))} more |")
-            out.append(f"| {label}, {c_} {who}: p50 / p99 ms | {_ms(a.get('p50_ms'))} / {_ms(a.get('p99_ms'))} | {_ms(b.get('p50_ms'))} / {_ms(b.get('p99_ms'))} | {_ratio(b.get('p50_ms'), a.get('p50_ms'))} faster (p50) |")
+            motia_rps = (
+                _f(b.get("rps")) if b.get("requests") != 0 else f"0 (none answered within {plan['motia_seconds']:g} s)"
+            )
+            out.append(
+                f"| {label}, {c_} {who}: requests/s | {_f(a.get('rps'))} | {motia_rps} | {_ratio(a.get('rps'), b.get('rps'))} more |"
+            )
+            out.append(
+                f"| {label}, {c_} {who}: p50 / p99 ms | {_ms(a.get('p50_ms'))} / {_ms(a.get('p99_ms'))} | {_ms(b.get('p50_ms'))} / {_ms(b.get('p99_ms'))} | {_ratio(b.get('p50_ms'), a.get('p50_ms'))} faster (p50) |"
+            )
     a, b = sr.get("chain", {}), mo.get("chain", {})
-    out.append(f"| POST -> in_quarantine with profile: p50 / p99 ms | {_ms(a.get('p50_ms'))} / {_ms(a.get('p99_ms'))} | {_ms(b.get('p50_ms'))} / {_ms(b.get('p99_ms'))} | {_ratio(b.get('p50_ms'), a.get('p50_ms'))} faster (p50) |")
-    errors = {k: v.get("errors") for k, v in {**{f"steprunner {k}": v for k, v in sr.items()}, **{f"Motia {k}": v for k, v in mo.items()}}.items() if isinstance(v, dict) and v.get("errors")}
+    out.append(
+        f"| POST -> in_quarantine with profile: p50 / p99 ms | {_ms(a.get('p50_ms'))} / {_ms(a.get('p99_ms'))} | {_ms(b.get('p50_ms'))} / {_ms(b.get('p99_ms'))} | {_ratio(b.get('p50_ms'), a.get('p50_ms'))} faster (p50) |"
+    )
+    errors = {
+        k: v.get("errors")
+        for k, v in {
+            **{f"steprunner {k}": v for k, v in sr.items()},
+            **{f"Motia {k}": v for k, v in mo.items()},
+        }.items()
+        if isinstance(v, dict) and v.get("errors")
+    }
     if errors:
         out += ["", "Errors (non-2xx or socket errors): " + ", ".join(f"{k}: {v}" for k, v in errors.items())]
-    out += ["", "The ceiling: bare Starlette on the same uvicorn (uvloop, httptools), one process, a constant JSON body the size of a pet.", ""]
-    out += ["| GET | bare Starlette requests/s | p50 / p99 ms | steprunner requests/s | steprunner / ceiling |", "|---|---:|---:|---:|---:|"]
+    out += [
+        "",
+        "The ceiling: bare Starlette on the same uvicorn (uvloop, httptools), one process, a constant JSON body the size of a pet.",
+        "",
+    ]
+    out += [
+        "| GET | bare Starlette requests/s | p50 / p99 ms | steprunner requests/s | steprunner / ceiling |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for c_ in plan["clients"]:
         key = f"get_c{c_}"
         a, b = ce.get(key, {}), sr.get(key, {})
         frac = "–" if not a.get("rps") or not b.get("rps") else f"{b['rps'] / a['rps']:.2f}"
-        out.append(f"| {c_} client{'s' if c_ > 1 else ''} | {_f(a.get('rps'))} | {_ms(a.get('p50_ms'))} / {_ms(a.get('p99_ms'))} | {_f(b.get('rps'))} | {frac} |")
+        out.append(
+            f"| {c_} client{'s' if c_ > 1 else ''} | {_f(a.get('rps'))} | {_ms(a.get('p50_ms'))} / {_ms(a.get('p99_ms'))} | {_f(b.get('rps'))} | {frac} |"
+        )
     if sr.get("rss_mb"):
         out += ["", f"steprunner's resident memory after this section: {sr['rss_mb']:.0f} MB."]
     return out

@@ -31,10 +31,18 @@ SECTIONS = ("compare", "growth", "workers", "writes", "motia")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="short loads and small stores: a smoke run, not a measurement")
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections (default: {','.join(SECTIONS)})")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="folder for results.md, results.json, chart.png")
-    parser.add_argument("--redraw", action="store_true", help="only rewrite results.md and chart.png from the results.json in --out")
+    parser.add_argument(
+        "--quick", action="store_true", help="short loads and small stores: a smoke run, not a measurement"
+    )
+    parser.add_argument(
+        "--only", default=",".join(SECTIONS), help=f"comma-separated sections (default: {','.join(SECTIONS)})"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "bench" / "results", help="folder for results.md, results.json, chart.png"
+    )
+    parser.add_argument(
+        "--redraw", action="store_true", help="only rewrite results.md and chart.png from the results.json in --out"
+    )
     args = parser.parse_args(argv)
     if args.redraw:
         write(json.loads((args.out / "results.json").read_text()), args.out, with_json=False)
@@ -54,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - started:6.0f}s] {message}", flush=True)
 
     results: dict[str, Any] = {"machine": machine.describe(), "plan": {**plan.as_dict(), "quick": args.quick}}
-    log(f"machine: {results['machine']['cores']} cores, Python {results['machine']['python']}, {results['machine']['cpu_busy_before']:.0%} busy")
+    log(
+        f"machine: {results['machine']['cores']} cores, Python {results['machine']['python']}, {results['machine']['cpu_busy_before']:.0%} busy"
+    )
     runners = {"compare": compare.run, "growth": growth.run, "workers": workers.run, "writes": writes.section}
     busy = results["machine"]["cpu_busy_sections"] = {}
     other = results["machine"]["other_work_sections"] = {}

@@ -49,15 +49,23 @@ def wrk(url: str, script: str | None = None) -> dict[str, float]:
         return float(value) * unit[u]
 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": latency("50%"), "p99": latency("99%"),
-            "non2xx": int(errors.group(1)) if errors else 0}
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": latency("50%"),
+        "p99": latency("99%"),
+        "non2xx": int(errors.group(1)) if errors else 0,
+    }
 
 
 def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian package `wrk`; `make bench` installs it)")
     data = Path(tempfile.mkdtemp(prefix="bench-runtime-"))
-    server = start_server(data, root=HERE / "runtime_project", env={"STEPRUNNER_JOURNAL_SYNC": os.environ.get("STEPRUNNER_JOURNAL_SYNC", "FULL")})
+    server = start_server(
+        data,
+        root=HERE / "runtime_project",
+        env={"STEPRUNNER_JOURNAL_SYNC": os.environ.get("STEPRUNNER_JOURNAL_SYNC", "FULL")},
+    )
     try:
         with httpx.Client(base_url=server.base_url) as client:
             for _ in range(200):
@@ -78,13 +86,23 @@ def main() -> None:
 
     ms = lambda s: s * 1000  # noqa: E731
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
-    print(f"load: wrk -t1 -c{CONNECTIONS} -d{DURATION} on 127.0.0.1; journal sync {os.environ.get('STEPRUNNER_JOURNAL_SYNC', 'FULL')}\n")
+    print(
+        f"load: wrk -t1 -c{CONNECTIONS} -d{DURATION} on 127.0.0.1; journal sync {os.environ.get('STEPRUNNER_JOURNAL_SYNC', 'FULL')}\n"
+    )
     print("| measure | requests/s | p50 ms | p99 ms |")
     print("|---|---:|---:|---:|")
-    print(f"| GET /ping (trivial API step), {CONNECTIONS} clients | {ping['rps']:.0f} | {ping['p50']:.2f} | {ping['p99']:.2f} |")
-    print(f"| POST /emit (API step + one emit), {CONNECTIONS} clients | {emit['rps']:.0f} | {emit['p50']:.2f} | {emit['p99']:.2f} |")
-    print(f"| emit -> handler start, idle ({len(idle)} events) | | {ms(statistics.median(idle)):.2f} | {ms(quantile(idle, 0.99)):.2f} |")
-    print(f"| emit -> handler start, under the POST load ({len(loaded)} events) | | {ms(statistics.median(loaded)):.2f} | {ms(quantile(loaded, 0.99)):.2f} |")
+    print(
+        f"| GET /ping (trivial API step), {CONNECTIONS} clients | {ping['rps']:.0f} | {ping['p50']:.2f} | {ping['p99']:.2f} |"
+    )
+    print(
+        f"| POST /emit (API step + one emit), {CONNECTIONS} clients | {emit['rps']:.0f} | {emit['p50']:.2f} | {emit['p99']:.2f} |"
+    )
+    print(
+        f"| emit -> handler start, idle ({len(idle)} events) | | {ms(statistics.median(idle)):.2f} | {ms(quantile(idle, 0.99)):.2f} |"
+    )
+    print(
+        f"| emit -> handler start, under the POST load ({len(loaded)} events) | | {ms(statistics.median(loaded)):.2f} | {ms(quantile(loaded, 0.99)):.2f} |"
+    )
     if ping["non2xx"] or emit["non2xx"]:
         print(f"\nnon-2xx responses: ping {ping['non2xx']}, emit {emit['non2xx']}")
 

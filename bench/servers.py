@@ -40,7 +40,9 @@ def steprunner(data_dir: Path, workers: int = 1, ready_timeout: float = 120.0, r
     PYTHONPATH), run with this checkout's Python and packages.
     """
     args = ["--workers", str(workers)] if workers > 1 else []
-    env = STEPRUNNER_ENV if Path(root).resolve() == REPO else {**STEPRUNNER_ENV, "PYTHONPATH": str(Path(root).resolve())}
+    env = (
+        STEPRUNNER_ENV if Path(root).resolve() == REPO else {**STEPRUNNER_ENV, "PYTHONPATH": str(Path(root).resolve())}
+    )
     server = start_server(data_dir, env=env, root=Path(root).resolve(), args=args, wait=False)
     try:
         server.wait_ready(timeout=ready_timeout)
@@ -75,7 +77,9 @@ class Ceiling:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [sys.executable, str(BENCH / "ceiling_app.py"), str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
     def wait_ready(self) -> Ceiling:
@@ -162,4 +166,15 @@ def rss_mb(pid: int, with_children: bool = True) -> float:
     return total_kb / 1024
 
 
-__all__ = ["Ceiling", "MotiaServer", "MotiaUnavailable", "Server", "ceiling", "motia", "motia_missing", "pin", "rss_mb", "steprunner"]
+__all__ = [
+    "Ceiling",
+    "MotiaServer",
+    "MotiaUnavailable",
+    "Server",
+    "ceiling",
+    "motia",
+    "motia_missing",
+    "pin",
+    "rss_mb",
+    "steprunner",
+]

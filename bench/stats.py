@@ -19,4 +19,9 @@ def summary(values: list[float]) -> dict[str, Any]:
     """n, p50, p99 and mean of samples in ms (NaN when there are none)."""
     if not values:
         return {"n": 0, "p50_ms": float("nan"), "p99_ms": float("nan"), "mean_ms": float("nan")}
-    return {"n": len(values), "p50_ms": statistics.median(values), "p99_ms": quantile(values, 0.99), "mean_ms": statistics.fmean(values)}
+    return {
+        "n": len(values),
+        "p50_ms": statistics.median(values),
+        "p99_ms": quantile(values, 0.99),
+        "mean_ms": statistics.fmean(values),
+    }

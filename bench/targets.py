@@ -61,7 +61,11 @@ def _at_most(name: str, label: str, value: Any, limit: float, unit: str = "ms") 
     if v is None:
         return Verdict(label, "not measured", None, "")
     met = v < limit
-    note = "" if met else f"missed by {v - limit:.1f} {unit} ({v / limit:.2f}x the limit); {WHY.get(name, '')}".rstrip("; ")
+    note = (
+        ""
+        if met
+        else f"missed by {v - limit:.1f} {unit} ({v / limit:.2f}x the limit); {WHY.get(name, '')}".rstrip("; ")
+    )
     return Verdict(label, f"{v:.2f} {unit}", met, note)
 
 
@@ -72,7 +76,13 @@ def _at_least(name: str, label: str, ours: Any, theirs: Any, factor: float, what
     ratio = a / b
     met = ratio >= factor
     shown = f"{ratio:.3f}" if ratio < 1 else (f"{ratio:,.1f}" if ratio < 100 else f"{ratio:,.0f}")
-    note = "" if met else f"missed: {shown}x where {factor:g}x was the aim ({ratio / factor:.0%} of it); {WHY.get(name, '')}".rstrip("; ")
+    note = (
+        ""
+        if met
+        else f"missed: {shown}x where {factor:g}x was the aim ({ratio / factor:.0%} of it); {WHY.get(name, '')}".rstrip(
+            "; "
+        )
+    )
     return Verdict(label, f"{shown}x ({a:,.1f} vs {b:,.1f})", met, note)
 
 
@@ -80,17 +90,52 @@ def check(results: dict[str, Any]) -> list[Verdict]:
     sr, motia, ceiling = (_get(results, "compare", k) or {} for k in ("steprunner", "motia", "ceiling"))
     growth = {row["pets"]: row for row in results.get("growth") or []}
     verdicts = [
-        _at_least("get_vs_motia", "GET /py/pets/:id, 32 clients: >= 100x Motia's requests/s",
-                  _get(sr, "get_c32", "rps"), _get(motia, "get_c32", "rps"), 100, "Motia " + ("unavailable" if "unavailable" in motia else "missing")),
-        _at_least("get_vs_ceiling", "GET /py/pets/:id, 32 clients: >= 0.5x bare Starlette's requests/s",
-                  _get(sr, "get_c32", "rps"), _get(ceiling, "get_c32", "rps"), 0.5, "ceiling missing"),
+        _at_least(
+            "get_vs_motia",
+            "GET /py/pets/:id, 32 clients: >= 100x Motia's requests/s",
+            _get(sr, "get_c32", "rps"),
+            _get(motia, "get_c32", "rps"),
+            100,
+            "Motia " + ("unavailable" if "unavailable" in motia else "missing"),
+        ),
+        _at_least(
+            "get_vs_ceiling",
+            "GET /py/pets/:id, 32 clients: >= 0.5x bare Starlette's requests/s",
+            _get(sr, "get_c32", "rps"),
+            _get(ceiling, "get_c32", "rps"),
+            0.5,
+            "ceiling missing",
+        ),
         _at_most("get_p50", "GET /py/pets/:id, 1 client: p50 < 2 ms", _get(sr, "get_c1", "p50_ms"), 2.0),
-        _at_most("chain_p50", "POST -> in_quarantine with profile (no AI key): p50 < 50 ms", _get(sr, "chain", "p50_ms"), 50.0),
-        _at_least("chain_vs_motia", "POST -> in_quarantine with profile: >= 10x faster than Motia (p50)",
-                  _get(motia, "chain", "p50_ms"), _get(sr, "chain", "p50_ms"), 10, "Motia " + ("unavailable" if "unavailable" in motia else "missing")),
-        _at_most("create_10k", "10,000 pets: create p50 < 20 ms", _get(growth.get(10_000, {}), "create", "p50_ms"), 20.0),
+        _at_most(
+            "chain_p50",
+            "POST -> in_quarantine with profile (no AI key): p50 < 50 ms",
+            _get(sr, "chain", "p50_ms"),
+            50.0,
+        ),
+        _at_least(
+            "chain_vs_motia",
+            "POST -> in_quarantine with profile: >= 10x faster than Motia (p50)",
+            _get(motia, "chain", "p50_ms"),
+            _get(sr, "chain", "p50_ms"),
+            10,
+            "Motia " + ("unavailable" if "unavailable" in motia else "missing"),
+        ),
+        _at_most(
+            "create_10k", "10,000 pets: create p50 < 20 ms", _get(growth.get(10_000, {}), "create", "p50_ms"), 20.0
+        ),
         _at_most("get_10k", "10,000 pets: get p50 < 2 ms", _get(growth.get(10_000, {}), "get", "p50_ms"), 2.0),
-        _at_most("list_10k", "10,000 pets: first page of the list < 10 ms (p50)", _get(growth.get(10_000, {}), "list", "p50_ms"), 10.0),
-        _at_most("create_100k", "100,000 pets: create < 100 ms (p50; the goal, reported honestly)", _get(growth.get(100_000, {}), "create", "p50_ms"), 100.0),
+        _at_most(
+            "list_10k",
+            "10,000 pets: first page of the list < 10 ms (p50)",
+            _get(growth.get(10_000, {}), "list", "p50_ms"),
+            10.0,
+        ),
+        _at_most(
+            "create_100k",
+            "100,000 pets: create < 100 ms (p50; the goal, reported honestly)",
+            _get(growth.get(100_000, {}), "create", "p50_ms"),
+            100.0,
+        ),
     ]
     return verdicts

@@ -35,7 +35,9 @@ def measure(workers: int, plan: Plan, log: Any) -> dict[str, Any]:
             client = Client(server.base_url)
             result["chain"] = summary(measure_chain(client, done_via_http(client), plan.chain_pets))
             client.close()
-            result["get"] = run_wrk_median(server.base_url, get_script(plan.seed_pets), CLIENTS, plan.fast_seconds, plan.repeats)
+            result["get"] = run_wrk_median(
+                server.base_url, get_script(plan.seed_pets), CLIENTS, plan.fast_seconds, plan.repeats
+            )
             result["post"] = run_wrk_median(server.base_url, post_script(), CLIENTS, plan.fast_seconds, plan.repeats)
             result["rss_mb"] = servers.rss_mb(server.proc.pid)
         return result

@@ -202,7 +202,11 @@ def _ms(v: float | None) -> str:
 
 def line(r: dict[str, Any]) -> str:
     p, g = r["post"], r["get"]
-    settle = f"{r['settle_s']:.1f} s" if r["settle_s"] is not None else f"NOT within {SETTLE_DEADLINE_S:g} s ({r['pets_settled']}/{r['pets']})"
+    settle = (
+        f"{r['settle_s']:.1f} s"
+        if r["settle_s"] is not None
+        else f"NOT within {SETTLE_DEADLINE_S:g} s ({r['pets_settled']}/{r['pets']})"
+    )
     return (
         f"POST {p['rps']:,.1f}/s p50 {_ms(p['p50_ms'])} p99 {_ms(p['p99_ms'])} ms, non-2xx {p['non_2xx']}, socket errors {p['socket_errors']}; "
         f"GET p50 {_ms(g['p50_ms'])} p99 {_ms(g['p99_ms'])} ms over {g['n']} GETs ({g['non_200']} non-200); "
@@ -210,7 +214,12 @@ def line(r: dict[str, Any]) -> str:
     )
 
 
-def markdown(result: dict[str, Any], machine_info: dict[str, Any] | None = None, command: str | None = None, note: str | None = None) -> str:
+def markdown(
+    result: dict[str, Any],
+    machine_info: dict[str, Any] | None = None,
+    command: str | None = None,
+    note: str | None = None,
+) -> str:
     """The section as Markdown: one row per run, the spread, the targets."""
     runs = result["runs"]
     out: list[str] = []
@@ -229,7 +238,7 @@ def markdown(result: dict[str, Any], machine_info: dict[str, Any] | None = None,
         f"Fresh server and DATA_DIR per run, no OpenAI key. One pet created first; then {result['seconds']:g} s of wrk at "
         f"{CLIENTS} connections POSTing /py/pets (every create sets off its chain), while one client GETs that first pet "
         f"every {GET_EVERY_S * 1000:g} ms. Settled: every pet `in_quarantine` with a profile, polled every {SETTLE_POLL_S:g} s "
-        "from the end of the load. wrk and the reader share the 2 cores with the server. \"Other work\": the share of the "
+        'from the end of the load. wrk and the reader share the 2 cores with the server. "Other work": the share of the '
         "cores other processes (not this run's) used during the run, a few % on an idle machine.",
         "",
         "| run | POST requests/s | POST p50 / p99 ms | non-2xx | GET p50 / p99 ms | GETs | pets | settled after load s | other work | busy just before |",
@@ -256,7 +265,10 @@ def markdown(result: dict[str, Any], machine_info: dict[str, Any] | None = None,
     ]
     noisy = [str(n) for n, r in enumerate(runs, 1) if r["other_work"] > 0.10]
     if noisy:
-        out += ["", f"**Other processes used over 10% of the cores during run(s) {', '.join(noisy)}: those numbers are lower than an idle machine's.**"]
+        out += [
+            "",
+            f"**Other processes used over 10% of the cores during run(s) {', '.join(noisy)}: those numbers are lower than an idle machine's.**",
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -266,8 +278,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1, help="runs, each on a fresh server (default 1)")
     parser.add_argument("--root", type=Path, default=REPO, help="the project checkout to run (default: this one)")
     parser.add_argument("--out", type=Path, help="also write the Markdown here, and the numbers next to it (.json)")
-    parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
-                        help=f"before each run, wait up to this long for the cores to be under {QUIET_BELOW:.0%} busy (default 0: don't)")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help=f"before each run, wait up to this long for the cores to be under {QUIET_BELOW:.0%} busy (default 0: don't)",
+    )
     parser.add_argument("--note", help="a line for the page, e.g. what else was running on the machine")
     args = parser.parse_args(argv)
     if not wrk_available():
@@ -276,8 +293,13 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.root / "steps").is_dir():
         parser.error(f"{args.root} has no steps/ folder")
     info = machine.describe()
-    print(f"machine: {info['cores']} cores, {info['cpu_busy_before']:.0%} busy, load average {info['load_average_before']:.2f}", flush=True)
-    result = run(args.seconds, max(1, args.runs), args.root, log=lambda m: print(m, flush=True), quiet_wait_s=args.wait_quiet)
+    print(
+        f"machine: {info['cores']} cores, {info['cpu_busy_before']:.0%} busy, load average {info['load_average_before']:.2f}",
+        flush=True,
+    )
+    result = run(
+        args.seconds, max(1, args.runs), args.root, log=lambda m: print(m, flush=True), quiet_wait_s=args.wait_quiet
+    )
     command = shlex.join(["python", "bench/writes.py", *(argv if argv is not None else sys.argv[1:])])
     text = markdown(result, info, command, args.note)
     print()
@@ -285,7 +307,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(f"# Writes under load\n\n{text}")
-        args.out.with_suffix(".json").write_text(json.dumps({"machine": info, "command": command, "note": args.note, "writes": result}, indent=1, default=str) + "\n")
+        args.out.with_suffix(".json").write_text(
+            json.dumps(
+                {"machine": info, "command": command, "note": args.note, "writes": result}, indent=1, default=str
+            )
+            + "\n"
+        )
         print(f"wrote {args.out} and {args.out.with_suffix('.json')}")
     return 0
 

@@ -69,9 +69,17 @@ def adoption_posting(pet: Mapping[str, Any], now: int) -> AdoptionPosting:
     fee, rule = adoption_fee(months)
     return AdoptionPosting(
         title=f"{name} - {profile.breedGuess}, {_age_words(months)}, available for adoption",
-        description=profile.bio, species=species, ageMonths=months, weightKg=weight,
-        breed=profile.breedGuess, temperament=list(profile.temperamentTags), adopterHints=profile.adopterHints,
-        adoptionFee=fee, feeRule=rule, requirements=_requirements(profile, species, months, weight), postedAt=now,
+        description=profile.bio,
+        species=species,
+        ageMonths=months,
+        weightKg=weight,
+        breed=profile.breedGuess,
+        temperament=list(profile.temperamentTags),
+        adopterHints=profile.adopterHints,
+        adoptionFee=fee,
+        feeRule=rule,
+        requirements=_requirements(profile, species, months, weight),
+        postedAt=now,
     )
 
 
@@ -96,8 +104,11 @@ def _profile(pet: Mapping[str, Any]) -> Profile:
 
 
 def _requirements(profile: Profile, species: str, months: float, weight: float | None) -> list[str]:
-    extra = [need for words, need in TEMPERAMENT_REQUIREMENTS
-             if any(re.search(rf"\b{re.escape(w)}", tag, re.IGNORECASE) for w in words for tag in profile.temperamentTags)]
+    extra = [
+        need
+        for words, need in TEMPERAMENT_REQUIREMENTS
+        if any(re.search(rf"\b{re.escape(w)}", tag, re.IGNORECASE) for w in words for tag in profile.temperamentTags)
+    ]
     if species == "dog" and weight is not None and weight >= LARGE_DOG_KG:
         extra.append("Room for a large dog: a secure yard or long daily walks")
     if months < YOUNG_MONTHS:

@@ -38,7 +38,7 @@ SYSTEM_PROMPT = (
     f'- "bio": 2-3 warm, engaging sentences for potential adopters (at most {BIO_MAX_CHARS} characters);\n'
     f'- "breedGuess": your best guess at the breed or breed mix (at most {BREED_GUESS_MAX_CHARS} characters);\n'
     f'- "temperamentTags": an array of {MIN_TAGS} to {MAX_TAGS} distinct personality traits, one or '
-    f"two lowercase words each (at most {TAG_MAX_CHARS} characters), e.g. \"friendly\", \"calm\";\n"
+    f'two lowercase words each (at most {TAG_MAX_CHARS} characters), e.g. "friendly", "calm";\n'
     f'- "adopterHints": practical advice for adopters: family type, living situation, care needs '
     f"(at most {ADOPTER_HINTS_MAX_CHARS} characters)."
 )
@@ -60,7 +60,9 @@ async def generate_profile(name: str, species: str) -> ProfileResult:
     except AiUnavailable as exc:
         return _fallback(name, species, str(exc))
     try:
-        profile = profile_from_answer(await ask_for_json(settings, build_messages(name, species), {"type": "json_object"}))
+        profile = profile_from_answer(
+            await ask_for_json(settings, build_messages(name, species), {"type": "json_object"})
+        )
     except ProfileAnswerError as exc:
         return _fallback(name, species, f"the model's answer does not fit the profile schema: {exc}")
     except Exception as exc:  # noqa: BLE001 - any failure means the fallback, by design

@@ -147,7 +147,9 @@ def feeding_follow_up(pet_id: str, now: int) -> FollowUp:
 
 
 def profile_follow_up(pet: Pet) -> FollowUp:
-    return FollowUp(topics.PROFILE_REQUESTED, {"petId": pet["id"], "name": pet.get("name"), "species": pet.get("species")})
+    return FollowUp(
+        topics.PROFILE_REQUESTED, {"petId": pet["id"], "name": pet.get("name"), "species": pet.get("species")}
+    )
 
 
 def care_follow_ups(pet: Pet) -> tuple[FollowUp, ...]:
@@ -194,7 +196,13 @@ def missing_follow_ups(pet: Pet, now: int) -> tuple[FollowUp, ...]:
 
 
 def _staff_request(pet: Pet, requested: str, request_id: str) -> FollowUp:
-    data = {"petId": pet["id"], "requestedStatus": requested, "currentStatus": pet.get("status"), "automatic": False, "requestId": request_id}
+    data = {
+        "petId": pet["id"],
+        "requestedStatus": requested,
+        "currentStatus": pet.get("status"),
+        "automatic": False,
+        "requestId": request_id,
+    }
     return FollowUp(topics.STATUS_UPDATE_REQUESTED, data)
 
 
@@ -205,9 +213,24 @@ def intake(fields: Mapping[str, Any]) -> dict[str, Any]:
     """A new pet's fields, before the store gives it an id and its times: the validated payload,
     status `new`, and the lifecycle fields null, so clients always see the same keys in the same
     order (createdAt and updatedAt keep their places after status)."""
-    return {**fields, "status": NEW, "createdAt": None, "updatedAt": None,
-            "notes": None, "nextFeedingAt": None, "deletedAt": None, "purgeAt": None, "profile": None, "enrichmentStartedAt": None,
-            "flags": [], "reviews": [], "treatmentPlan": None, "adoptionPosting": None, "timelineSeq": 0, "timelineOutbox": []}
+    return {
+        **fields,
+        "status": NEW,
+        "createdAt": None,
+        "updatedAt": None,
+        "notes": None,
+        "nextFeedingAt": None,
+        "deletedAt": None,
+        "purgeAt": None,
+        "profile": None,
+        "enrichmentStartedAt": None,
+        "flags": [],
+        "reviews": [],
+        "treatmentPlan": None,
+        "adoptionPosting": None,
+        "timelineSeq": 0,
+        "timelineOutbox": [],
+    }
 
 
 def feeding_reminder(pet: Pet) -> Decision:
@@ -261,8 +284,13 @@ def feeding_completed(pet: Pet) -> Decision:
     if current != NEW:
         return _skip("moved_on", f"pet is already {current}")
     target = Status.IN_QUARANTINE.value
-    change = StatusChange(current, target, description(current, target, automatic=True, trigger=FEEDING_REMINDER_COMPLETED),
-                          automatic=True, trigger=FEEDING_REMINDER_COMPLETED)
+    change = StatusChange(
+        current,
+        target,
+        description(current, target, automatic=True, trigger=FEEDING_REMINDER_COMPLETED),
+        automatic=True,
+        trigger=FEEDING_REMINDER_COMPLETED,
+    )
     return Decision(Outcome.APPLY, patch={"status": target}, change=change)
 
 
@@ -279,7 +307,11 @@ def status_request(pet: Pet, request: StatusUpdateRequested) -> Decision:
     pet_id, current, requested = pet["id"], str(pet.get("status")), request.requestedStatus.value
     # The staff request this answers is no longer pending, whatever the answer.
     pending = pet.get("pendingStatusRequest")
-    settled = {"pendingStatusRequest": None} if isinstance(pending, dict) and pending.get("requestId") == request.requestId else None
+    settled = (
+        {"pendingStatusRequest": None}
+        if isinstance(pending, dict) and pending.get("requestId") == request.requestId
+        else None
+    )
     owed_here = care_follow_ups(pet) + automatic_follow_up(pet_id, current, flags_of(pet))
     if request.requestId and request.requestId in settled_request_ids(pet):
         return Decision(Outcome.SKIP, settled, "request already settled", "duplicate", owed_here)
@@ -291,11 +323,21 @@ def status_request(pet: Pet, request: StatusUpdateRequested) -> Decision:
     if not allowed:  # settled for good: a redelivery must not apply it later, once the table would allow it
         seen = _settling(pet, request.requestId) if request.requestId else {}
         return Decision(Outcome.REJECT, patch={**(settled or {}), **seen} or None, reason=reason)
-    change = StatusChange(current, requested, description(current, requested, automatic=request.automatic),
-                          automatic=request.automatic, trigger=STATUS_UPDATE_REQUESTED, request_id=request.requestId)
+    change = StatusChange(
+        current,
+        requested,
+        description(current, requested, automatic=request.automatic),
+        automatic=request.automatic,
+        trigger=STATUS_UPDATE_REQUESTED,
+        request_id=request.requestId,
+    )
     entry_patch, follow_ups = _entering(pet, requested)
-    return Decision(Outcome.APPLY, patch={"status": requested, **_settling(pet, request.requestId), **entry_patch, **(settled or {})},
-                    change=change, follow_ups=follow_ups)
+    return Decision(
+        Outcome.APPLY,
+        patch={"status": requested, **_settling(pet, request.requestId), **entry_patch, **(settled or {})},
+        change=change,
+        follow_ups=follow_ups,
+    )
 
 
 def settled_request_ids(pet: Pet) -> list[str]:
@@ -310,7 +352,10 @@ def settled_request_ids(pet: Pet) -> list[str]:
 def _settling(pet: Pet, request_id: str | None) -> dict[str, Any]:
     if not request_id:
         return {"lastStatusRequestId": None}
-    return {"lastStatusRequestId": request_id, "settledStatusRequestIds": [*settled_request_ids(pet), request_id][-MAX_SETTLED_REQUESTS:]}
+    return {
+        "lastStatusRequestId": request_id,
+        "settledStatusRequestIds": [*settled_request_ids(pet), request_id][-MAX_SETTLED_REQUESTS:],
+    }
 
 
 # ----------------------------------------------------------------------------- staff actions
@@ -333,17 +378,25 @@ def staff_update(pet: Pet, changes: Mapping[str, Any], requested: str | None, no
     """
     pet_id, current = pet["id"], str(pet.get("status"))
     if is_deleted(pet):
-        return Decision(Outcome.REJECT, kind="deleted",
-                        reason=f"Pet {pet_id} is deleted: restore it with POST /py/pets/{pet_id}/restore before changing it")
+        return Decision(
+            Outcome.REJECT,
+            kind="deleted",
+            reason=f"Pet {pet_id} is deleted: restore it with POST /py/pets/{pet_id}/restore before changing it",
+        )
     edits = dict(changes) or None
     flags = [str(f) for f in changes["flags"]] if "flags" in changes else flags_of(pet)
     if "flags" in changes and blocked_by_flags(current, flags):
-        return Decision(Outcome.REJECT, kind="flag_blocks",
-                        reason=f"Pet {pet_id} is {current}, which a pet flagged {NEEDS_DATA} can't be: "
-                               "an adoption review that finds it needs data takes it back to healthy")
+        return Decision(
+            Outcome.REJECT,
+            kind="flag_blocks",
+            reason=f"Pet {pet_id} is {current}, which a pet flagged {NEEDS_DATA} can't be: "
+            "an adoption review that finds it needs data takes it back to healthy",
+        )
     if requested is None:
         unblocked = NEEDS_DATA in flags_of(pet) and NEEDS_DATA not in flags
-        return Decision(Outcome.APPLY, patch=edits, follow_ups=automatic_follow_up(pet_id, current, flags) if unblocked else ())
+        return Decision(
+            Outcome.APPLY, patch=edits, follow_ups=automatic_follow_up(pet_id, current, flags) if unblocked else ()
+        )
     if is_noop(current, requested):
         return Decision(Outcome.SKIP, patch=edits, kind="noop", reason=f"Pet is already {current}: nothing to change")
     allowed, reason = check(current, requested, flags=flags)
@@ -351,8 +404,11 @@ def staff_update(pet: Pet, changes: Mapping[str, Any], requested: str | None, no
         return Decision(Outcome.REJECT, patch=edits, kind="table", reason=reason)
     request_id = uuid.uuid4().hex
     pending = {"requestId": request_id, "requestedStatus": requested, "requestedAt": now}
-    return Decision(Outcome.APPLY, patch={**(edits or {}), "pendingStatusRequest": pending},
-                    follow_ups=(_staff_request(pet, requested, request_id),))
+    return Decision(
+        Outcome.APPLY,
+        patch={**(edits or {}), "pendingStatusRequest": pending},
+        follow_ups=(_staff_request(pet, requested, request_id),),
+    )
 
 
 # ----------------------------------------------------------------------------- routing agents
@@ -363,12 +419,18 @@ def review_request(pet: Pet, agent: Agent) -> Decision:
     event) or REJECT with the reason the 409 gives (docs/decisions.md#16)."""
     pet_id, current = pet["id"], str(pet.get("status"))
     if is_deleted(pet):
-        return Decision(Outcome.REJECT, kind="deleted", reason=f"Pet {pet_id} is deleted: restore it before asking for a review")
+        return Decision(
+            Outcome.REJECT, kind="deleted", reason=f"Pet {pet_id} is deleted: restore it before asking for a review"
+        )
     allowed = REVIEWABLE[agent]
     if current not in allowed:
         statuses = ", ".join(s for s in (st.value for st in Status) if s in allowed)
         article = "an" if agent.value[0] in "aeiou" else "a"
-        return Decision(Outcome.REJECT, kind="status", reason=f"Pet {pet_id} is {current}: {article} {agent.value} review needs a pet that is {statuses}")
+        return Decision(
+            Outcome.REJECT,
+            kind="status",
+            reason=f"Pet {pet_id} is {current}: {article} {agent.value} review needs a pet that is {statuses}",
+        )
     return Decision(Outcome.APPLY)
 
 
@@ -401,7 +463,11 @@ def review_decided(pet: Pet, review: ReviewRecord) -> Decision:
         return Decision(Outcome.REJECT, reason=f"a {review.agent.value} review can't choose {review.choice.value}")
     reviews = [r for r in pet.get("reviews") or [] if isinstance(r, dict)]
     if any(r.get("id") == review.id for r in reviews):
-        return _skip("duplicate", "review already applied", care_follow_ups(pet) + automatic_follow_up(pet_id, current, flags_of(pet)))
+        return _skip(
+            "duplicate",
+            "review already applied",
+            care_follow_ups(pet) + automatic_follow_up(pet_id, current, flags_of(pet)),
+        )
 
     flags = flags_of(pet)
     if review.choice is Choice.NEEDS_DATA and NEEDS_DATA not in flags:
@@ -415,15 +481,27 @@ def review_decided(pet: Pet, review: ReviewRecord) -> Decision:
     trigger, moves = _CHOICE_MOVES[review.choice]
     target = moves.get(current)
     if target is None:  # nothing to move; what follows by itself may have been unblocked (ready)
-        return Decision(Outcome.APPLY, patch=patch, reason=f"pet is {current}: {review.choice.value} changes no status",
-                        follow_ups=automatic_follow_up(pet_id, current, flags))
+        return Decision(
+            Outcome.APPLY,
+            patch=patch,
+            reason=f"pet is {current}: {review.choice.value} changes no status",
+            follow_ups=automatic_follow_up(pet_id, current, flags),
+        )
     allowed, reason = check(current, target, trigger, flags)
     if not allowed:  # the table and the moves above agree; a guard can still say no
         return Decision(Outcome.APPLY, patch=patch, reason=reason)
-    change = StatusChange(current, target, description(current, target, automatic=False, trigger=trigger),
-                          automatic=False, trigger=trigger, request_id=review.id)
+    change = StatusChange(
+        current,
+        target,
+        description(current, target, automatic=False, trigger=trigger),
+        automatic=False,
+        trigger=trigger,
+        request_id=review.id,
+    )
     entry_patch, follow_ups = _entering({**pet, "flags": flags}, target)
-    return Decision(Outcome.APPLY, patch={**patch, "status": target, **entry_patch}, change=change, follow_ups=follow_ups)
+    return Decision(
+        Outcome.APPLY, patch={**patch, "status": target, **entry_patch}, change=change, follow_ups=follow_ups
+    )
 
 
 def care_written(pet: Pet, field_name: str, value: Mapping[str, Any]) -> Decision:
@@ -449,8 +527,14 @@ def soft_delete(pet: Pet, now: int) -> Decision:
     Deleting a deleted pet changes nothing (its purge time is not pushed back)."""
     if is_deleted(pet):
         return _skip("deleted", "pet is already deleted")
-    patch = {"status": DELETED, "statusBeforeDelete": pet.get("status"), "deletedAt": now, "purgeAt": now + RETENTION_MS, "updatedAt": now,
-             **({"pendingStatusRequest": None} if pet.get("pendingStatusRequest") else {})}
+    patch = {
+        "status": DELETED,
+        "statusBeforeDelete": pet.get("status"),
+        "deletedAt": now,
+        "purgeAt": now + RETENTION_MS,
+        "updatedAt": now,
+        **({"pendingStatusRequest": None} if pet.get("pendingStatusRequest") else {}),
+    }
     return Decision(Outcome.APPLY, patch=patch)
 
 
@@ -467,8 +551,13 @@ def restore(pet: Pet, now: int) -> Decision:
     purge_at = pet.get("purgeAt")
     if isinstance(purge_at, (int, float)) and purge_at <= now:
         return Decision(Outcome.REJECT, reason=f"Pet {pet_id} can no longer be restored: its purge time has passed")
-    patch = {"status": pet.get("statusBeforeDelete") or NEW, "statusBeforeDelete": None, "deletedAt": None, "purgeAt": None,
-             "enrichmentStartedAt": None}  # an enrichment the delete cut short starts afresh
+    patch = {
+        "status": pet.get("statusBeforeDelete") or NEW,
+        "statusBeforeDelete": None,
+        "deletedAt": None,
+        "purgeAt": None,
+        "enrichmentStartedAt": None,
+    }  # an enrichment the delete cut short starts afresh
     return Decision(Outcome.APPLY, patch=patch, follow_ups=missing_follow_ups({**pet, **patch}, now))
 
 

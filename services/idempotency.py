@@ -85,7 +85,10 @@ def claim(path: Path, key: str, fingerprint: str, now: float) -> Seen | None:
         conn.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (now - KEEP_HOURS * 3600,))
         row = conn.execute("SELECT fingerprint, state, response FROM idempotency_keys WHERE key = ?", (key,)).fetchone()
         if row is None:
-            conn.execute("INSERT INTO idempotency_keys (key, fingerprint, state, created_at) VALUES (?, ?, 'pending', ?)", (key, fingerprint, now))
+            conn.execute(
+                "INSERT INTO idempotency_keys (key, fingerprint, state, created_at) VALUES (?, ?, 'pending', ?)",
+                (key, fingerprint, now),
+            )
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -99,7 +102,9 @@ def settle(path: Path, key: str, response: Response | None) -> None:
         if response is None:
             conn.execute("DELETE FROM idempotency_keys WHERE key = ? AND state = 'pending'", (key,))
         else:
-            conn.execute("UPDATE idempotency_keys SET state = 'done', response = ? WHERE key = ?", (json.dumps(response), key))
+            conn.execute(
+                "UPDATE idempotency_keys SET state = 'done', response = ? WHERE key = ?", (json.dumps(response), key)
+            )
     finally:
         conn.close()
 
@@ -167,7 +172,9 @@ def idempotent(step: str) -> Callable[[dict[str, Any], Any, Next], Awaitable[Res
             if not keys.in_transaction:  # else it rolls back with the handler's transaction
                 await asyncio.shield(keys.settle(key, None))
             raise
-        failed = not isinstance(response, dict) or not isinstance(response.get("status"), int) or response["status"] >= 500
+        failed = (
+            not isinstance(response, dict) or not isinstance(response.get("status"), int) or response["status"] >= 500
+        )
         await keys.settle(key, None if failed else _keepable(response))
         return response
 
@@ -191,7 +198,7 @@ OPENAPI = {
     "responses": {
         "400": "The Idempotency-Key is not 1 to 255 printable characters.",
         "409": "A request with this Idempotency-Key is still running, or its server stopped while running it "
-               "(not with DATABASE_URL on steprunner: there a concurrent request waits for the first and gets its answer).",
+        "(not with DATABASE_URL on steprunner: there a concurrent request waits for the first and gets its answer).",
         "422": "This Idempotency-Key was already used for a different request.",
     },
 }
@@ -199,7 +206,9 @@ OPENAPI = {
 
 def _replay(seen: Seen, mine: str) -> Response:
     if seen.fingerprint != mine:
-        return _answer(422, "This Idempotency-Key was already used for a different request; use a new key for a new request")
+        return _answer(
+            422, "This Idempotency-Key was already used for a different request; use a new key for a new request"
+        )
     if seen.state == "pending" or seen.response is None:
         return _answer(
             409,

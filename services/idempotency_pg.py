@@ -35,7 +35,9 @@ from steprunner.db.pool import Database, database
 from steprunner.journal.transaction import joined, writing
 
 _PURGE = "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => %s)"
-_CLAIM = "INSERT INTO idempotency_keys (key, fingerprint, state) VALUES (%s, %s, 'pending') ON CONFLICT (key) DO NOTHING"
+_CLAIM = (
+    "INSERT INTO idempotency_keys (key, fingerprint, state) VALUES (%s, %s, 'pending') ON CONFLICT (key) DO NOTHING"
+)
 _SEEN = "SELECT fingerprint, state, response FROM idempotency_keys WHERE key = %s"
 
 
@@ -71,4 +73,7 @@ class PgKeys:
             if response is None:
                 await conn.execute("DELETE FROM idempotency_keys WHERE key = %s AND state = 'pending'", (key,))
             else:
-                await conn.execute("UPDATE idempotency_keys SET state = 'done', response = %s WHERE key = %s", (json.dumps(response), key))
+                await conn.execute(
+                    "UPDATE idempotency_keys SET state = 'done', response = %s WHERE key = %s",
+                    (json.dumps(response), key),
+                )

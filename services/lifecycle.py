@@ -55,50 +55,111 @@ class Transition:
 
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(Status.NEW, Status.IN_QUARANTINE, FEEDING_REMINDER_COMPLETED, Kind.AUTOMATIC,
-               "Pet moved to quarantine after feeding setup"),
-    Transition(Status.IN_QUARANTINE, Status.HEALTHY, STATUS_UPDATE_REQUESTED, Kind.STAFF,
-               "Staff health check - pet cleared from quarantine"),
-    Transition(Status.HEALTHY, Status.AVAILABLE, STATUS_UPDATE_REQUESTED, Kind.AUTOMATIC_PROGRESSION,
-               "Automatic progression - pet ready for adoption",
-               "Staff decision - pet marked ready for adoption"),
-    Transition(Status.HEALTHY, Status.ILL, STATUS_UPDATE_REQUESTED, Kind.STAFF,
-               "Staff assessment - pet identified as ill"),
-    Transition(Status.IN_QUARANTINE, Status.ILL, STATUS_UPDATE_REQUESTED, Kind.STAFF,
-               "Staff assessment - pet identified as ill"),
-    Transition(Status.AVAILABLE, Status.ILL, STATUS_UPDATE_REQUESTED, Kind.STAFF,
-               "Staff assessment - pet identified as ill"),
-    Transition(Status.ILL, Status.UNDER_TREATMENT, STATUS_UPDATE_REQUESTED, Kind.AUTOMATIC_PROGRESSION,
-               "Automatic progression - treatment started",
-               "Staff decision - treatment started"),
-    Transition(Status.UNDER_TREATMENT, Status.RECOVERED, STATUS_UPDATE_REQUESTED, Kind.STAFF,
-               "Staff assessment - treatment completed"),
-    Transition(Status.RECOVERED, Status.HEALTHY, STATUS_UPDATE_REQUESTED, Kind.AUTOMATIC_PROGRESSION,
-               "Automatic progression - recovery complete",
-               "Staff health check - recovery confirmed"),
-    Transition(Status.AVAILABLE, Status.PENDING, STATUS_UPDATE_REQUESTED, Kind.STAFF,
-               "Staff decision - adoption application received"),
-    Transition(Status.PENDING, Status.ADOPTED, STATUS_UPDATE_REQUESTED, Kind.STAFF,
-               "Staff decision - adoption completed"),
-    Transition(Status.PENDING, Status.AVAILABLE, STATUS_UPDATE_REQUESTED, Kind.STAFF,
-               "Staff decision - adoption fell through, pet available again"),
-    *(Transition(source, Status.ILL, TREATMENT_REQUIRED_DECISION, Kind.AGENT,
-                 "Agent assessment - pet requires medical treatment")
-      for source in (Status.IN_QUARANTINE, Status.HEALTHY, Status.AVAILABLE)),
-    Transition(Status.IN_QUARANTINE, Status.HEALTHY, NO_TREATMENT_NEEDED_DECISION, Kind.AGENT,
-               "Agent assessment - no treatment needed, pet cleared from quarantine"),
-    Transition(Status.AVAILABLE, Status.HEALTHY, NEEDS_DATA_DECISION, Kind.AGENT,
-               "Agent review - adoption paused until the pet's record is complete"),
+    Transition(
+        Status.NEW,
+        Status.IN_QUARANTINE,
+        FEEDING_REMINDER_COMPLETED,
+        Kind.AUTOMATIC,
+        "Pet moved to quarantine after feeding setup",
+    ),
+    Transition(
+        Status.IN_QUARANTINE,
+        Status.HEALTHY,
+        STATUS_UPDATE_REQUESTED,
+        Kind.STAFF,
+        "Staff health check - pet cleared from quarantine",
+    ),
+    Transition(
+        Status.HEALTHY,
+        Status.AVAILABLE,
+        STATUS_UPDATE_REQUESTED,
+        Kind.AUTOMATIC_PROGRESSION,
+        "Automatic progression - pet ready for adoption",
+        "Staff decision - pet marked ready for adoption",
+    ),
+    Transition(
+        Status.HEALTHY, Status.ILL, STATUS_UPDATE_REQUESTED, Kind.STAFF, "Staff assessment - pet identified as ill"
+    ),
+    Transition(
+        Status.IN_QUARANTINE,
+        Status.ILL,
+        STATUS_UPDATE_REQUESTED,
+        Kind.STAFF,
+        "Staff assessment - pet identified as ill",
+    ),
+    Transition(
+        Status.AVAILABLE, Status.ILL, STATUS_UPDATE_REQUESTED, Kind.STAFF, "Staff assessment - pet identified as ill"
+    ),
+    Transition(
+        Status.ILL,
+        Status.UNDER_TREATMENT,
+        STATUS_UPDATE_REQUESTED,
+        Kind.AUTOMATIC_PROGRESSION,
+        "Automatic progression - treatment started",
+        "Staff decision - treatment started",
+    ),
+    Transition(
+        Status.UNDER_TREATMENT,
+        Status.RECOVERED,
+        STATUS_UPDATE_REQUESTED,
+        Kind.STAFF,
+        "Staff assessment - treatment completed",
+    ),
+    Transition(
+        Status.RECOVERED,
+        Status.HEALTHY,
+        STATUS_UPDATE_REQUESTED,
+        Kind.AUTOMATIC_PROGRESSION,
+        "Automatic progression - recovery complete",
+        "Staff health check - recovery confirmed",
+    ),
+    Transition(
+        Status.AVAILABLE,
+        Status.PENDING,
+        STATUS_UPDATE_REQUESTED,
+        Kind.STAFF,
+        "Staff decision - adoption application received",
+    ),
+    Transition(
+        Status.PENDING, Status.ADOPTED, STATUS_UPDATE_REQUESTED, Kind.STAFF, "Staff decision - adoption completed"
+    ),
+    Transition(
+        Status.PENDING,
+        Status.AVAILABLE,
+        STATUS_UPDATE_REQUESTED,
+        Kind.STAFF,
+        "Staff decision - adoption fell through, pet available again",
+    ),
+    *(
+        Transition(
+            source,
+            Status.ILL,
+            TREATMENT_REQUIRED_DECISION,
+            Kind.AGENT,
+            "Agent assessment - pet requires medical treatment",
+        )
+        for source in (Status.IN_QUARANTINE, Status.HEALTHY, Status.AVAILABLE)
+    ),
+    Transition(
+        Status.IN_QUARANTINE,
+        Status.HEALTHY,
+        NO_TREATMENT_NEEDED_DECISION,
+        Kind.AGENT,
+        "Agent assessment - no treatment needed, pet cleared from quarantine",
+    ),
+    Transition(
+        Status.AVAILABLE,
+        Status.HEALTHY,
+        NEEDS_DATA_DECISION,
+        Kind.AGENT,
+        "Agent review - adoption paused until the pet's record is complete",
+    ),
 )
 
-_BY_PAIR: dict[tuple[str, str, str], Transition] = {
-    (t.trigger, t.source.value, t.target.value): t for t in TRANSITIONS
-}
+_BY_PAIR: dict[tuple[str, str, str], Transition] = {(t.trigger, t.source.value, t.target.value): t for t in TRANSITIONS}
 
 # What the orchestrator does next, by itself, once a pet reaches these statuses.
-AUTOMATIC_NEXT: dict[Status, Status] = {
-    t.source: t.target for t in TRANSITIONS if t.kind is Kind.AUTOMATIC_PROGRESSION
-}
+AUTOMATIC_NEXT: dict[Status, Status] = {t.source: t.target for t in TRANSITIONS if t.kind is Kind.AUTOMATIC_PROGRESSION}
 
 
 def find(current: str, requested: str, trigger: str = STATUS_UPDATE_REQUESTED) -> Transition | None:
@@ -115,12 +176,16 @@ def blocked_by_flags(requested: str, flags: Collection[str]) -> str | None:
     """Why a pet with these flags can't enter `requested`, or None when nothing stands in the way."""
     for flag, blocked in FLAG_BLOCKS.items():
         if flag.value in flags and _value(requested) in blocked:
-            return (f"Pet is flagged {flag.value}: it can't become available or pending until the flag is cleared "
-                    f"(an adoption review that finds it ready, or PUT {{\"flags\": []}})")
+            return (
+                f"Pet is flagged {flag.value}: it can't become available or pending until the flag is cleared "
+                f'(an adoption review that finds it ready, or PUT {{"flags": []}})'
+            )
     return None
 
 
-def check(current: str, requested: str, trigger: str = STATUS_UPDATE_REQUESTED, flags: Collection[str] = ()) -> tuple[bool, str]:
+def check(
+    current: str, requested: str, trigger: str = STATUS_UPDATE_REQUESTED, flags: Collection[str] = ()
+) -> tuple[bool, str]:
     """May a pet in `current` (with `flags`) move to `requested` on `trigger`? Returns (allowed, reason).
 
     The same status twice is allowed (it is a no-op; see `is_noop`). The reason of a refusal

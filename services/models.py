@@ -126,16 +126,27 @@ EpochMs = Annotated[int, Field(description="A time in epoch milliseconds.")]
 WeightKg = Annotated[
     float,
     Strict(),
-    Field(gt=0, le=MAX_WEIGHT_KG, allow_inf_nan=False, description=f"Weight in kilograms, above 0 and at most {MAX_WEIGHT_KG}."),
+    Field(
+        gt=0,
+        le=MAX_WEIGHT_KG,
+        allow_inf_nan=False,
+        description=f"Weight in kilograms, above 0 and at most {MAX_WEIGHT_KG}.",
+    ),
 ]
 Symptom = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1, max_length=SYMPTOM_MAX_CHARS)]
 Symptoms = Annotated[
     list[Symptom],
-    Field(max_length=MAX_SYMPTOMS, description=f"Observed symptoms, short phrases (at most {MAX_SYMPTOMS}, {SYMPTOM_MAX_CHARS} characters each)."),
+    Field(
+        max_length=MAX_SYMPTOMS,
+        description=f"Observed symptoms, short phrases (at most {MAX_SYMPTOMS}, {SYMPTOM_MAX_CHARS} characters each).",
+    ),
 ]
 # The bound is loose on purpose: duplicates are merged after validation, so ["needs_data", "needs_data"]
 # is one flag, and an unknown flag is named as such rather than as "too many".
-Flags = Annotated[list[Flag], Field(max_length=10, description="Flags the service keeps (duplicates merged); staff clear them with `[]`.")]
+Flags = Annotated[
+    list[Flag],
+    Field(max_length=10, description="Flags the service keeps (duplicates merged); staff clear them with `[]`."),
+]
 
 
 def _not_null(value: Any) -> Any:
@@ -156,10 +167,12 @@ class CreatePet(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [
-            {"name": "Buddy", "species": "dog", "ageMonths": 24},
-            {"name": "Rex", "species": "dog", "ageMonths": 36, "weightKg": 30, "symptoms": ["limping"]},
-        ]},
+        json_schema_extra={
+            "examples": [
+                {"name": "Buddy", "species": "dog", "ageMonths": 24},
+                {"name": "Rex", "species": "dog", "ageMonths": 36, "weightKg": 30, "symptoms": ["limping"]},
+            ]
+        },
     )
 
     name: Name
@@ -185,7 +198,14 @@ class UpdatePet(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"status": "healthy"}, {"name": "Max", "ageMonths": 30}, {"weightKg": 12.5, "symptoms": ["coughing"]}, {"flags": []}]},
+        json_schema_extra={
+            "examples": [
+                {"status": "healthy"},
+                {"name": "Max", "ageMonths": 30},
+                {"weightKg": 12.5, "symptoms": ["coughing"]},
+                {"flags": []},
+            ]
+        },
     )
 
     name: Name | None = None
@@ -196,7 +216,9 @@ class UpdatePet(BaseModel):
     flags: Flags | None = None
     status: Status | None = None
 
-    _fields_not_null = field_validator("name", "species", "ageMonths", "weightKg", "symptoms", "flags", "status", mode="before")(_not_null)
+    _fields_not_null = field_validator(
+        "name", "species", "ageMonths", "weightKg", "symptoms", "flags", "status", mode="before"
+    )(_not_null)
 
     @field_validator("status")
     @classmethod
@@ -210,7 +232,9 @@ class UpdatePet(BaseModel):
     @model_validator(mode="after")
     def _something_to_do(self) -> UpdatePet:
         if not self.model_fields_set:
-            raise PydanticCustomError("empty_update", "send at least one of name, species, ageMonths, weightKg, symptoms, flags, status")
+            raise PydanticCustomError(
+                "empty_update", "send at least one of name, species, ageMonths, weightKg, symptoms, flags, status"
+            )
         return self
 
     @field_validator("flags")
@@ -233,9 +257,16 @@ class ListQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    status: Status | None = Field(default=None, description="Only pets with this status (deleted pets are listed only when asked for).")
+    status: Status | None = Field(
+        default=None, description="Only pets with this status (deleted pets are listed only when asked for)."
+    )
     species: Species | None = Field(default=None, description="Only pets of this species.")
-    limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"Page size, 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}).")
+    limit: int = Field(
+        default=DEFAULT_PAGE_SIZE,
+        ge=1,
+        le=MAX_PAGE_SIZE,
+        description=f"Page size, 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}).",
+    )
     cursor: str | None = Field(default=None, description="`nextCursor` of the previous page.")
 
     @field_validator("*", mode="before")
@@ -265,7 +296,9 @@ class ReviewRecord(BaseModel):
     rationale: str = Field(max_length=1000)
     source: Literal["model", "fallback"]
     model: str | None = Field(default=None, description="The model that chose (source model).")
-    fallbackReason: str | None = Field(default=None, description="Why the rule-based fallback decided (source fallback).")
+    fallbackReason: str | None = Field(
+        default=None, description="Why the rule-based fallback decided (source fallback)."
+    )
     inputs: dict[str, Any] = Field(description="The pet's data as the agent saw it.")
     allowedChoices: list[Choice]
     at: EpochMs
@@ -311,25 +344,41 @@ class Pet(BaseModel):
     ageMonths: float
     weightKg: float | None = None
     symptoms: list[str] = Field(default_factory=list)
-    flags: list[Flag] = Field(default_factory=list, description="Kept by the service: `needs_data` blocks `available` and `pending`.")
+    flags: list[Flag] = Field(
+        default_factory=list, description="Kept by the service: `needs_data` blocks `available` and `pending`."
+    )
     status: Status
     createdAt: EpochMs
     updatedAt: EpochMs
     notes: str | None = Field(default=None, description="Set by the feeding reminder job.")
-    nextFeedingAt: EpochMs | None = Field(default=None, description="createdAt + 24 h, set by the feeding reminder job.")
+    nextFeedingAt: EpochMs | None = Field(
+        default=None, description="createdAt + 24 h, set by the feeding reminder job."
+    )
     deletedAt: EpochMs | None = None
-    purgeAt: EpochMs | None = Field(default=None, description="deletedAt + 30 days; the reaper removes the pet after it.")
+    purgeAt: EpochMs | None = Field(
+        default=None, description="deletedAt + 30 days; the reaper removes the pet after it."
+    )
     profile: Profile | None = Field(default=None, description="Written by the AI profile enrichment step.")
-    enrichmentStartedAt: EpochMs | None = Field(default=None, description="When the enrichment under way started (null once the profile is written).")
-    statusBeforeDelete: Status | None = Field(default=None, description="While deleted: the status a restore goes back to.")
+    enrichmentStartedAt: EpochMs | None = Field(
+        default=None, description="When the enrichment under way started (null once the profile is written)."
+    )
+    statusBeforeDelete: Status | None = Field(
+        default=None, description="While deleted: the status a restore goes back to."
+    )
     lastStatusRequestId: str | None = Field(
-        default=None, description="The last status request the orchestrator settled, applied or rejected (makes redelivery harmless)."
+        default=None,
+        description="The last status request the orchestrator settled, applied or rejected (makes redelivery harmless).",
     )
     pendingStatusRequest: PendingStatusRequest | None = Field(
-        default=None, description="A staff status request (PUT) the orchestrator has not settled yet; cleared when it has."
+        default=None,
+        description="A staff status request (PUT) the orchestrator has not settled yet; cleared when it has.",
     )
-    reviews: list[ReviewRecord] = Field(default_factory=list, description=f"The agents' decisions, oldest first, the last {MAX_REVIEWS}.")
-    treatmentPlan: dict[str, Any] | None = Field(default=None, description="Written when the pet enters under_treatment.")
+    reviews: list[ReviewRecord] = Field(
+        default_factory=list, description=f"The agents' decisions, oldest first, the last {MAX_REVIEWS}."
+    )
+    treatmentPlan: dict[str, Any] | None = Field(
+        default=None, description="Written when the pet enters under_treatment."
+    )
     adoptionPosting: dict[str, Any] | None = Field(default=None, description="Written when the pet becomes available.")
 
 
@@ -450,7 +499,9 @@ class StatusUpdateRequested(BaseModel):
     requestedStatus: Status
     currentStatus: Status | None = Field(default=None, description="The status the requester saw.")
     automatic: bool = False
-    fromStatus: Status | None = Field(default=None, description="Automatic only: apply only while the pet is still in this status.")
+    fromStatus: Status | None = Field(
+        default=None, description="Automatic only: apply only while the pet is still in this status."
+    )
     requestId: str | None = None
 
 

@@ -50,18 +50,26 @@ def import_data_dir(data_dir: Path, url: str, replace: bool = False) -> dict[str
     deliveries, state = _read_journal(data_dir / JOURNAL_FILE_NAME)
     migrate(url, Path.cwd())
     with psycopg.connect(url) as conn, conn.transaction():
-        conn.execute("LOCK TABLE pets, steprunner_deliveries, steprunner_state IN EXCLUSIVE MODE")  # no node writes meanwhile
-        held = conn.execute("SELECT (SELECT count(*) FROM pets), (SELECT count(*) FROM steprunner_deliveries)").fetchone()
+        conn.execute(
+            "LOCK TABLE pets, steprunner_deliveries, steprunner_state IN EXCLUSIVE MODE"
+        )  # no node writes meanwhile
+        held = conn.execute(
+            "SELECT (SELECT count(*) FROM pets), (SELECT count(*) FROM steprunner_deliveries)"
+        ).fetchone()
         assert held is not None
         if any(held) and not replace:
-            raise MoveError(f"the database already holds {held[0]} pets and {held[1]} events; "
-                            "`--replace` empties it first (everything in it is lost)")
+            raise MoveError(
+                f"the database already holds {held[0]} pets and {held[1]} events; "
+                "`--replace` empties it first (everything in it is lost)"
+            )
         if replace:
             conn.execute("DELETE FROM pets")
             conn.execute("DELETE FROM steprunner_deliveries")
             conn.execute("DELETE FROM steprunner_state")
         with conn.cursor() as cur:
-            cur.executemany("INSERT INTO pets (id, doc) VALUES (%s, %s::json)", [(pet["id"], encode_doc(pet)) for pet in pets])
+            cur.executemany(
+                "INSERT INTO pets (id, doc) VALUES (%s, %s::json)", [(pet["id"], encode_doc(pet)) for pet in pets]
+            )
             cur.executemany(
                 "INSERT INTO steprunner_deliveries (topic, step, data, trace_id, status, attempts, max_attempts, available_at, last_error)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, now() + make_interval(secs => %s), %s)",
@@ -109,7 +117,17 @@ def _read_journal(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[str, st
     try:
         now = time.time()
         deliveries = [
-            (topic, step, data, trace_id, "dead" if status == "dead" else "pending", attempts, max_attempts, max(0.0, available_at - now), error)
+            (
+                topic,
+                step,
+                data,
+                trace_id,
+                "dead" if status == "dead" else "pending",
+                attempts,
+                max_attempts,
+                max(0.0, available_at - now),
+                error,
+            )
             for topic, step, data, trace_id, status, attempts, max_attempts, available_at, error in conn.execute(
                 "SELECT topic, step, data, trace_id, status, attempts, max_attempts, available_at, last_error FROM deliveries ORDER BY id"
             )
@@ -124,21 +142,32 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m services.move_to_database", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     imp = sub.add_parser("import", help="DATA_DIR's pets.json, pending events and state into DATABASE_URL's database")
-    imp.add_argument("--replace", action="store_true", help="empty the database's pets and events first (else a non-empty one is refused)")
+    imp.add_argument(
+        "--replace",
+        action="store_true",
+        help="empty the database's pets and events first (else a non-empty one is refused)",
+    )
     exp = sub.add_parser("export", help="the database's pets in pets.json's shape")
-    exp.add_argument("--output", default="-", help="file to write (refused if it exists, unless --replace); default stdout")
+    exp.add_argument(
+        "--output", default="-", help="file to write (refused if it exists, unless --replace); default stdout"
+    )
     exp.add_argument("--replace", action="store_true", help="overwrite --output")
     args = p.parse_args(argv)
     load_dotenv(Path.cwd() / ".env", override=False)
     url = database_url_from_env()
     if url is None:
-        print("move_to_database: set DATABASE_URL (environment or .env) to the database to move to or from", file=sys.stderr)
+        print(
+            "move_to_database: set DATABASE_URL (environment or .env) to the database to move to or from",
+            file=sys.stderr,
+        )
         return 2
     try:
         if args.command == "import":
             data_dir = data_dir_from_env()
             moved = import_data_dir(data_dir, url, replace=args.replace)
-            print(f"imported {moved['pets']} pets, {moved['events']} events and {moved['state']} state values from {data_dir}")
+            print(
+                f"imported {moved['pets']} pets, {moved['events']} events and {moved['state']} state values from {data_dir}"
+            )
             return 0
         data = export_pets(url)
         if args.output == "-":

@@ -61,9 +61,21 @@ if TYPE_CHECKING:
     from services.store_contract import Store
 
 __all__ = [
-    "DEFAULT_PAGE_SIZE", "FILE_NAME", "MAX_PAGE_SIZE", "Change", "Page", "Pet", "PetStore",
-    "StoreBusyError", "StoreCorruptError", "StoreError", "decode_cursor", "encode_cursor", "get_store",
-    "iso_time", "now_ms",
+    "DEFAULT_PAGE_SIZE",
+    "FILE_NAME",
+    "MAX_PAGE_SIZE",
+    "Change",
+    "Page",
+    "Pet",
+    "PetStore",
+    "StoreBusyError",
+    "StoreCorruptError",
+    "StoreError",
+    "decode_cursor",
+    "encode_cursor",
+    "get_store",
+    "iso_time",
+    "now_ms",
 ]
 
 LOCK_TIMEOUT_SECONDS = 30.0
@@ -251,7 +263,7 @@ class PetStore:
         ids: builtins.list[str] = []
         for pet_id in pets.order[start:] if start else pets.order:
             pet_status, pet_species = pets.keys[pet_id]
-            if (pet_status == Status.DELETED if status is None else pet_status != status):
+            if pet_status == Status.DELETED if status is None else pet_status != status:
                 continue
             if species is not None and pet_species != species:
                 continue
@@ -321,11 +333,15 @@ class PetStore:
         return result
 
     async def amodify(self, pet_id: str, decide: Callable[[Pet], D]) -> Change[D] | None:
-        result: Change[D] | None = await asyncio.wrap_future(self._submit(lambda pets: self._modify(pets, pet_id, decide)))
+        result: Change[D] | None = await asyncio.wrap_future(
+            self._submit(lambda pets: self._modify(pets, pet_id, decide))
+        )
         return result
 
     async def apurge(self, judge: Callable[[Pet], V | None]) -> builtins.list[tuple[Pet, V]]:
-        result: builtins.list[tuple[Pet, V]] = await asyncio.wrap_future(self._submit(lambda pets: self._purge(pets, judge)))
+        result: builtins.list[tuple[Pet, V]] = await asyncio.wrap_future(
+            self._submit(lambda pets: self._purge(pets, judge))
+        )
         return result
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:

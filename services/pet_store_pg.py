@@ -28,7 +28,19 @@ import psycopg
 from services.models import Status
 from services.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 from services.pet_file import StoreError
-from services.pet_store import Change, Clock, Decides, Judges, Page, Patch, Pet, StoreBusyError, decided, now_ms, sort_key
+from services.pet_store import (
+    Change,
+    Clock,
+    Decides,
+    Judges,
+    Page,
+    Patch,
+    Pet,
+    StoreBusyError,
+    decided,
+    now_ms,
+    sort_key,
+)
 from steprunner.db.busy import DatabaseBusy
 from steprunner.db.pool import Database, database, describe
 from steprunner.journal.transaction import reading, writing
@@ -68,10 +80,14 @@ def _store_errors(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Co
                 public="The pet store's database has no pets table yet; the server log says what to run",
             ) from None
         except DatabaseBusy as exc:
-            raise StoreBusyError(str(exc), public="The pet store is busy (no database connection came free in time); try again shortly") from None
+            raise StoreBusyError(
+                str(exc), public="The pet store is busy (no database connection came free in time); try again shortly"
+            ) from None
         except psycopg.Error as exc:
             store: PgPetStore = args[0]  # type: ignore[assignment]
-            raise StoreError(f"Pet store database {describe(store.db.url)}: {type(exc).__name__}: {str(exc).strip()}") from None
+            raise StoreError(
+                f"Pet store database {describe(store.db.url)}: {type(exc).__name__}: {str(exc).strip()}"
+            ) from None
 
     return wrapped
 
@@ -157,7 +173,12 @@ class PgPetStore:
 
     @_store_errors
     async def _list(
-        self, *, status: str | None = None, species: str | None = None, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+        self,
+        *,
+        status: str | None = None,
+        species: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
     ) -> Page:
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
@@ -202,7 +223,9 @@ class PgPetStore:
     @_store_errors
     async def _modify(self, pet_id: str, decide: Callable[[Pet], D]) -> Change[D] | None:
         async with writing(self.db) as conn:
-            row = await (await conn.execute("SELECT doc::text FROM pets WHERE id = %s FOR UPDATE", (pet_id,))).fetchone()
+            row = await (
+                await conn.execute("SELECT doc::text FROM pets WHERE id = %s FOR UPDATE", (pet_id,))
+            ).fetchone()
             if row is None:
                 return None
             change = decided(pet_id, json.loads(row[0]), decide(json.loads(row[0])), self.clock)
@@ -225,7 +248,9 @@ class PgPetStore:
         return list(judged.values())  # in id order, as _all() gave them
 
     @_store_errors
-    async def _purge_locked(self, judge: Callable[[Pet], V | None], doomed: builtins.list[str], judged: dict[str, tuple[Pet, V]]) -> None:
+    async def _purge_locked(
+        self, judge: Callable[[Pet], V | None], doomed: builtins.list[str], judged: dict[str, tuple[Pet, V]]
+    ) -> None:
         async with writing(self.db) as conn:  # locked in id order, as every purge locks them: no deadlock between two
             query = f"SELECT id, doc::text FROM pets WHERE id = ANY(%s) ORDER BY {_ORDER} FOR UPDATE"
             rows = await (await conn.execute(query.encode(), (doomed,))).fetchall()

@@ -48,7 +48,7 @@ class Profile(BaseModel):
     @field_validator("temperamentTags")
     @classmethod
     def _tags_are_distinct(cls, tags: list[str]) -> list[str]:
-        """"friendly" and "Friendly" are one trait; listing it twice says nothing new."""
+        """ "friendly" and "Friendly" are one trait; listing it twice says nothing new."""
         seen = [tag.casefold() for tag in tags]
         if len(set(seen)) != len(seen):
             raise ValueError("temperament tags must be distinct")
@@ -109,7 +109,12 @@ def fallback_profile(name: str, species: str) -> Profile:
 
 
 _SPECIES_WORDS = {"dog": "dog", "cat": "cat", "bird": "bird", "other": "companion"}
-_FALLBACK_BREEDS = {"dog": "Mixed Breed", "cat": "Domestic Mixed Breed", "bird": "Unknown Bird Breed", "other": "Unknown"}
+_FALLBACK_BREEDS = {
+    "dog": "Mixed Breed",
+    "cat": "Domestic Mixed Breed",
+    "bird": "Unknown Bird Breed",
+    "other": "Unknown",
+}
 _WHITESPACE = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 

@@ -108,5 +108,9 @@ async def emit_follow_ups(context: Any, follow_ups: Iterable[FollowUp]) -> None:
         except Exception as exc:  # noqa: BLE001 - see above: logged, then repaired by the reconciler
             context.logger.error(
                 "❌ Event not queued; the reconciler will queue it again",
-                {"topic": follow_up.topic, "petId": follow_up.data.get("petId"), "error": f"{type(exc).__name__}: {exc}"},
+                {
+                    "topic": follow_up.topic,
+                    "petId": follow_up.data.get("petId"),
+                    "error": f"{type(exc).__name__}: {exc}",
+                },
             )

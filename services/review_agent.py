@@ -73,12 +73,18 @@ AGENTS: dict[Agent, AgentDefinition] = {
         request_topic=topics.HEALTH_REVIEW_REQUESTED,
         task="You review the health of one animal at a pet shelter and decide whether it needs medical treatment.",
         options=(
-            Option(Choice.TREATMENT_REQUIRED, topics.HEALTH_TREATMENT_REQUIRED,
-                   "The pet needs medical treatment: its symptoms or data show a health concern.",
-                   "an in_quarantine, healthy or available pet becomes ill, then under_treatment"),
-            Option(Choice.NO_TREATMENT_NEEDED, topics.HEALTH_NO_TREATMENT_NEEDED,
-                   "The pet needs no medical treatment.",
-                   "an in_quarantine pet is cleared to healthy (then available); otherwise nothing changes"),
+            Option(
+                Choice.TREATMENT_REQUIRED,
+                topics.HEALTH_TREATMENT_REQUIRED,
+                "The pet needs medical treatment: its symptoms or data show a health concern.",
+                "an in_quarantine, healthy or available pet becomes ill, then under_treatment",
+            ),
+            Option(
+                Choice.NO_TREATMENT_NEEDED,
+                topics.HEALTH_NO_TREATMENT_NEEDED,
+                "The pet needs no medical treatment.",
+                "an in_quarantine pet is cleared to healthy (then available); otherwise nothing changes",
+            ),
         ),
     ),
     Agent.ADOPTION: AgentDefinition(
@@ -88,12 +94,18 @@ AGENTS: dict[Agent, AgentDefinition] = {
         request_topic=topics.ADOPTION_REVIEW_REQUESTED,
         task="You review whether one animal's record at a pet shelter is complete enough to list it for adoption.",
         options=(
-            Option(Choice.READY, topics.ADOPTION_READY,
-                   "The record is complete enough to list the pet for adoption.",
-                   "clears the needs_data flag; a healthy pet then moves on to available"),
-            Option(Choice.NEEDS_DATA, topics.ADOPTION_NEEDS_DATA,
-                   "The record misses something adopters need (for example an adoption profile, the age or the weight).",
-                   "flags the pet needs_data: it can't become available or pending until cleared (an available pet goes back to healthy)"),
+            Option(
+                Choice.READY,
+                topics.ADOPTION_READY,
+                "The record is complete enough to list the pet for adoption.",
+                "clears the needs_data flag; a healthy pet then moves on to available",
+            ),
+            Option(
+                Choice.NEEDS_DATA,
+                topics.ADOPTION_NEEDS_DATA,
+                "The record misses something adopters need (for example an adoption profile, the age or the weight).",
+                "flags the pet needs_data: it can't become available or pending until cleared (an available pet goes back to healthy)",
+            ),
         ),
     ),
 }
@@ -137,8 +149,11 @@ class AgentAnswer(BaseModel):
     def _allowed(cls, value: str, info: ValidationInfo) -> str:
         allowed = [c.value for c in (info.context or {}).get("allowed", ())]
         if value not in allowed:
-            raise PydanticCustomError("not_allowed", "'{value}' is not one of the allowed choices ({allowed})",
-                                      {"value": value[:60], "allowed": ", ".join(allowed)})
+            raise PydanticCustomError(
+                "not_allowed",
+                "'{value}' is not one of the allowed choices ({allowed})",
+                {"value": value[:60], "allowed": ", ".join(allowed)},
+            )
         return value
 
 
@@ -164,20 +179,34 @@ def response_format(definition: AgentDefinition) -> dict[str, Any]:
         "required": ["choice", "rationale"],
         "additionalProperties": False,
     }
-    return {"type": "json_schema", "json_schema": {"name": f"{definition.agent.value}_review_decision", "strict": True, "schema": schema}}
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": f"{definition.agent.value}_review_decision", "strict": True, "schema": schema},
+    }
 
 
 def build_messages(definition: AgentDefinition, seen: Mapping[str, Any]) -> list[dict[str, str]]:
     """Fixed instructions, then the pet as a JSON object: the only place its data goes."""
-    return [{"role": "system", "content": system_prompt(definition)},
-            {"role": "user", "content": json.dumps(dict(seen), ensure_ascii=False)}]
+    return [
+        {"role": "system", "content": system_prompt(definition)},
+        {"role": "user", "content": json.dumps(dict(seen), ensure_ascii=False)},
+    ]
 
 
-async def decide(agent: Agent, pet: Mapping[str, Any], *, review_id: str, trace_id: str | None, now: int) -> ReviewRecord:
+async def decide(
+    agent: Agent, pet: Mapping[str, Any], *, review_id: str, trace_id: str | None, now: int
+) -> ReviewRecord:
     """The agent's decision on this pet, as a record: the model's when it gives a valid one, else the rules'."""
     definition = AGENTS[agent]
     seen = inputs(pet)
-    record: dict[str, Any] = {"id": review_id, "agent": agent, "inputs": seen, "allowedChoices": list(definition.choices), "at": now, "traceId": trace_id}
+    record: dict[str, Any] = {
+        "id": review_id,
+        "agent": agent,
+        "inputs": seen,
+        "allowedChoices": list(definition.choices),
+        "at": now,
+        "traceId": trace_id,
+    }
     try:
         settings = usable_settings()
     except AiUnavailable as exc:
@@ -189,14 +218,17 @@ async def decide(agent: Agent, pet: Mapping[str, Any], *, review_id: str, trace_
         return _fallback(record, agent, seen, f"the model's answer was refused: {one_line(exc, 'answer')}")
     except Exception as exc:  # noqa: BLE001 - any failure means the fallback, by design
         return _fallback(record, agent, seen, describe_failure(exc, settings))
-    return ReviewRecord(**record, choice=Choice(valid.choice), rationale=_clip(valid.rationale), source="model", model=settings.model)
+    return ReviewRecord(
+        **record, choice=Choice(valid.choice), rationale=_clip(valid.rationale), source="model", model=settings.model
+    )
 
 
 def _fallback(record: dict[str, Any], agent: Agent, seen: Mapping[str, Any], reason: str) -> ReviewRecord:
     choice, rationale = fallback_choice(agent, seen)
-    return ReviewRecord(**record, choice=choice, rationale=rationale, source="fallback", fallbackReason=reason[:ERROR_MAX_CHARS])
+    return ReviewRecord(
+        **record, choice=choice, rationale=rationale, source="fallback", fallbackReason=reason[:ERROR_MAX_CHARS]
+    )
 
 
 def _clip(text: str) -> str:
     return str(clip_text(text, RATIONALE_MAX_CHARS))
-

@@ -38,12 +38,16 @@ async def request_review(agent: Agent, req: dict[str, Any], context: Any) -> Res
     pet = await load_pet(get_store(), pet_id)
     decision = decisions.review_request(pet, agent)
     if decision.outcome is Outcome.REJECT:
-        context.logger.warn(f"⚠️ {definition.title} refused", {"petId": pet_id, "status": pet["status"], "reason": decision.reason})
+        context.logger.warn(
+            f"⚠️ {definition.title} refused", {"petId": pet_id, "status": pet["status"], "reason": decision.reason}
+        )
         return {"status": 409, "body": {"message": decision.reason}}
 
     request = ReviewRequested(petId=pet_id, reviewId=uuid.uuid4().hex, agent=agent, requestedAt=now_ms())
-    context.logger.info(f"{definition.emoji} {definition.title} requested",
-                        {"petId": pet_id, "reviewId": request.reviewId, "status": pet["status"]})
+    context.logger.info(
+        f"{definition.emoji} {definition.title} requested",
+        {"petId": pet_id, "reviewId": request.reviewId, "status": pet["status"]},
+    )
     await context.emit({"topic": definition.request_topic, "data": request.model_dump(mode="json")})
     body = {
         "message": f"{definition.title} requested",
@@ -62,11 +66,15 @@ async def run_agent(agent: Agent, input_data: Any, context: Any) -> None:
     try:
         request = ReviewRequested.model_validate(input_data)
     except ValidationError as exc:
-        context.logger.error(f"❌ {definition.title} request is malformed", {"input": input_data, "error": one_line(exc)})
+        context.logger.error(
+            f"❌ {definition.title} request is malformed", {"input": input_data, "error": one_line(exc)}
+        )
         return  # retrying can't fix it
     fields = {"petId": request.petId, "reviewId": request.reviewId}
     if request.agent is not agent:
-        context.logger.error(f"❌ {definition.title} request is for another agent", {**fields, "agent": request.agent.value})
+        context.logger.error(
+            f"❌ {definition.title} request is for another agent", {**fields, "agent": request.agent.value}
+        )
         return
 
     pet = await get_store().aget(request.petId)
@@ -79,11 +87,18 @@ async def run_agent(agent: Agent, input_data: Any, context: Any) -> None:
     change = await get_store().amodify(request.petId, timeline.recording(lambda _pet: Decision(Outcome.APPLY), told))
     if change is not None:
         await timeline.publish(context, change.after, since=change.before)
-    context.logger.info(f"🤖 {definition.title} agent deciding", {**fields, "status": pet["status"], "choices": [c.value for c in definition.choices]})
-    review = await decide(agent, pet, review_id=request.reviewId, trace_id=getattr(context, "trace_id", None), now=now_ms())
+    context.logger.info(
+        f"🤖 {definition.title} agent deciding",
+        {**fields, "status": pet["status"], "choices": [c.value for c in definition.choices]},
+    )
+    review = await decide(
+        agent, pet, review_id=request.reviewId, trace_id=getattr(context, "trace_id", None), now=now_ms()
+    )
     decided = {**fields, "choice": review.choice.value, "source": review.source, "rationale": review.rationale}
     if review.source == "fallback":
-        context.logger.warn(f"⚠️ {definition.title} decided by the fallback rules", {**decided, "reason": review.fallbackReason})
+        context.logger.warn(
+            f"⚠️ {definition.title} decided by the fallback rules", {**decided, "reason": review.fallbackReason}
+        )
     else:
         context.logger.info(f"✅ {definition.title} decided", {**decided, "model": review.model})
     event = ReviewDecided(petId=request.petId, review=review)

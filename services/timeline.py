@@ -105,12 +105,16 @@ def item_id(seq: int) -> str:
 def _appended(pet: Mapping[str, Any], entries: Sequence[Entry], now: int) -> dict[str, Any]:
     """The patch that numbers `entries` after the pet's last item and adds them to its outbox."""
     seq = int(pet.get(SEQ) or 0)
-    items = [{"id": item_id(seq + n), "at": now, "kind": e.kind.value, "message": e.message, "data": e.data}
-             for n, e in enumerate(entries, start=1)]
+    items = [
+        {"id": item_id(seq + n), "at": now, "kind": e.kind.value, "message": e.message, "data": e.data}
+        for n, e in enumerate(entries, start=1)
+    ]
     return {SEQ: seq + len(items), OUTBOX: [*outbox_of(pet), *items]}
 
 
-def recording(decide: Callable[[Pet], Decision], tell: Teller, clock: Callable[[], int] = now_ms) -> Callable[[Pet], Decision]:
+def recording(
+    decide: Callable[[Pet], Decision], tell: Teller, clock: Callable[[], int] = now_ms
+) -> Callable[[Pet], Decision]:
     """`decide`, with the items `tell` makes of its decision written in the same patch, and the
     outbox items this process has seen on the stream taken out of it (a write that happens anyway
     clears them for free). An item's time is read under the store's lock, like its id, so times
@@ -128,7 +132,9 @@ def recording(decide: Callable[[Pet], Decision], tell: Teller, clock: Callable[[
             return decision
         unchanged = {} if decision.patch else {"updatedAt": pet.get("updatedAt")}
         kept = {**pet, OUTBOX: [i for i in box if i["id"] not in on_stream]}
-        return dataclasses.replace(decision, patch={**(decision.patch or unchanged), **_appended(kept, entries, clock())})
+        return dataclasses.replace(
+            decision, patch={**(decision.patch or unchanged), **_appended(kept, entries, clock())}
+        )
 
     return decide_and_record
 
@@ -147,8 +153,16 @@ def outbox_of(pet: Mapping[str, Any]) -> list[Item]:
 
 
 def created(pet: Mapping[str, Any]) -> Entry:
-    return Entry(Kind.CREATED, f"🐾 {pet.get('name')} the {pet.get('species')} was taken in",
-                 {"name": pet.get("name"), "species": pet.get("species"), "ageMonths": pet.get("ageMonths"), "status": Status.NEW.value})
+    return Entry(
+        Kind.CREATED,
+        f"🐾 {pet.get('name')} the {pet.get('species')} was taken in",
+        {
+            "name": pet.get("name"),
+            "species": pet.get("species"),
+            "ageMonths": pet.get("ageMonths"),
+            "status": Status.NEW.value,
+        },
+    )
 
 
 def told_feeding_reminder(pet: Pet, decision: Decision) -> list[Entry]:
@@ -157,17 +171,34 @@ def told_feeding_reminder(pet: Pet, decision: Decision) -> list[Entry]:
         return []
     after = {**pet, **decision.patch}
     at = after.get("nextFeedingAt")
-    return [Entry(Kind.FEEDING_REMINDER_SET, f"✅ Next feeding reminder set for {iso_time(at)}", {"nextFeedingAt": at, "notes": after.get("notes")})]
+    return [
+        Entry(
+            Kind.FEEDING_REMINDER_SET,
+            f"✅ Next feeding reminder set for {iso_time(at)}",
+            {"nextFeedingAt": at, "notes": after.get("notes")},
+        )
+    ]
 
 
 def status_changed(change: StatusChange) -> Entry:
-    data = {"oldStatus": change.old, "newStatus": change.new, "automatic": change.automatic, "trigger": change.trigger,
-            "requestId": change.request_id}
+    data = {
+        "oldStatus": change.old,
+        "newStatus": change.new,
+        "automatic": change.automatic,
+        "trigger": change.trigger,
+        "requestId": change.request_id,
+    }
     return Entry(Kind.STATUS_CHANGED, f"✅ {change.description} ({change.old} -> {change.new})", data)
 
 
 def rejected(current: str, requested: str, reason: str, automatic: bool, request_id: str | None) -> Entry:
-    data = {"currentStatus": current, "requestedStatus": requested, "reason": reason, "automatic": automatic, "requestId": request_id}
+    data = {
+        "currentStatus": current,
+        "requestedStatus": requested,
+        "reason": reason,
+        "automatic": automatic,
+        "requestId": request_id,
+    }
     return Entry(Kind.STATUS_CHANGE_REJECTED, f"⚠️ Status change to {requested} rejected: {reason}", data)
 
 
@@ -209,10 +240,20 @@ def told_review(review: ReviewRecord) -> Teller:
         if review.source == "fallback" and review.fallbackReason:
             source = f"fallback: {review.fallbackReason}"
         choice = review.choice.value.replace("_", " ")
-        data = {"reviewId": review.id, "agent": review.agent.value, "choice": review.choice.value, "source": review.source,
-                "rationale": review.rationale, "effect": decision.reason or None}
-        return [Entry(Kind.REVIEW_DECIDED, f"🧭 {review.agent.value.capitalize()} review decided: {choice} ({source})", data),
-                *told_transition(pet, decision)]
+        data = {
+            "reviewId": review.id,
+            "agent": review.agent.value,
+            "choice": review.choice.value,
+            "source": review.source,
+            "rationale": review.rationale,
+            "effect": decision.reason or None,
+        }
+        return [
+            Entry(
+                Kind.REVIEW_DECIDED, f"🧭 {review.agent.value.capitalize()} review decided: {choice} ({source})", data
+            ),
+            *told_transition(pet, decision),
+        ]
 
     return tell
 
@@ -223,11 +264,18 @@ def told_review_requested(agent: str, title: str, review_id: str, requested_at: 
 
     def tell(pet: Pet, _decision: Decision) -> list[Entry]:
         decided = any(isinstance(r, dict) and r.get("id") == review_id for r in pet.get("reviews") or [])
-        if decided or any(i["kind"] == Kind.REVIEW_REQUESTED and i["data"].get("reviewId") == review_id for i in outbox_of(pet)):
+        if decided or any(
+            i["kind"] == Kind.REVIEW_REQUESTED and i["data"].get("reviewId") == review_id for i in outbox_of(pet)
+        ):
             return []
         status = pet.get("status")
-        return [Entry(Kind.REVIEW_REQUESTED, f"📋 {title} requested (pet is {status})",
-                      {"reviewId": review_id, "agent": agent, "requestedAt": requested_at, "status": status})]
+        return [
+            Entry(
+                Kind.REVIEW_REQUESTED,
+                f"📋 {title} requested (pet is {status})",
+                {"reviewId": review_id, "agent": agent, "requestedAt": requested_at, "status": status},
+            )
+        ]
 
     return tell
 
@@ -236,7 +284,13 @@ def told_enrichment_started(pet: Pet, decision: Decision) -> list[Entry]:
     """The first start of an enrichment (a retry of the same one writes nothing, and tells nothing)."""
     if not decision.applied or not decision.patch:
         return []
-    return [Entry(Kind.ENRICHMENT_STARTED, "🤖 AI profile enrichment started", {"name": pet.get("name"), "species": pet.get("species")})]
+    return [
+        Entry(
+            Kind.ENRICHMENT_STARTED,
+            "🤖 AI profile enrichment started",
+            {"name": pet.get("name"), "species": pet.get("species")},
+        )
+    ]
 
 
 def _gist(profile: Mapping[str, Any]) -> dict[str, Any]:
@@ -251,28 +305,50 @@ def told_enrichment_finished(profile: Mapping[str, Any], error: str | None) -> T
         if not decision.applied:
             return []
         if error is not None:
-            return [Entry(Kind.ENRICHMENT_FAILED, f"❌ AI profile enrichment failed ({error}): fallback profile stored",
-                          {"error": error, "fallback": True, **_gist(profile)})]
-        return [Entry(Kind.ENRICHMENT_COMPLETED, f"✅ AI profile written: {profile.get('breedGuess')}",
-                      {"fallback": False, **_gist(profile)})]
+            return [
+                Entry(
+                    Kind.ENRICHMENT_FAILED,
+                    f"❌ AI profile enrichment failed ({error}): fallback profile stored",
+                    {"error": error, "fallback": True, **_gist(profile)},
+                )
+            ]
+        return [
+            Entry(
+                Kind.ENRICHMENT_COMPLETED,
+                f"✅ AI profile written: {profile.get('breedGuess')}",
+                {"fallback": False, **_gist(profile)},
+            )
+        ]
 
     return tell
 
 
 def _plan_told(plan: Mapping[str, Any]) -> Entry:
     schedule = plan.get("schedule") or {}
-    data = {"treatmentType": plan.get("treatmentType"), "urgency": plan.get("urgency"), "startsAt": schedule.get("startsAt")}
-    return Entry(Kind.TREATMENT_PLAN_WRITTEN,
-                 f"📅 Treatment plan written: {data['treatmentType']}, {data['urgency']}, starting {iso_time(data['startsAt'])}", data)
+    data = {
+        "treatmentType": plan.get("treatmentType"),
+        "urgency": plan.get("urgency"),
+        "startsAt": schedule.get("startsAt"),
+    }
+    return Entry(
+        Kind.TREATMENT_PLAN_WRITTEN,
+        f"📅 Treatment plan written: {data['treatmentType']}, {data['urgency']}, starting {iso_time(data['startsAt'])}",
+        data,
+    )
 
 
 def _posting_told(posting: Mapping[str, Any]) -> Entry:
     data = {"title": posting.get("title"), "adoptionFee": posting.get("adoptionFee")}
-    return Entry(Kind.ADOPTION_POSTING_WRITTEN, f"📝 Adoption posting written: {data['title']} (fee {data['adoptionFee']})", data)
+    return Entry(
+        Kind.ADOPTION_POSTING_WRITTEN, f"📝 Adoption posting written: {data['title']} (fee {data['adoptionFee']})", data
+    )
 
 
 # What the timeline keeps of each (the whole of it is on the pet).
-CARE_TOLD: dict[str, Callable[[Mapping[str, Any]], Entry]] = {"treatmentPlan": _plan_told, "adoptionPosting": _posting_told}
+CARE_TOLD: dict[str, Callable[[Mapping[str, Any]], Entry]] = {
+    "treatmentPlan": _plan_told,
+    "adoptionPosting": _posting_told,
+}
 
 
 def told_care(field_name: str) -> Teller:
@@ -290,7 +366,11 @@ def told_deleted(pet: Pet, decision: Decision) -> list[Entry]:
     if not decision.applied or not decision.patch:
         return []
     patch = decision.patch
-    data = {"previousStatus": patch.get("statusBeforeDelete"), "deletedAt": patch.get("deletedAt"), "purgeAt": patch.get("purgeAt")}
+    data = {
+        "previousStatus": patch.get("statusBeforeDelete"),
+        "deletedAt": patch.get("deletedAt"),
+        "purgeAt": patch.get("purgeAt"),
+    }
     return [Entry(Kind.DELETED, f"🗑️ Pet soft deleted: restorable until {iso_time(patch.get('purgeAt'))}", data)]
 
 
@@ -310,7 +390,13 @@ def _stream(context: Any) -> Any:
 
 def _entry_data(item: Item) -> dict[str, Any]:
     """What `set` stores: the entry, and `_createdAt` = its time, so both runtimes' `getGroup` keep time order."""
-    return {"at": item["at"], "kind": item["kind"], "message": item["message"], "data": item["data"], "_createdAt": item["at"]}
+    return {
+        "at": item["at"],
+        "kind": item["kind"],
+        "message": item["message"],
+        "data": item["data"],
+        "_createdAt": item["at"],
+    }
 
 
 def _plain(item: Mapping[str, Any]) -> Item:
@@ -361,8 +447,10 @@ async def _set_all(context: Any, pet_id: str, items: Iterable[Item]) -> list[str
         try:
             await stream.set(pet_id, item["id"], _entry_data(item))
         except Exception as exc:  # noqa: BLE001 - the item stays in the outbox; the reconciler publishes it
-            context.logger.error("❌ Timeline item not published; the reconciler will publish it",
-                                 {"petId": pet_id, "itemId": item["id"], "error": f"{type(exc).__name__}: {exc}"})
+            context.logger.error(
+                "❌ Timeline item not published; the reconciler will publish it",
+                {"petId": pet_id, "itemId": item["id"], "error": f"{type(exc).__name__}: {exc}"},
+            )
             break  # the rest after it: keeps the stream in id order
         done.append(item["id"])
     return done
@@ -378,7 +466,9 @@ async def _clear(context: Any, pet: Pet, ids: Sequence[str]) -> None:
         left = [i for i in box if i["id"] not in gone]
         if len(left) == len(box):
             return Decision(Outcome.SKIP, kind="unchanged")
-        return Decision(Outcome.APPLY, patch={OUTBOX: left, "updatedAt": current.get("updatedAt")})  # not a change of the pet's
+        return Decision(
+            Outcome.APPLY, patch={OUTBOX: left, "updatedAt": current.get("updatedAt")}
+        )  # not a change of the pet's
 
     try:
         change = await get_store().amodify(pet["id"], cleared)

@@ -83,7 +83,9 @@ class TreatmentPlan(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    treatmentType: str = Field(description="From the first matching symptom: Emergency Surgery, Respiratory Treatment, ...")
+    treatmentType: str = Field(
+        description="From the first matching symptom: Emergency Surgery, Respiratory Treatment, ..."
+    )
     urgency: Urgency
     symptoms: list[str] = Field(description="The symptoms the plan was derived from.")
     medication: list[Medication]
@@ -99,14 +101,25 @@ def treatment_plan(pet: Mapping[str, Any], now: int) -> TreatmentPlan:
     urgency = Urgency.URGENT if any(_mentions(symptoms, word) for word in URGENT_KEYWORDS) else Urgency.NORMAL
     treatment = next((kind for word, kind in TREATMENT_TYPES if _mentions(symptoms, word)), GENERAL_EXAMINATION)
     dose = _dose_basis(pet.get("weightKg"))
-    medication = [Medication(name=name, instructions=f"{how}; {dose}") for word, name, how in MEDICATIONS if _mentions(symptoms, word)]
+    medication = [
+        Medication(name=name, instructions=f"{how}; {dose}")
+        for word, name, how in MEDICATIONS
+        if _mentions(symptoms, word)
+    ]
     starts_at = now + START_AFTER_MS[urgency]
-    check_ups = [CheckUp(at=starts_at + after, purpose=f"Check-up {_days(after)} after the treatment starts")
-                 for after in CHECK_UPS_AFTER_MS[urgency]]
+    check_ups = [
+        CheckUp(at=starts_at + after, purpose=f"Check-up {_days(after)} after the treatment starts")
+        for after in CHECK_UPS_AFTER_MS[urgency]
+    ]
     return TreatmentPlan(
-        treatmentType=treatment, urgency=urgency, symptoms=symptoms, medication=medication,
-        requiredStaff=list(STAFF[urgency]), estimatedDuration=DURATION[urgency],
-        schedule=TreatmentSchedule(startsAt=starts_at, followUps=check_ups), plannedAt=now,
+        treatmentType=treatment,
+        urgency=urgency,
+        symptoms=symptoms,
+        medication=medication,
+        requiredStaff=list(STAFF[urgency]),
+        estimatedDuration=DURATION[urgency],
+        schedule=TreatmentSchedule(startsAt=starts_at, followUps=check_ups),
+        plannedAt=now,
     )
 
 

@@ -31,6 +31,7 @@ config = {
     "flows": ["pets"],
 }
 
+
 async def handler(input_data: Any, context: Any) -> None:
     try:
         pet_id = PetCareRequested.model_validate(input_data).petId
@@ -40,8 +41,10 @@ async def handler(input_data: Any, context: Any) -> None:
     context.logger.info("🏠 Adoption Posting triggered", {"petId": pet_id})
 
     now = now_ms()
-    write = timeline.recording(lambda pet: decisions.care_written(pet, "adoptionPosting", adoption_posting(pet, now).model_dump(mode="json")),
-                               timeline.told_care("adoptionPosting"))
+    write = timeline.recording(
+        lambda pet: decisions.care_written(pet, "adoptionPosting", adoption_posting(pet, now).model_dump(mode="json")),
+        timeline.told_care("adoptionPosting"),
+    )
     change = await get_store().amodify(pet_id, write)
     if change is None or not change.decision.applied:
         reason = "pet not found (purged)" if change is None else change.decision.reason
@@ -49,6 +52,9 @@ async def handler(input_data: Any, context: Any) -> None:
         return
 
     posting = change.after["adoptionPosting"]
-    context.logger.info("📝 Adoption posting created", {"petId": pet_id, "title": posting["title"], "adoptionFee": posting["adoptionFee"]})
+    context.logger.info(
+        "📝 Adoption posting created",
+        {"petId": pet_id, "title": posting["title"], "adoptionFee": posting["adoptionFee"]},
+    )
     await timeline.publish(context, change.after, since=change.before)
     await context.emit({"topic": "py.adoption.posted", "data": {"petId": pet_id, "posting": posting, "at": now}})

@@ -40,6 +40,7 @@ config = {
     "infrastructure": {"handler": {"timeout": 60}},
 }
 
+
 async def handler(input_data: Any, context: Any) -> None:
     try:
         pet_id = ProfileRequested.model_validate(input_data).petId
@@ -47,8 +48,9 @@ async def handler(input_data: Any, context: Any) -> None:
         context.logger.error("❌ Profile request is malformed", {"input": input_data, "error": one_line(exc)})
         return  # retrying can't fix it
     now = now_ms()
-    start = await get_store().amodify(pet_id, timeline.recording(lambda pet: decisions.enrichment_start(pet, now),
-                                                                 timeline.told_enrichment_started))
+    start = await get_store().amodify(
+        pet_id, timeline.recording(lambda pet: decisions.enrichment_start(pet, now), timeline.told_enrichment_started)
+    )
     if start is None or not start.decision.applied:
         context.logger.info("⏭️ AI Profile Enrichment skipped", {"petId": pet_id, "reason": _why_skipped(start)})
         return
@@ -67,8 +69,9 @@ async def handler(input_data: Any, context: Any) -> None:
 
     # The call may take seconds and the pet may have been deleted meanwhile: decided under the
     # store's lock, so a delete landing now can't be overwritten or raced.
-    written = timeline.recording(lambda current: decisions.profile_written(current, profile),
-                                 timeline.told_enrichment_finished(profile, error))
+    written = timeline.recording(
+        lambda current: decisions.profile_written(current, profile), timeline.told_enrichment_finished(profile, error)
+    )
     change = await get_store().amodify(pet_id, written)
     if change is None or not change.decision.applied:
         context.logger.info("⏭️ AI Profile Enrichment skipped", {"petId": pet_id, "reason": _why_skipped(change)})
@@ -76,10 +79,16 @@ async def handler(input_data: Any, context: Any) -> None:
 
     if result.is_fallback:
         context.logger.warn("❌ AI Profile Enrichment failed", {"petId": pet_id, "error": result.error})
-        outcome = {"topic": "py.ai.profile.enrichment.failed", "data": {"petId": pet_id, "error": result.error, "fallback": True, "profile": profile}}
+        outcome = {
+            "topic": "py.ai.profile.enrichment.failed",
+            "data": {"petId": pet_id, "error": result.error, "fallback": True, "profile": profile},
+        }
     else:
         context.logger.info("✅ AI Profile Enrichment completed", {"petId": pet_id, "profile": profile})
-        outcome = {"topic": "py.ai.profile.enrichment.completed", "data": {"petId": pet_id, "profile": profile, "fallback": False}}
+        outcome = {
+            "topic": "py.ai.profile.enrichment.completed",
+            "data": {"petId": pet_id, "profile": profile, "fallback": False},
+        }
     await timeline.publish(context, change.after, since=change.before)
     await context.emit(outcome)
 

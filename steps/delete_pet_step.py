@@ -28,20 +28,36 @@ config = {
     "flows": ["pets"],
 }
 
+
 @answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     pet_id = req["pathParams"]["id"]
     now = now_ms()
-    change = await modify_pet(get_store(), pet_id, timeline.recording(lambda pet: decisions.soft_delete(pet, now), timeline.told_deleted))
+    change = await modify_pet(
+        get_store(), pet_id, timeline.recording(lambda pet: decisions.soft_delete(pet, now), timeline.told_deleted)
+    )
 
     pet = change.after
     if change.decision.applied:
         context.logger.info(
             "🗑️ Pet soft deleted",
-            {"petId": pet_id, "name": pet["name"], "deletedAt": iso_time(pet["deletedAt"]), "purgeAt": iso_time(pet["purgeAt"])},
+            {
+                "petId": pet_id,
+                "name": pet["name"],
+                "deletedAt": iso_time(pet["deletedAt"]),
+                "purgeAt": iso_time(pet["purgeAt"]),
+            },
         )
         await timeline.publish(context, pet, since=change.before)
-        deleted = {"petId": pet_id, "name": pet["name"], "previousStatus": pet.get("statusBeforeDelete"),
-                   "deletedAt": pet["deletedAt"], "purgeAt": pet["purgeAt"]}
+        deleted = {
+            "petId": pet_id,
+            "name": pet["name"],
+            "previousStatus": pet.get("statusBeforeDelete"),
+            "deletedAt": pet["deletedAt"],
+            "purgeAt": pet["purgeAt"],
+        }
         await emit_follow_ups(context, [FollowUp("py.pet.soft.deleted", deleted)])
-    return {"status": 202, "body": {"message": "Pet scheduled for deletion", "petId": pet_id, "purgeAt": pet["purgeAt"]}}
+    return {
+        "status": 202,
+        "body": {"message": "Pet scheduled for deletion", "petId": pet_id, "purgeAt": pet["purgeAt"]},
+    }

@@ -24,6 +24,7 @@ config = {
     "flows": ["pets"],
 }
 
+
 async def handler(context: Any) -> None:
     context.logger.info("🔄 Deletion Reaper started - scanning for pets to purge")
     now = now_ms()
@@ -44,7 +45,12 @@ async def handler(context: Any) -> None:
     for pet in purged:
         context.logger.info(
             "💀 Pet permanently purged",
-            {"petId": pet["id"], "name": pet.get("name"), "deletedAt": iso_time(pet.get("deletedAt")), "purgeAt": iso_time(pet.get("purgeAt"))},
+            {
+                "petId": pet["id"],
+                "name": pet.get("name"),
+                "deletedAt": iso_time(pet.get("deletedAt")),
+                "purgeAt": iso_time(pet.get("purgeAt")),
+            },
         )
         await context.emit(
             {

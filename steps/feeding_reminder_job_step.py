@@ -29,6 +29,7 @@ config = {
     "flows": ["pets"],
 }
 
+
 async def handler(input_data: Any, context: Any) -> None:
     try:
         event = FeedingReminderEnqueued.model_validate(input_data)
@@ -39,7 +40,9 @@ async def handler(input_data: Any, context: Any) -> None:
     pet_id = event.petId
     context.logger.info("🔄 Setting next feeding reminder", {"petId": pet_id, "enqueuedAt": event.enqueuedAt})
 
-    change = await get_store().amodify(pet_id, timeline.recording(decisions.feeding_reminder, timeline.told_feeding_reminder))
+    change = await get_store().amodify(
+        pet_id, timeline.recording(decisions.feeding_reminder, timeline.told_feeding_reminder)
+    )
     if change is None or change.decision.outcome is Outcome.SKIP:
         reason = "pet not found (purged)" if change is None else change.decision.reason
         context.logger.info("⏭️ Feeding reminder skipped", {"petId": pet_id, "reason": reason})

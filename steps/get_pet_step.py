@@ -17,6 +17,7 @@ config = {
     "flows": ["pets"],
 }
 
+
 @answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"status": 200, "body": shown(await load_pet(get_store(), req["pathParams"]["id"]))}

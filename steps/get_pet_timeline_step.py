@@ -23,6 +23,7 @@ config = {
     "flows": ["pets"],
 }
 
+
 @answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     pet = await load_pet(get_store(), req["pathParams"]["id"])

@@ -27,5 +27,6 @@ config = {
     "infrastructure": {"handler": {"timeout": 60}},
 }
 
+
 async def handler(input_data: Any, context: Any) -> None:
     await run_agent(Agent.HEALTH, input_data, context)

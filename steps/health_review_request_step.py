@@ -22,10 +22,16 @@ config = {
     "method": "POST",
     "emits": [{"topic": "py.health.review.requested", "label": "Health review requested"}],
     "virtualSubscribes": ["py.staff.pet.review"],
-    "responseSchema": {"202": schema(ReviewRequestAnswer), "404": schema(ErrorBody), "409": schema(ErrorBody), "500": schema(ErrorBody)},
+    "responseSchema": {
+        "202": schema(ReviewRequestAnswer),
+        "404": schema(ErrorBody),
+        "409": schema(ErrorBody),
+        "500": schema(ErrorBody),
+    },
     "middleware": [require_staff, idempotent("RequestHealthReview")],
     "flows": ["pets"],
 }
+
 
 @answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:

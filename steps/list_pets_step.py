@@ -27,6 +27,7 @@ config = {
     "flows": ["pets"],
 }
 
+
 @answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     try:

@@ -59,6 +59,7 @@ config = {
     "flows": ["pets"],
 }
 
+
 async def handler(input_data: Any, context: Any) -> None:
     try:
         event = _parse(input_data)
@@ -68,30 +69,47 @@ async def handler(input_data: Any, context: Any) -> None:
 
     pet_id = event.petId
     if isinstance(event, StatusUpdateRequested):
-        trigger, fields = STATUS_UPDATE_REQUESTED, {"petId": pet_id, "eventType": STATUS_UPDATE_REQUESTED, "requestedStatus": event.requestedStatus.value}
+        trigger, fields = (
+            STATUS_UPDATE_REQUESTED,
+            {"petId": pet_id, "eventType": STATUS_UPDATE_REQUESTED, "requestedStatus": event.requestedStatus.value},
+        )
         if event.automatic:
             context.logger.info("🤖 Automatic progression", {**fields, "automatic": True})
         else:
             context.logger.info("🔄 Lifecycle orchestrator processing", fields)
         told = timeline.told_status_request(event.requestedStatus.value, event.automatic, event.requestId)
-        change = await get_store().amodify(pet_id, timeline.recording(lambda pet: decisions.status_request(pet, event), told))
+        change = await get_store().amodify(
+            pet_id, timeline.recording(lambda pet: decisions.status_request(pet, event), told)
+        )
     elif isinstance(event, ReviewDecided):
         review = event.review
         trigger = f"{review.agent.value}.{review.choice.value}"
-        context.logger.info("🧭 Agent decision received", {"petId": pet_id, "agent": review.agent.value, "choice": review.choice.value,
-                                                          "source": review.source, "reviewId": review.id})
+        context.logger.info(
+            "🧭 Agent decision received",
+            {
+                "petId": pet_id,
+                "agent": review.agent.value,
+                "choice": review.choice.value,
+                "source": review.source,
+                "reviewId": review.id,
+            },
+        )
         recorded = timeline.recording(lambda pet: decisions.review_decided(pet, review), timeline.told_review(review))
         change = await get_store().amodify(pet_id, recorded)
     else:
         trigger = FEEDING_REMINDER_COMPLETED
         context.logger.info("🔄 Lifecycle orchestrator processing", {"petId": pet_id, "eventType": trigger})
-        change = await get_store().amodify(pet_id, timeline.recording(decisions.feeding_completed, timeline.told_transition))
+        change = await get_store().amodify(
+            pet_id, timeline.recording(decisions.feeding_completed, timeline.told_transition)
+        )
 
     if change is None:
         context.logger.warn("⚠️ Pet not found", {"petId": pet_id, "eventType": trigger})
         return
     outcomes = _report(context, pet_id, change.before["status"], change.decision, input_data)
-    await timeline.publish(context, change.after, since=change.before)  # before what it sets off: clients see causes first
+    await timeline.publish(
+        context, change.after, since=change.before
+    )  # before what it sets off: clients see causes first
     for outcome in outcomes:
         await context.emit(outcome)
 
@@ -110,29 +128,49 @@ def _report(context: Any, pet_id: str, current: str, decision: Decision, event: 
     if decision.outcome is Outcome.APPLY and decision.change is not None:
         c = decision.change
         context.logger.info(
-            "✅ Lifecycle transition completed", {"petId": pet_id, "oldStatus": c.old, "newStatus": c.new, "description": c.description}
+            "✅ Lifecycle transition completed",
+            {"petId": pet_id, "oldStatus": c.old, "newStatus": c.new, "description": c.description},
         )
-        completed = {"petId": pet_id, "oldStatus": c.old, "newStatus": c.new, "description": c.description,
-                     "automatic": c.automatic, "eventType": c.trigger, "requestId": c.request_id}
+        completed = {
+            "petId": pet_id,
+            "oldStatus": c.old,
+            "newStatus": c.new,
+            "description": c.description,
+            "automatic": c.automatic,
+            "eventType": c.trigger,
+            "requestId": c.request_id,
+        }
         events.append({"topic": topics.TRANSITION_COMPLETED, "data": completed})
     elif "review" in event:
         review = event["review"]
         fields = {"petId": pet_id, "agent": review["agent"], "choice": review["choice"], "status": current}
         if decision.outcome is Outcome.APPLY:
-            context.logger.info("📋 Agent decision recorded", {**fields, "note": decision.reason} if decision.reason else fields)
+            context.logger.info(
+                "📋 Agent decision recorded", {**fields, "note": decision.reason} if decision.reason else fields
+            )
         elif decision.outcome is Outcome.REJECT:
             context.logger.warn("⚠️ Agent decision refused", {**fields, "reason": decision.reason})
         else:
             context.logger.info("⏭️ Agent decision already applied", {**fields, "reason": decision.reason})
     elif decision.outcome is Outcome.REJECT:
-        rejection = {"petId": pet_id, "currentStatus": current, "requestedStatus": event["requestedStatus"], "reason": decision.reason}
+        rejection = {
+            "petId": pet_id,
+            "currentStatus": current,
+            "requestedStatus": event["requestedStatus"],
+            "reason": decision.reason,
+        }
         context.logger.warn("⚠️ Transition rejected", rejection)
         data = {**rejection, "automatic": bool(event.get("automatic")), "requestId": event.get("requestId")}
         events.append({"topic": topics.TRANSITION_REJECTED, "data": data})
     elif decision.kind == "stale":
         context.logger.info(
             "⏭️ Automatic progression skipped",
-            {"petId": pet_id, "currentStatus": current, "expectedStatus": event.get("fromStatus"), "requestedStatus": event["requestedStatus"]},
+            {
+                "petId": pet_id,
+                "currentStatus": current,
+                "expectedStatus": event.get("fromStatus"),
+                "requestedStatus": event["requestedStatus"],
+            },
         )
     elif decision.kind in ("duplicate", "noop"):
         context.logger.info("⏭️ No transition needed", {"petId": pet_id, "status": current, "reason": decision.reason})
@@ -143,7 +181,11 @@ def _report(context: Any, pet_id: str, current: str, decision: Decision, event: 
         if follow_up.topic == topics.STATUS_UPDATE_REQUESTED:
             context.logger.info(
                 "🤖 Orchestrator triggering automatic progression",
-                {"petId": pet_id, "currentStatus": follow_up.data["currentStatus"], "nextStatus": follow_up.data["requestedStatus"]},
+                {
+                    "petId": pet_id,
+                    "currentStatus": follow_up.data["currentStatus"],
+                    "nextStatus": follow_up.data["requestedStatus"],
+                },
             )
         events.append({"topic": follow_up.topic, "data": follow_up.data})
     return events

@@ -38,6 +38,7 @@ config = {
 
 DEFAULT_GRACE_SECONDS = 120.0
 
+
 async def handler(context: Any) -> None:
     now = now_ms()
     settled_before = now - int(float(os.environ.get("PET_RECONCILE_GRACE_SECONDS") or DEFAULT_GRACE_SECONDS) * 1000)
@@ -52,7 +53,9 @@ async def handler(context: Any) -> None:
             continue
         owed = missing_follow_ups(pet, now)
         if owed:
-            context.logger.warn("🩹 Pet chain incomplete: queueing again", {"petId": pet["id"], "topics": [f.topic for f in owed]})
+            context.logger.warn(
+                "🩹 Pet chain incomplete: queueing again", {"petId": pet["id"], "topics": [f.topic for f in owed]}
+            )
         for follow_up in owed:
             await context.emit({"topic": follow_up.topic, "data": follow_up.data})
         requeued += len(owed)

@@ -30,16 +30,24 @@ config = {
         {"topic": "py.adoption.posting.requested", "label": "Missing adoption posting requested", "conditional": True},
     ],
     "virtualSubscribes": ["py.staff.pet.restore"],
-    "responseSchema": {"200": schema(Pet), "404": schema(ErrorBody), "409": schema(ErrorBody), "500": schema(ErrorBody)},
+    "responseSchema": {
+        "200": schema(Pet),
+        "404": schema(ErrorBody),
+        "409": schema(ErrorBody),
+        "500": schema(ErrorBody),
+    },
     "middleware": [require_staff, idempotent("RestorePet")],
     "flows": ["pets"],
 }
+
 
 @answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     pet_id = req["pathParams"]["id"]
     now = now_ms()
-    change = await modify_pet(get_store(), pet_id, timeline.recording(lambda pet: decisions.restore(pet, now), timeline.told_restored))
+    change = await modify_pet(
+        get_store(), pet_id, timeline.recording(lambda pet: decisions.restore(pet, now), timeline.told_restored)
+    )
     if change.decision.outcome is Outcome.REJECT:
         return {"status": 409, "body": {"message": change.decision.reason}}
 

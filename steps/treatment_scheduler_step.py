@@ -30,6 +30,7 @@ config = {
     "flows": ["pets"],
 }
 
+
 async def handler(input_data: Any, context: Any) -> None:
     try:
         pet_id = PetCareRequested.model_validate(input_data).petId
@@ -39,8 +40,12 @@ async def handler(input_data: Any, context: Any) -> None:
     context.logger.info("🏥 Treatment Scheduler triggered", {"petId": pet_id})
 
     now = now_ms()
-    write = timeline.recording(lambda current: decisions.care_written(current, "treatmentPlan", treatment_plan(current, now).model_dump(mode="json")),
-                               timeline.told_care("treatmentPlan"))
+    write = timeline.recording(
+        lambda current: decisions.care_written(
+            current, "treatmentPlan", treatment_plan(current, now).model_dump(mode="json")
+        ),
+        timeline.told_care("treatmentPlan"),
+    )
     change = await get_store().amodify(pet_id, write)
     if change is None or not change.decision.applied:
         reason = "pet not found (purged)" if change is None else change.decision.reason
@@ -50,8 +55,13 @@ async def handler(input_data: Any, context: Any) -> None:
     plan = change.after["treatmentPlan"]
     context.logger.info(
         "📅 Treatment scheduled",
-        {"petId": pet_id, "urgency": plan["urgency"], "startsAt": iso_time(plan["schedule"]["startsAt"]),
-         "treatmentType": plan["treatmentType"], "symptoms": plan["symptoms"]},
+        {
+            "petId": pet_id,
+            "urgency": plan["urgency"],
+            "startsAt": iso_time(plan["schedule"]["startsAt"]),
+            "treatmentType": plan["treatmentType"],
+            "symptoms": plan["symptoms"],
+        },
     )
     await timeline.publish(context, change.after, since=change.before)
     await context.emit({"topic": "py.treatment.scheduled", "data": {"petId": pet_id, "plan": plan, "at": now}})

@@ -49,6 +49,7 @@ config = {
     "flows": ["pets"],
 }
 
+
 @answers_store_errors
 async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
@@ -61,7 +62,9 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
 
     # Decided under the store's lock, so a DELETE racing this PUT can't be overwritten.
     now = now_ms()
-    update = timeline.recording(lambda pet: decisions.staff_update(pet, changes, requested, now), timeline.told_staff_update(requested))
+    update = timeline.recording(
+        lambda pet: decisions.staff_update(pet, changes, requested, now), timeline.told_staff_update(requested)
+    )
     change = await modify_pet(get_store(), pet_id, update)
     decision = change.decision
     if decision.kind in ("deleted", "flag_blocks"):
@@ -87,9 +90,15 @@ async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
         rejection = {"petId": pet_id, "currentStatus": current, "requestedStatus": requested, "reason": decision.reason}
         context.logger.warn("⚠️ Transition rejected", rejection)
         await emit_follow_ups(context, [FollowUp(topics.TRANSITION_REJECTED, {**rejection, "automatic": False})])
-        return {"status": 202, "body": {"message": "Status change rejected", **answer, "accepted": False, "reason": decision.reason}}
+        return {
+            "status": 202,
+            "body": {"message": "Status change rejected", **answer, "accepted": False, "reason": decision.reason},
+        }
 
     # Recorded on the pet with the edits: if queueing it fails now, the reconciler queues it again.
     await emit_follow_ups(context, decision.follow_ups)
     request_id = decision.follow_ups[0].data["requestId"]
-    return {"status": 202, "body": {"message": "Status change requested", **answer, "accepted": True, "requestId": request_id}}
+    return {
+        "status": 202,
+        "body": {"message": "Status change requested", **answer, "accepted": True, "requestId": request_id},
+    }

@@ -32,7 +32,11 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     servers: list[Server] = []
 
     def factory(
-        data_dir: Path | None = None, env: dict[str, str] | None = None, root: Path = REPO_ROOT, args: list[str] | None = None, wait: bool = True
+        data_dir: Path | None = None,
+        env: dict[str, str] | None = None,
+        root: Path = REPO_ROOT,
+        args: list[str] | None = None,
+        wait: bool = True,
     ) -> Server:
         server = start_server(data_dir or tmp_path / f"data{len(servers)}", env=env, root=root, args=args, wait=wait)
         servers.append(server)

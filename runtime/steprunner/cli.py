@@ -37,20 +37,31 @@ def cmd_dev(args: argparse.Namespace) -> int:
     from steprunner.runtime import Runtime
 
     settings = _settings(args)
-    settings = replace(settings, host=args.host or settings.host, port=args.port if args.port is not None else settings.port)
+    settings = replace(
+        settings, host=args.host or settings.host, port=args.port if args.port is not None else settings.port
+    )
     host, port = settings.host, settings.port
     if not is_loopback(host) and not settings.staff_api_key:
-        raise SettingsError(f"HOST={host} would serve the runtime's pages and data to the network without a key: "
-                            "set STAFF_API_KEY (in the environment or .env), or bind to 127.0.0.1")
+        raise SettingsError(
+            f"HOST={host} would serve the runtime's pages and data to the network without a key: "
+            "set STAFF_API_KEY (in the environment or .env), or bind to 127.0.0.1"
+        )
     problem = _cannot_listen(host, port)
     if problem:
-        print(f"steprunner: cannot listen on {host}:{port}: {problem} (another server running? set PORT or --port)", file=sys.stderr)
+        print(
+            f"steprunner: cannot listen on {host}:{port}: {problem} (another server running? set PORT or --port)",
+            file=sys.stderr,
+        )
         return 1
     if settings.database_url:
         _migrate(settings)  # before any worker starts; an unreachable database stops us here
     else:
-        journal.connect(settings.journal_path, settings.journal_sync).close()  # a DATA_DIR that cannot work stops us here
-    steps = load_steps(settings.root, strict=settings.strict)  # fail fast, with the file named, before any worker starts
+        journal.connect(
+            settings.journal_path, settings.journal_sync
+        ).close()  # a DATA_DIR that cannot work stops us here
+    steps = load_steps(
+        settings.root, strict=settings.strict
+    )  # fail fast, with the file named, before any worker starts
     streams = load_streams(settings.root)  # the `*_stream.py` configs too
     for step in steps:
         check_route(step)
@@ -59,10 +70,17 @@ def cmd_dev(args: argparse.Namespace) -> int:
     raise_open_file_limit()
     options = uvicorn_options(settings)
     also = f" and {len(streams)} stream{'s' * (len(streams) != 1)}" if streams else ""
-    print(f"steprunner: {len(steps)} steps{also} from {settings.root}{_folders(settings.root)}, data in {settings.data_dir}, http://{host}:{port}", flush=True)
+    print(
+        f"steprunner: {len(steps)} steps{also} from {settings.root}{_folders(settings.root)}, data in {settings.data_dir}, http://{host}:{port}",
+        flush=True,
+    )
     if args.workers > 1:
-        os.environ.update(STEPRUNNER_ROOT=str(settings.root), HOST=host, PORT=str(port))  # what each worker's create_app reads
-        uvicorn.run("steprunner.runtime:create_app", factory=True, workers=args.workers, host=host, port=port, **options)
+        os.environ.update(
+            STEPRUNNER_ROOT=str(settings.root), HOST=host, PORT=str(port)
+        )  # what each worker's create_app reads
+        uvicorn.run(
+            "steprunner.runtime:create_app", factory=True, workers=args.workers, host=host, port=port, **options
+        )
     else:
         uvicorn.run(Runtime(settings, steps).app(), host=host, port=port, **options)
     return 0
@@ -101,8 +119,11 @@ def _migrate(settings: Settings) -> None:
 def cmd_db(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not settings.database_url:
-        print("db migrate: DATABASE_URL is not set (in the environment or .env): without it the data lives in DATA_DIR and "
-              "there is nothing to migrate", file=sys.stderr)
+        print(
+            "db migrate: DATABASE_URL is not set (in the environment or .env): without it the data lives in DATA_DIR and "
+            "there is nothing to migrate",
+            file=sys.stderr,
+        )
         return 2
     _migrate(settings)
     return 0
@@ -153,7 +174,9 @@ async def _events(args: argparse.Namespace, settings: Settings, db: EventJournal
     if dead:
         print("\ndead-lettered (replay with `python -m steprunner events replay ID`):")
         for r in dead:
-            print(f"  #{r['id']} {r['topic']} -> {r['step']} tries={r['attempts']} trace={r['trace_id'][:8]} data={r['data'][:80]}")
+            print(
+                f"  #{r['id']} {r['topic']} -> {r['step']} tries={r['attempts']} trace={r['trace_id'][:8]} data={r['data'][:80]}"
+            )
             print(f"      last error: {r['last_error']}")
     return 0
 
@@ -202,6 +225,7 @@ def cmd_emit(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.no_run:  # journal only: whatever server is running delivers them
+
         async def journal_only() -> int:
             from steprunner.runtime import Runtime
 
@@ -210,15 +234,24 @@ def cmd_emit(args: argparse.Namespace) -> int:
                 return await action(runtime)
             finally:
                 await runtime.stop()
+
         return asyncio.run(journal_only())
     return asyncio.run(_one_shot(settings, action))
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m steprunner", description="Run Motia step files (steps/ and src/ *_step.py) in one Python process.")
-    p.add_argument("--root", type=Path, default=Path("."), help="project root holding steps/ or src/ (default: current folder)")
-    p.add_argument("--strict", action="store_true",
-                   help="refuse what Motia only warns about: invalid step configs, *.step.py files, undeclared emits (also STEPRUNNER_STRICT=1)")
+    p = argparse.ArgumentParser(
+        prog="python -m steprunner",
+        description="Run Motia step files (steps/ and src/ *_step.py) in one Python process.",
+    )
+    p.add_argument(
+        "--root", type=Path, default=Path("."), help="project root holding steps/ or src/ (default: current folder)"
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse what Motia only warns about: invalid step configs, *.step.py files, undeclared emits (also STEPRUNNER_STRICT=1)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     dev = sub.add_parser("dev", help="serve the API steps and run event and cron steps")
@@ -244,7 +277,9 @@ def parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="the PostgreSQL database of DATABASE_URL")
     db_sub = db.add_subparsers(dest="db_command", required=True)
-    db_sub.add_parser("migrate", help="create or update its tables (a server does it as it starts; safe from several nodes at once)").set_defaults(func=cmd_db)
+    db_sub.add_parser(
+        "migrate", help="create or update its tables (a server does it as it starts; safe from several nodes at once)"
+    ).set_defaults(func=cmd_db)
 
     cron = sub.add_parser("cron", help="cron steps")
     cron_sub = cron.add_subparsers(dest="cron_command", required=True)

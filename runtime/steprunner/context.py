@@ -66,13 +66,22 @@ class Context:
     """Built by `EventBus.context_for`; takes only what a handler reaches through it: a way to
     publish and the journal that keeps state (not the bus, which would import this module back)."""
 
-    def __init__(self, step: Step, trace_id: str, publish: Publish, db: EventJournal, streams: StreamsNamespace | None = None,
-                 strict: bool = False) -> None:
+    def __init__(
+        self,
+        step: Step,
+        trace_id: str,
+        publish: Publish,
+        db: EventJournal,
+        streams: StreamsNamespace | None = None,
+        strict: bool = False,
+    ) -> None:
         self.trace_id = trace_id
         self.flows = step.flows
         self.logger = Logger(step.name, trace_id)
         self.state = State(db)
-        self.streams = streams if streams is not None else StreamsNamespace()  # `context.streams.<name>` (steprunner.streams.hub)
+        self.streams = (
+            streams if streams is not None else StreamsNamespace()
+        )  # `context.streams.<name>` (steprunner.streams.hub)
         self._step = step
         self._publish = publish
         self._strict = strict

@@ -31,7 +31,9 @@ def schedule_of(step: Step) -> str:
     variable = cron_override_variable(step.name)
     expression = os.environ.get(variable) or step.config.cron
     if not croniter.is_valid(expression) or len(expression.split()) not in (5, 6):
-        raise StepLoadError(f"{variable}={expression!r} is not a valid cron expression (5 fields, or 6 with seconds last)")
+        raise StepLoadError(
+            f"{variable}={expression!r} is not a valid cron expression (5 fields, or 6 with seconds last)"
+        )
     return expression
 
 
@@ -60,7 +62,9 @@ async def schedule_loop(step: Step, bus: EventBus) -> None:
         try:
             mine = await bus.journal.claim_cron_tick(step.name, tick)  # one process of all those sharing the journal
         except Exception as exc:  # noqa: BLE001 - a journal down now must not end the schedule
-            runtime_log.error("could not claim a cron tick; skipping it", {"step": step.name, "tick": tick, "error": repr(exc)})
+            runtime_log.error(
+                "could not claim a cron tick; skipping it", {"step": step.name, "tick": tick, "error": repr(exc)}
+            )
             continue
         if mine:
             await run_cron_step(step, bus)

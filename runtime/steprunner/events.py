@@ -73,7 +73,9 @@ class _Held:
 _held: contextvars.ContextVar[_Held | None] = contextvars.ContextVar("steprunner_held_deliveries", default=None)
 
 
-_validators: dict[str, Validator | InvalidSchema] = {}  # step file -> its `input` validator (or the schema error), built once
+_validators: dict[
+    str, Validator | InvalidSchema
+] = {}  # step file -> its `input` validator (or the schema error), built once
 
 
 def _input_validator(step: Step) -> Validator:
@@ -111,8 +113,10 @@ def check_event_input(step: Step, topic: str, data: Any, context: Context) -> No
         return
     found = problems(validator, data)
     if found:
-        context.logger.warn(f"⚠️ event {topic!r} does not match the `input` schema of {step.name!r}; delivered anyway",
-                            {"topic": topic, "problems": found})
+        context.logger.warn(
+            f"⚠️ event {topic!r} does not match the `input` schema of {step.name!r}; delivered anyway",
+            {"topic": topic, "problems": found},
+        )
 
 
 class EventBus:
@@ -147,7 +151,9 @@ class EventBus:
         rows = []
         for step in subscribers:
             queue_cfg = step.config.infrastructure.queue  # type: ignore[union-attr]
-            rows.append(NewDelivery(topic, step.name, payload, trace_id, 1 + queue_cfg.maxRetries, queue_cfg.delaySeconds))
+            rows.append(
+                NewDelivery(topic, step.name, payload, trace_id, 1 + queue_cfg.maxRetries, queue_cfg.delaySeconds)
+            )
         tx = handler_transaction.current()
         if tx is not None:
             tx.emitted.extend(rows)  # journaled as the handler's transaction commits (`run_in_transaction`)
@@ -222,22 +228,36 @@ class EventBus:
         if d.attempts == 1 and isinstance(step.config, EventConfig) and step.config.input is not None:
             check_event_input(step, d.topic, d.data, context)
         try:
-            _, acked = await self.run_in_transaction(lambda: asyncio.wait_for(step.handler(d.data, context), timeout), ack=d.id)  # type: ignore[misc]
+            _, acked = await self.run_in_transaction(
+                lambda: asyncio.wait_for(step.handler(d.data, context), timeout), ack=d.id
+            )  # type: ignore[misc]
         except TimeoutError:
             error = f"handler timed out after {timeout:g}s"
         except ClaimLost as exc:
-            context.logger.warn("↪️ taken over by another node meanwhile; what this run wrote is rolled back", {"topic": d.topic, "error": str(exc)})
+            context.logger.warn(
+                "↪️ taken over by another node meanwhile; what this run wrote is rolled back",
+                {"topic": d.topic, "error": str(exc)},
+            )
             self.notify(DeliveryEnded(d.trace_id, d.id, d.step, "retried", started, time.time() - started, str(exc)))
             return
         except Exception as exc:  # noqa: BLE001 - a failing handler is retried, never fatal
             error = "".join(traceback.format_exception_only(exc)).strip()
-            context.logger.error(f"handler raised: {error}", {"topic": d.topic, "attempt": d.attempts, "traceback": traceback.format_exc()})
+            context.logger.error(
+                f"handler raised: {error}",
+                {"topic": d.topic, "attempt": d.attempts, "traceback": traceback.format_exc()},
+            )
         else:
             if not acked:
                 await self._record_outcome(d, "ack", lambda: self.journal.ack(d.id))
             self.notify(DeliveryEnded(d.trace_id, d.id, d.step, "ok", started, time.time() - started))
             return
-        fields = {"topic": d.topic, "deliveryId": d.id, "attempt": d.attempts, "maxAttempts": d.max_attempts, "error": error}
+        fields = {
+            "topic": d.topic,
+            "deliveryId": d.id,
+            "attempt": d.attempts,
+            "maxAttempts": d.max_attempts,
+            "error": error,
+        }
         if d.attempts < d.max_attempts:
             delay = min(self.settings.retry_backoff_seconds * 2 ** (d.attempts - 1), MAX_BACKOFF_SECONDS)
             context.logger.warn(f"↻ retrying in {delay:g}s", fields)
@@ -292,7 +312,9 @@ class EventBus:
                         {**fields, "step": d.step},
                     )
                     return False
-                runtime_log.warn(f"could not record delivery {what}; trying again in {delay:g}s", {**fields, "step": d.step})
+                runtime_log.warn(
+                    f"could not record delivery {what}; trying again in {delay:g}s", {**fields, "step": d.step}
+                )
                 await asyncio.sleep(delay)  # a backoff before the next write, not a wait for another task
         return False
 
@@ -353,7 +375,10 @@ class EventBus:
                 if self._inflight:
                     await self.journal.renew(lease)
             except Exception as exc:  # noqa: BLE001 - the loop must live on: without it every lease runs out
-                runtime_log.error("could not renew the leases of running deliveries; trying again at the next beat", {"error": repr(exc)})
+                runtime_log.error(
+                    "could not renew the leases of running deliveries; trying again at the next beat",
+                    {"error": repr(exc)},
+                )
             await asyncio.sleep(interval)  # a lease heartbeat, not a wait for work
 
     def start(self, sweep: bool = True) -> None:
@@ -381,15 +406,19 @@ class EventBus:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._inflight:
-            _, unfinished = await asyncio.wait(list(self._inflight.values()), timeout=self.settings.shutdown_grace_seconds)
+            _, unfinished = await asyncio.wait(
+                list(self._inflight.values()), timeout=self.settings.shutdown_grace_seconds
+            )
             for task in unfinished:
                 task.cancel()
             await asyncio.gather(*unfinished, return_exceptions=True)
         try:
             released = await self.journal.release()
         except JournalError as exc:  # the database went first: the claims' leases run out and they are taken over
-            runtime_log.warn("could not hand back unfinished deliveries; they are taken over once their lease ends",
-                             {"error": str(exc)})
+            runtime_log.warn(
+                "could not hand back unfinished deliveries; they are taken over once their lease ends",
+                {"error": str(exc)},
+            )
             return
         if released:
             runtime_log.warn("left unfinished deliveries pending for the next start", {"count": released})

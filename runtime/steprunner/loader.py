@@ -28,7 +28,15 @@ from typing import Any
 
 from steprunner.log import runtime_log
 from steprunner.settings import strict_from_env
-from steprunner.step_config import ApiConfig, CronConfig, EventConfig, NoopConfig, StepConfigError, parse_config, topic_of
+from steprunner.step_config import (
+    ApiConfig,
+    CronConfig,
+    EventConfig,
+    NoopConfig,
+    StepConfigError,
+    parse_config,
+    topic_of,
+)
 
 
 class StepLoadError(Exception):
@@ -74,7 +82,7 @@ def discover(root: Path, strict: bool = False) -> list[Path]:
     for folder in folders:
         for old in sorted(folder.rglob("*.step.py")):
             rel = old.relative_to(root).as_posix()
-            message = f"{rel}: `*.step.py` is the old naming; rename it to `{rel[:-len('.step.py')]}_step.py`"
+            message = f"{rel}: `*.step.py` is the old naming; rename it to `{rel[: -len('.step.py')]}_step.py`"
             if strict:
                 raise StepLoadError(message)
             runtime_log.warn(f"skipped {message} (Motia 0.17 skips it too)")
@@ -164,12 +172,16 @@ def load_steps(root: Path, strict: bool | None = None) -> list[Step]:
                 runtime_log.error(f"skipped step {line} (strict mode would stop here)")
             continue
         if step.name in names:
-            raise StepLoadError(f"{step.file}: config.name: step name {step.name!r} is already used by {names[step.name]}")
+            raise StepLoadError(
+                f"{step.file}: config.name: step name {step.name!r} is already used by {names[step.name]}"
+            )
         names[step.name] = step.file
         if isinstance(step.config, ApiConfig):
             key = route_key(step.config)
             if key in routes:
-                raise StepLoadError(f"{step.file}: config.path: route {step.config.method} {step.config.path} is already defined by {routes[key]}")
+                raise StepLoadError(
+                    f"{step.file}: config.path: route {step.config.method} {step.config.path} is already defined by {routes[key]}"
+                )
             routes[key] = step.file
         steps.append(step)
     return steps
@@ -184,4 +196,6 @@ def describe(step: Step) -> str:
         return "on " + ", ".join(c.subscribes)
     if isinstance(c, CronConfig):
         return f"cron {c.cron}"
-    return "noop " + ", ".join(c.virtualSubscribes or []) + " -> " + ", ".join(topic_of(e) for e in c.virtualEmits or [])
+    return (
+        "noop " + ", ".join(c.virtualSubscribes or []) + " -> " + ", ".join(topic_of(e) for e in c.virtualEmits or [])
+    )

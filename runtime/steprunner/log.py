@@ -65,7 +65,14 @@ def _dumps(value: Any) -> str:
 
 def emit_line(level: str, step: str, trace_id: str | None, message: str, fields: dict[str, Any] | None = None) -> None:
     now = time.time()
-    record = {"time": now, "level": level, "step": step, "traceId": trace_id, "message": message, "fields": fields or {}}
+    record = {
+        "time": now,
+        "level": level,
+        "step": step,
+        "traceId": trace_id,
+        "message": message,
+        "fields": fields or {},
+    }
     for listener in _listeners:
         listener(record)
     if LEVELS[level] < _LEVEL:

@@ -43,8 +43,13 @@ class Runtime:
                 schedule_of(step)  # a bad override stops start-up here
         self.journal = open_journal(settings)
         self.bus = EventBus(self.steps, settings, self.journal, capacity=settings.max_handlers)
-        self.streams = StreamHub(load_streams(settings.root), open_stream_store(settings, self.journal), settings.host_allow_list, settings.staff_api_key,
-                                 faults=settings.faults)
+        self.streams = StreamHub(
+            load_streams(settings.root),
+            open_stream_store(settings, self.journal),
+            settings.host_allow_list,
+            settings.staff_api_key,
+            faults=settings.faults,
+        )
         self.bus.streams = self.streams.streams
         self._cron_tasks: list[asyncio.Task[None]] = []
 
@@ -55,7 +60,9 @@ class Runtime:
         await self.streams.start()
         self.bus.start()
         if cron:
-            self._cron_tasks = [asyncio.create_task(schedule_loop(s, self.bus)) for s in self.steps if isinstance(s.config, CronConfig)]
+            self._cron_tasks = [
+                asyncio.create_task(schedule_loop(s, self.bus)) for s in self.steps if isinstance(s.config, CronConfig)
+            ]
 
     async def stop(self) -> None:
         for task in self._cron_tasks:
@@ -72,12 +79,28 @@ class Runtime:
     def app(self) -> Starlette:
         async def health(_: Request) -> JSONResponse:
             # public even with a staff key: load balancers probe it, and the pages learn here to ask for the key
-            return JSONResponse({"status": "ok", "pid": os.getpid(), "steps": len(self.steps), "staffKey": bool(self.settings.staff_api_key)})
+            return JSONResponse(
+                {
+                    "status": "ok",
+                    "pid": os.getpid(),
+                    "steps": len(self.steps),
+                    "staffKey": bool(self.settings.staff_api_key),
+                }
+            )
 
-        web = WebUI(self.steps, self.settings.root, self.settings.data_dir, self.bus, show_tracebacks=is_loopback(self.settings.host),
-                    streams=list(self.streams.definitions.values()), sharing=open_trace_sharing(self.settings, self.journal))
+        web = WebUI(
+            self.steps,
+            self.settings.root,
+            self.settings.data_dir,
+            self.bus,
+            show_tracebacks=is_loopback(self.settings.host),
+            streams=list(self.streams.definitions.values()),
+            sharing=open_trace_sharing(self.settings, self.journal),
+        )
         routes: list[BaseRoute] = [Route(f"{INTERNAL_PREFIX}/health", health)]
-        routes += [api_route(s, self.bus, self.settings.max_body_bytes) for s in self.steps if isinstance(s.config, ApiConfig)]
+        routes += [
+            api_route(s, self.bus, self.settings.max_body_bytes) for s in self.steps if isinstance(s.config, ApiConfig)
+        ]
         routes += web.routes()  # after the steps: a step declaring `/`, `/docs` or `/openapi.json` wins
         routes.append(self.streams.route())  # WebSocket only, on any path, as Motia's stream server
 
@@ -86,14 +109,19 @@ class Runtime:
             await self.start()
             await web.start()
             settle_garbage_collector()
-            runtime_log.info("ready", {"pid": os.getpid(), "steps": len(self.steps), "dataDir": str(self.settings.data_dir)})
+            runtime_log.info(
+                "ready", {"pid": os.getpid(), "steps": len(self.steps), "dataDir": str(self.settings.data_dir)}
+            )
             try:
                 yield
             finally:
                 await web.stop()
                 await self.stop()
 
-        middleware = [Middleware(TraceIdMiddleware), Middleware(HostAllowList, allowed_hosts=self.settings.host_allow_list)]
+        middleware = [
+            Middleware(TraceIdMiddleware),
+            Middleware(HostAllowList, allowed_hosts=self.settings.host_allow_list),
+        ]
         if self.settings.staff_api_key:
             middleware.append(Middleware(StaffKey, key=self.settings.staff_api_key, protected=web.needs_staff_key))
         middleware.append(Middleware(InternalBodyLimit))

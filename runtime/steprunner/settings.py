@@ -73,8 +73,10 @@ def database_url_from_env() -> str | None:
     if not url:
         return None
     if not url.startswith(("postgresql://", "postgres://")):
-        raise SettingsError(f"{DATABASE_VARIABLE} must be a postgresql:// URL (postgresql://user:password@host:5432/dbname); "
-                            "unset it to keep the data in DATA_DIR")
+        raise SettingsError(
+            f"{DATABASE_VARIABLE} must be a postgresql:// URL (postgresql://user:password@host:5432/dbname); "
+            "unset it to keep the data in DATA_DIR"
+        )
     return url
 
 
@@ -104,7 +106,9 @@ def database_pool_from_env() -> DatabasePool:
         size = _int(DATABASE_POOL_SIZE_VARIABLE, DATABASE_POOL_DEFAULT.size)
         timeout = _float(DATABASE_POOL_TIMEOUT_VARIABLE, DATABASE_POOL_DEFAULT.timeout_seconds)
     except ValueError as exc:
-        raise SettingsError(f"{DATABASE_POOL_SIZE_VARIABLE} and {DATABASE_POOL_TIMEOUT_VARIABLE} must be numbers ({exc})") from None
+        raise SettingsError(
+            f"{DATABASE_POOL_SIZE_VARIABLE} and {DATABASE_POOL_TIMEOUT_VARIABLE} must be numbers ({exc})"
+        ) from None
     if size < DATABASE_POOL_MIN_SIZE:
         raise SettingsError(f"{DATABASE_POOL_SIZE_VARIABLE} must be at least {DATABASE_POOL_MIN_SIZE} (got {size})")
     if not timeout > 0:
@@ -165,7 +169,9 @@ class Faults:
         for item in filter(None, (part.strip() for part in (raw or "").split(","))):
             action, _, topic = item.partition(":")
             if action not in ("fail", "kill") or not topic:
-                raise SettingsError(f"{FAULT_VARIABLE}: {item!r} is not `fail:<topic>` or `kill:<topic>` (a test-only setting; unset it)")
+                raise SettingsError(
+                    f"{FAULT_VARIABLE}: {item!r} is not `fail:<topic>` or `kill:<topic>` (a test-only setting; unset it)"
+                )
             (fail if action == "fail" else kill).add(topic)
         return cls(frozenset(fail), frozenset(kill))
 

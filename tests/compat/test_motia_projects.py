@@ -36,7 +36,9 @@ def line(logs: str, pattern: str) -> str:
     return found[0]
 
 
-def test_a_src_only_project_starts_skipping_what_motia_skips(server_factory: Callable[..., Server], project: Path) -> None:
+def test_a_src_only_project_starts_skipping_what_motia_skips(
+    server_factory: Callable[..., Server], project: Path
+) -> None:
     server = server_factory(root=project, env=LAX)
     logs = server.logs()
     assert "steprunner: 3 steps from " + str(project) + "/src," in logs
@@ -68,7 +70,9 @@ def test_the_handlers_run_as_under_motia(server_factory: Callable[..., Server], 
         "missing": {"data": None},
         "group": [{"id": "p1", "name": "Rex"}],
     }
-    logs = wait_until(lambda: "does not match the `input` schema" in (text := server.logs()) and text, message="the input warning")
+    logs = wait_until(
+        lambda: "does not match the `input` schema" in (text := server.logs()) and text, message="the input warning"
+    )
     # the undeclared emit: dropped, an ERROR line on the request's trace naming step and topic
     dropped = line(logs, r"emitted topic 'pet\.audited'")
     assert " ERROR " in dropped and "CreatePet" in dropped and trace[:8] in dropped and "event dropped" in dropped
@@ -76,14 +80,16 @@ def test_the_handlers_run_as_under_motia(server_factory: Callable[..., Server], 
     assert '{"data": "p1"}' in line(logs, r"pet stored")
     # the event missing its `input` schema: a WARN naming the field, and the handler still ran
     mismatch = line(logs, r"does not match the `input` schema of 'OnPetCreated'")
-    assert " WARN " in mismatch and r'name: 42 is not of type \"string\"' in mismatch  # a JSON log field: its quotes escaped
+    assert (
+        " WARN " in mismatch and r"name: 42 is not of type \"string\"" in mismatch
+    )  # a JSON log field: its quotes escaped
 
 
 def test_the_steps_command_lists_src_steps(project: Path, tmp_path: Path) -> None:
     result = run_cli("steps", data_dir=tmp_path / "data", root=project, env=LAX)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    table = lines[next(i for i, ln in enumerate(lines) if ln.startswith("TYPE")) + 1:]  # after the skip lines
+    table = lines[next(i for i, ln in enumerate(lines) if ln.startswith("TYPE")) + 1 :]  # after the skip lines
     assert [row.split()[1] for row in table] == ["CreatePet", "GetPet", "OnPetCreated"]
     assert any("skipped step src/pets/broken_step.py" in ln for ln in lines)
 
@@ -94,7 +100,9 @@ def test_strict_mode_refuses_the_old_naming(server_factory: Callable[..., Server
     assert "cannot start: src/pets/legacy.step.py: `*.step.py` is the old naming" in server.logs()
 
 
-def test_strict_mode_refuses_an_invalid_config(server_factory: Callable[..., Server], project: Path, tmp_path: Path) -> None:
+def test_strict_mode_refuses_an_invalid_config(
+    server_factory: Callable[..., Server], project: Path, tmp_path: Path
+) -> None:
     (project / "src" / "pets" / "legacy.step.py").unlink()
     server = server_factory(root=project, wait=False)  # STEPRUNNER_STRICT=1, from the harness
     assert server.wait_exit() == 1

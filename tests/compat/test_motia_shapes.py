@@ -34,14 +34,28 @@ class Pet:
 
 @pytest.mark.parametrize(
     ("args", "fields"),
-    [(None, None), ({}, None), ({"a": 1}, {"a": 1}), ("p1", {"data": "p1"}), ([1, 2], {"data": [1, 2]}), (Pet(), {"name": "Rex"})],
+    [
+        (None, None),
+        ({}, None),
+        ({"a": 1}, {"a": 1}),
+        ("p1", {"data": "p1"}),
+        ([1, 2], {"data": [1, 2]}),
+        (Pet(), {"name": "Rex"}),
+    ],
 )
 def test_logger_arguments_as_motia_logger_takes_them(args: Any, fields: Any) -> None:
     assert motia_fields(args) == fields
 
 
 def test_integer_response_schema_keys_are_accepted() -> None:
-    config = {"type": "api", "name": "A", "path": "/a", "method": "GET", "emits": [], "responseSchema": {200: {"type": "object"}}}
+    config = {
+        "type": "api",
+        "name": "A",
+        "path": "/a",
+        "method": "GET",
+        "emits": [],
+        "responseSchema": {200: {"type": "object"}},
+    }
     assert parse_config(config, "steps/a_step.py").responseSchema == {"200": {"type": "object"}}  # type: ignore[union-attr]
     with pytest.raises(StepConfigError, match="responseSchema"):
         parse_config({**config, "responseSchema": {200: "not a schema"}}, "steps/a_step.py")

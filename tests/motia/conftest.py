@@ -18,7 +18,9 @@ from tests.support.motia_server import MotiaServer, MotiaUnavailable, start_moti
 from tests.support.server import REPO_ROOT
 
 
-def _start_or_skip(data_dir: Path, env: dict[str, str] | None = None, root: Path = REPO_ROOT, workbench: bool = False) -> MotiaServer:
+def _start_or_skip(
+    data_dir: Path, env: dict[str, str] | None = None, root: Path = REPO_ROOT, workbench: bool = False
+) -> MotiaServer:
     try:
         return start_motia(data_dir, env=env, root=root, workbench=workbench)
     except MotiaUnavailable as exc:

@@ -34,7 +34,9 @@ def step_files(root: Path) -> set[str]:
 
 def test_motia_accepts_every_step_file(motia: MotiaServer) -> None:
     registered = motia.registered_steps()
-    assert set(registered) == step_files(motia.root), f"Motia left out or added steps; its start-up said:\n{motia.logs()}"
+    assert set(registered) == step_files(motia.root), (
+        f"Motia left out or added steps; its start-up said:\n{motia.logs()}"
+    )
 
 
 def test_a_new_pet_is_stored_read_back_and_quarantined(motia: MotiaServer) -> None:
@@ -43,7 +45,11 @@ def test_a_new_pet_is_stored_read_back_and_quarantined(motia: MotiaServer) -> No
         assert created["status"] == "new"
         read = pets_api.get(client, created["id"])  # the event steps may already have moved it on
         assert {k: read[k] for k in ("id", "name", "species", "ageMonths", "createdAt")} == {
-            "id": created["id"], "name": "Mochi", "species": "cat", "ageMonths": 7, "createdAt": created["createdAt"]
+            "id": created["id"],
+            "name": "Mochi",
+            "species": "cat",
+            "ageMonths": 7,
+            "createdAt": created["createdAt"],
         }
         pet = pets_api.wait_for_status(client, created["id"], "in_quarantine", timeout=LIFECYCLE_TIMEOUT)
     assert pet["notes"] and pet["nextFeedingAt"] == created["createdAt"] + 24 * 3600 * 1000
@@ -57,7 +63,11 @@ def test_event_steps_run_without_schema_errors(motia: MotiaServer) -> None:
     with motia.client() as client:
         pet = pets_api.create(client, "Pico", "bird", 3)
         pets_api.wait_for_status(client, pet["id"], "in_quarantine", timeout=LIFECYCLE_TIMEOUT)
-    errors = [line for line in motia.logs().splitlines() if "Invalid JSON schema" in line or "failed to convert schema" in line]
+    errors = [
+        line
+        for line in motia.logs().splitlines()
+        if "Invalid JSON schema" in line or "failed to convert schema" in line
+    ]
     assert not errors, "Motia could not compile an event step's input schema:\n" + "\n".join(errors)
 
 
@@ -78,14 +88,23 @@ def test_motia_difference_malformed_json_gets_express_html_400(motia: MotiaServe
     assert response.headers["content-type"].startswith("text/html")
 
 
-def test_environment_reaches_every_handler_process(motia_factory: Callable[..., MotiaServer], fake_openai: FakeOpenAI) -> None:
+def test_environment_reaches_every_handler_process(
+    motia_factory: Callable[..., MotiaServer], fake_openai: FakeOpenAI
+) -> None:
     """Motia starts a Python process per call with its own environment: OPENAI_* must get there."""
     server = motia_factory(
-        env={"OPENAI_API_KEY": "sk-test-key", "OPENAI_BASE_URL": fake_openai.base_url, "OPENAI_TIMEOUT_SECONDS": "5", "OPENAI_MAX_RETRIES": "0"}
+        env={
+            "OPENAI_API_KEY": "sk-test-key",
+            "OPENAI_BASE_URL": fake_openai.base_url,
+            "OPENAI_TIMEOUT_SECONDS": "5",
+            "OPENAI_MAX_RETRIES": "0",
+        }
     )
     with server.client() as client:
         pet = pets_api.create(client, "Luna", "cat", 18)
-        enriched = pets_api.wait_for(client, pet["id"], lambda p: bool(p.get("profile")), "Luna's profile", timeout=LIFECYCLE_TIMEOUT)
+        enriched = pets_api.wait_for(
+            client, pet["id"], lambda p: bool(p.get("profile")), "Luna's profile", timeout=LIFECYCLE_TIMEOUT
+        )
     assert enriched["profile"] == GOOD_PROFILE
     assert len(fake_openai.requests) == 1
 

@@ -50,12 +50,16 @@ print(json.dumps([{"name": s.name, "file": s.file, "flows": s.flows} for s in lo
 
 def steps_of_flow(root: Path, flow: str, data_dir: Path) -> dict[str, str]:
     """{step name: file} for every step under `root` whose config lists `flow`."""
-    done = subprocess.run([sys.executable, "-c", LIST_STEPS], cwd=root, env=base_env(data_dir), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", LIST_STEPS], cwd=root, env=base_env(data_dir), capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     return {s["name"]: s["file"] for s in json.loads(done.stdout) if flow in s["flows"]}
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium")
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium"
+)
 def test_workbench_draws_every_step_of_the_pets_flow(motia_workbench: MotiaServer, tmp_path: Path) -> None:
     motia = motia_workbench
     expected = steps_of_flow(motia.root, "pets", tmp_path)
@@ -70,9 +74,13 @@ def test_workbench_draws_every_step_of_the_pets_flow(motia_workbench: MotiaServe
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.add_init_script(PANEL_SPLIT)
             page.goto(motia.base_url, wait_until="domcontentloaded", timeout=RENDER_TIMEOUT_MS)
-            page.get_by_role("tab", name="pets", selected=True).wait_for(timeout=RENDER_TIMEOUT_MS)  # the flow is the one shown
+            page.get_by_role("tab", name="pets", selected=True).wait_for(
+                timeout=RENDER_TIMEOUT_MS
+            )  # the flow is the one shown
             page.wait_for_function(
-                "n => document.querySelectorAll('.react-flow__node').length >= n", arg=len(expected), timeout=RENDER_TIMEOUT_MS
+                "n => document.querySelectorAll('.react-flow__node').length >= n",
+                arg=len(expected),
+                timeout=RENDER_TIMEOUT_MS,
             )
             nodes = page.locator(".react-flow__node")
             drawn = [nodes.nth(i).inner_text().strip().splitlines()[0] for i in range(nodes.count())]

@@ -94,7 +94,6 @@ def server_factory(runtime: str, tmp_path: Path) -> Iterator[Callable[..., Any]]
         server.stop()
 
 
-
 @pytest.fixture(scope="module")
 def server(runtime: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One server of the runtime shared by a module's tests (tests that don't depend on each other's pets)."""
@@ -108,6 +107,7 @@ def client(server: Any) -> Iterator[httpx.Client]:
     """A client of the module's shared server."""
     with server.client() as client:
         yield client
+
 
 def steprunner_only(runtime: str, why: str) -> None:
     """Skip on Motia, saying which steprunner feature the test needs (database mode has them all)."""

@@ -22,7 +22,9 @@ from tests.support.waiting import wait_until
 Pet = dict[str, Any]
 
 
-def create(client: httpx.Client, name: str = "Buddy", species: str = "dog", age_months: float = 24, **fields: Any) -> Pet:
+def create(
+    client: httpx.Client, name: str = "Buddy", species: str = "dog", age_months: float = 24, **fields: Any
+) -> Pet:
     """POST a pet; `fields` adds optional ones (weightKg, symptoms)."""
     response = client.post("/py/pets", json={"name": name, "species": species, "ageMonths": age_months, **fields})
     assert response.status_code == 201, response.text
@@ -69,7 +71,9 @@ def wait_for_status(client: httpx.Client, pet_id: str, status: str, timeout: flo
     def there(pet: Pet) -> bool:
         return pet["status"] == status and (field is None or pet.get(field) is not None)
 
-    return wait_for(client, pet_id, there, f"pet {pet_id} to be {status}" + (f" with its {field}" if field else ""), timeout)
+    return wait_for(
+        client, pet_id, there, f"pet {pet_id} to be {status}" + (f" with its {field}" if field else ""), timeout
+    )
 
 
 def settled(pet: Pet) -> bool:

@@ -40,7 +40,9 @@ def create_pet(client: httpx.Client, name: str, species: str, age_months: int = 
     return pet
 
 
-def wait_for_pet(client: httpx.Client, pet_id: str, ready: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+def wait_for_pet(
+    client: httpx.Client, pet_id: str, ready: Callable[[dict[str, Any]], bool], what: str
+) -> dict[str, Any]:
     def current() -> dict[str, Any] | None:
         response = client.get(f"/py/pets/{pet_id}")
         assert response.status_code == 200, response.text
@@ -76,16 +78,22 @@ def test_failures_store_the_fallback_or_a_trimmed_profile_and_never_touch_status
         for mode, name in [("rate_limit", "Rex"), ("server_error", "Bella"), ("slow", "Max"), ("malformed", "Kiwi")]:
             fake_openai.mode = mode  # type: ignore[assignment]
             pet = create_pet(client, name, "dog")
-            after = wait_for_pet(client, pet["id"], has_profile_and_quarantine, f"{name} ({mode}) in quarantine with a profile")
+            after = wait_for_pet(
+                client, pet["id"], has_profile_and_quarantine, f"{name} ({mode}) in quarantine with a profile"
+            )
             assert after["profile"] == fallback_profile(name, "dog").model_dump(), mode
             fake_openai.release_slow_requests()
 
         fake_openai.mode = "oversized"  # extra keys include "status": "adopted" and "id": "999"
         pet = create_pet(client, "Rocky", "dog")
-        after = wait_for_pet(client, pet["id"], has_profile_and_quarantine, "Rocky in quarantine with a trimmed profile")
+        after = wait_for_pet(
+            client, pet["id"], has_profile_and_quarantine, "Rocky in quarantine with a trimmed profile"
+        )
     assert after["id"] == pet["id"] and after["status"] == "in_quarantine"
     assert set(after["profile"]) == PROFILE_KEYS
-    assert len(after["profile"]["bio"]) <= BIO_MAX_CHARS and len(after["profile"]["breedGuess"]) <= BREED_GUESS_MAX_CHARS
+    assert (
+        len(after["profile"]["bio"]) <= BIO_MAX_CHARS and len(after["profile"]["breedGuess"]) <= BREED_GUESS_MAX_CHARS
+    )
     assert after["profile"]["temperamentTags"] == ["playful", "loyal", "smart", "brave", "goofy"]
 
     logs = server.logs()
@@ -135,7 +143,11 @@ def test_a_pet_deleted_while_its_model_call_runs_gets_its_profile_when_restored(
         assert client.delete(f"/py/pets/{pet['id']}").status_code == 202
         fake_openai.mode = "good"
         fake_openai.release_slow_requests()
-        wait_until(lambda: "AI Profile Enrichment skipped" in server.logs(), timeout=15, message="the enricher to skip the deleted pet")
+        wait_until(
+            lambda: "AI Profile Enrichment skipped" in server.logs(),
+            timeout=15,
+            message="the enricher to skip the deleted pet",
+        )
         assert client.get(f"/py/pets/{pet['id']}").json()["profile"] is None
 
         assert client.post(f"/py/pets/{pet['id']}/restore").status_code == 200

@@ -34,7 +34,9 @@ def every_pet_settles(server: Server, timeout: float = 90.0) -> int:
             return not last
 
         try:
-            wait_until(all_settled, timeout=timeout, message="every pet in quarantine with notes, nextFeedingAt and a profile")
+            wait_until(
+                all_settled, timeout=timeout, message="every pet in quarantine with notes, nextFeedingAt and a profile"
+            )
         except AssertionError as exc:
             raise AssertionError(f"{exc}; unsettled: {last[:3]} ({len(last)} in all)") from None
         return len(list_all(client))
@@ -84,13 +86,17 @@ def burst(server: Server, name: str, acknowledged: list[str], stop: threading.Ev
                 return
 
 
-def test_sigkill_at_many_points_of_a_burst_leaves_no_pet_behind(server_factory: Callable[..., Server], tmp_path: Path) -> None:
+def test_sigkill_at_many_points_of_a_burst_leaves_no_pet_behind(
+    server_factory: Callable[..., Server], tmp_path: Path
+) -> None:
     data_dir = tmp_path / "data"
     for round_ in range(3):
         server = server_factory(data_dir)
         stop = threading.Event()
         acknowledged: list[str] = []
-        workers = [threading.Thread(target=burst, args=(server, f"Burst {round_}", acknowledged, stop)) for _ in range(8)]
+        workers = [
+            threading.Thread(target=burst, args=(server, f"Burst {round_}", acknowledged, stop)) for _ in range(8)
+        ]
         for worker in workers:
             worker.start()
         target = 20 * (round_ + 1)  # kill at a different point of each burst
@@ -114,12 +120,18 @@ def every_timeline_is_whole(server: Server) -> None:
             items = client.get(f"/py/pets/{pet['id']}/timeline").json()["items"]
             told = sorted(i["kind"] for i in items)
             finished = [k for k in told if k in ("enrichment_completed", "enrichment_failed")]
-            expected = sorted(["created", "feeding_reminder_set", "enrichment_started", *finished[:1], "status_changed"])
+            expected = sorted(
+                ["created", "feeding_reminder_set", "enrichment_started", *finished[:1], "status_changed"]
+            )
             assert told == expected and len(finished) == 1, f"pet {pet['id']}: {told}"
-            assert [i["id"] for i in items] == [f"{n:06d}" for n in range(1, 6)], f"pet {pet['id']}: {[i['id'] for i in items]}"
+            assert [i["id"] for i in items] == [f"{n:06d}" for n in range(1, 6)], (
+                f"pet {pet['id']}: {[i['id'] for i in items]}"
+            )
 
 
-def test_an_accepted_status_request_survives_a_crash_before_it_is_queued(server_factory: Callable[..., Server], tmp_path: Path) -> None:
+def test_an_accepted_status_request_survives_a_crash_before_it_is_queued(
+    server_factory: Callable[..., Server], tmp_path: Path
+) -> None:
     """A PUT answered 202 accepted is recorded on the pet before it is queued: it can't be lost."""
     data_dir = tmp_path / "data"
     first = server_factory(data_dir)
@@ -139,6 +151,8 @@ def test_an_accepted_status_request_survives_a_crash_before_it_is_queued(server_
 
     server = server_factory(data_dir, env=RECONCILE_EVERY_SECOND)
     with server.client() as client:
-        done = wait_for(client, pet["id"], lambda p: p["status"] == "available", "the request to be carried out", timeout=60)
+        done = wait_for(
+            client, pet["id"], lambda p: p["status"] == "available", "the request to be carried out", timeout=60
+        )
     assert done["pendingStatusRequest"] is None
     assert '"oldStatus": "in_quarantine", "newStatus": "healthy"' in server.logs()

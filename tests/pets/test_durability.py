@@ -14,7 +14,17 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.pets.pets_api import admitted, create, get, list_all, move_to, request_status, settled, wait_for, wait_for_status
+from tests.pets.pets_api import (
+    admitted,
+    create,
+    get,
+    list_all,
+    move_to,
+    request_status,
+    settled,
+    wait_for,
+    wait_for_status,
+)
 from tests.support.server import Server
 from tests.support.waiting import wait_until
 
@@ -23,7 +33,11 @@ def test_200_pets_created_concurrently_all_settle_with_unique_ids(server_factory
     server = server_factory()
     with server.client(timeout=60.0) as client:
         with ThreadPoolExecutor(max_workers=16) as pool:
-            created = list(pool.map(lambda i: create(client, f"Pet {i}", ("dog", "cat", "bird", "other")[i % 4], i % 200), range(200)))
+            created = list(
+                pool.map(
+                    lambda i: create(client, f"Pet {i}", ("dog", "cat", "bird", "other")[i % 4], i % 200), range(200)
+                )
+            )
         ids = [pet["id"] for pet in created]
         assert len(set(ids)) == 200
         assert sorted(ids, key=int) == [str(i) for i in range(1, 201)]
@@ -82,7 +96,9 @@ def test_a_corrupt_pets_json_stops_the_server_naming_the_file(server_factory: Ca
     assert pets_json.read_bytes() == content, "the file is left exactly as it was"
 
 
-def test_a_pets_json_broken_while_running_gives_500s_naming_it_never_an_empty_list(server_factory: Callable[..., Server]) -> None:
+def test_a_pets_json_broken_while_running_gives_500s_naming_it_never_an_empty_list(
+    server_factory: Callable[..., Server],
+) -> None:
     server = server_factory()
     pets_json = server.data_dir / "pets.json"
     with server.client() as client:

@@ -15,14 +15,26 @@ import httpx
 import pytest
 
 from tests.pets.conftest import steprunner_only
-from tests.pets.pets_api import Pet, admitted, console_has, create, errors_of, get, move_to, put, request_status, store_of, wait_for, wait_for_status
+from tests.pets.pets_api import (
+    Pet,
+    admitted,
+    console_has,
+    create,
+    errors_of,
+    get,
+    move_to,
+    put,
+    request_status,
+    store_of,
+    wait_for,
+    wait_for_status,
+)
 from tests.support.server import Server, run_cli
 from tests.support.waiting import wait_until
 
 RUNTIMES = ("steprunner", "motia")
 GOOD = {"name": "Rex", "species": "dog", "ageMonths": 36}
 FLAGGED_REASON = "Pet is flagged needs_data: it can't become available or pending until the flag is cleared"
-
 
 
 # ----------------------------------------------------------------------------- the fields
@@ -46,7 +58,9 @@ def test_weight_symptoms_and_flags_are_updated_at_once(client: httpx.Client) -> 
     assert (response.json()["weightKg"], response.json()["symptoms"]) == (30, ["sneezing"])
     assert put(client, pet["id"], {"symptoms": []}).json()["symptoms"] == []
     flagged = put(client, pet["id"], {"flags": ["needs_data", "needs_data"]})
-    assert flagged.status_code == 200 and flagged.json()["flags"] == ["needs_data"], "an in_quarantine pet may be flagged, once"
+    assert flagged.status_code == 200 and flagged.json()["flags"] == ["needs_data"], (
+        "an in_quarantine pet may be flagged, once"
+    )
     assert put(client, pet["id"], {"flags": []}).json()["flags"] == []
     assert get(client, pet["id"])["status"] == "in_quarantine"
 
@@ -70,7 +84,9 @@ BAD_VALUES = [
 
 
 @pytest.mark.parametrize(("fields", "field", "why"), [*BAD_VALUES, ({"flags": []}, "flags", "unknown field")])
-def test_create_names_the_bad_new_field_and_why(client: httpx.Client, fields: dict[str, Any], field: str, why: str) -> None:
+def test_create_names_the_bad_new_field_and_why(
+    client: httpx.Client, fields: dict[str, Any], field: str, why: str
+) -> None:
     before = client.get("/py/pets", params={"limit": 100}).json()["items"]
     errors = errors_of(client.post("/py/pets", json={**GOOD, **fields}))
     assert field in errors, errors
@@ -88,7 +104,9 @@ def test_create_names_the_bad_new_field_and_why(client: httpx.Client, fields: di
         ({"flags": None}, "flags", "can't be null"),
     ],
 )
-def test_update_names_the_bad_new_field_and_why(client: httpx.Client, fields: dict[str, Any], field: str, why: str) -> None:
+def test_update_names_the_bad_new_field_and_why(
+    client: httpx.Client, fields: dict[str, Any], field: str, why: str
+) -> None:
     pet = admitted(client)
     errors = errors_of(put(client, pet["id"], fields))
     assert any(f.startswith(field) and why in e for f, e in errors.items()), errors
@@ -134,10 +152,17 @@ def test_a_flagged_pet_waits_in_healthy_until_staff_clear_the_flag(server_factor
         before_clearing = server.logs()
         cleared = put(client, pet["id"], {"flags": []})
         assert cleared.status_code == 200 and cleared.json()["flags"] == []
-        moved = wait_for(client, pet["id"], lambda p: p["status"] == "available" and p["adoptionPosting"] is not None, "Bella to move on")
+        moved = wait_for(
+            client,
+            pet["id"],
+            lambda p: p["status"] == "available" and p["adoptionPosting"] is not None,
+            "Bella to move on",
+        )
     assert moved["flags"] == []
     # It moved on only once the flag was cleared: the transition is not in the log before.
-    transition = f'✅ Lifecycle transition completed {{"petId": "{pet["id"]}", "oldStatus": "healthy", "newStatus": "available"'
+    transition = (
+        f'✅ Lifecycle transition completed {{"petId": "{pet["id"]}", "oldStatus": "healthy", "newStatus": "available"'
+    )
     assert not console_has(before_clearing, transition) and console_has(server.logs(), transition)
 
 
@@ -153,7 +178,9 @@ def test_staff_can_not_flag_an_available_pet(server_factory: Callable[..., Serve
 
 
 @pytest.mark.parametrize(("status", "requested"), [("available", "pending"), ("pending", "available")])
-def test_a_flagged_pet_can_not_be_made_available_or_pending_by_staff(server_factory: Callable[..., Server], status: str, requested: str) -> None:
+def test_a_flagged_pet_can_not_be_made_available_or_pending_by_staff(
+    server_factory: Callable[..., Server], status: str, requested: str
+) -> None:
     server = server_factory()
     with server.client() as client:
         pet = admitted(client, "Coco")
@@ -169,23 +196,53 @@ def test_a_flagged_pet_can_not_be_made_available_or_pending_by_staff(server_fact
         assert get(client, pet["id"])["status"] == status
 
 
-def test_an_adoption_decision_needs_data_holds_the_pet_until_cleared(server_factory: Callable[..., Server], runtime: str) -> None:
-    steprunner_only(runtime, "the decision is injected with `python -m steprunner emit` (the agents are built elsewhere)")
+def test_an_adoption_decision_needs_data_holds_the_pet_until_cleared(
+    server_factory: Callable[..., Server], runtime: str
+) -> None:
+    steprunner_only(
+        runtime, "the decision is injected with `python -m steprunner emit` (the agents are built elsewhere)"
+    )
     server = server_factory()
     with server.client() as client:
         pet = admitted(client, "Nala")
         move_to(client, pet["id"], "healthy", then="available")
-        review = {"id": "rv-1", "agent": "adoption", "choice": "needs_data", "rationale": "no weight on record", "source": "fallback",
-                  "fallbackReason": "no key", "inputs": {"weightKg": None}, "allowedChoices": ["ready", "needs_data"], "at": 0}
-        result = run_cli("emit", "--no-run", "py.adoption.needs_data", json.dumps({"petId": pet["id"], "review": review}), data_dir=server.data_dir)
+        review = {
+            "id": "rv-1",
+            "agent": "adoption",
+            "choice": "needs_data",
+            "rationale": "no weight on record",
+            "source": "fallback",
+            "fallbackReason": "no key",
+            "inputs": {"weightKg": None},
+            "allowedChoices": ["ready", "needs_data"],
+            "at": 0,
+        }
+        result = run_cli(
+            "emit",
+            "--no-run",
+            "py.adoption.needs_data",
+            json.dumps({"petId": pet["id"], "review": review}),
+            data_dir=server.data_dir,
+        )
         assert result.returncode == 0, result.stderr
-        held = wait_for(client, pet["id"], lambda p: p["status"] == "healthy" and p["flags"] == ["needs_data"], "Nala back to healthy, flagged")
+        held = wait_for(
+            client,
+            pet["id"],
+            lambda p: p["status"] == "healthy" and p["flags"] == ["needs_data"],
+            "Nala back to healthy, flagged",
+        )
         assert [r["id"] for r in held["reviews"]] == ["rv-1"]
         answer = request_status(client, pet["id"], "available")
         assert answer["accepted"] is False and answer["reason"].startswith(FLAGGED_REASON)
 
         # The same decision delivered again changes nothing; clearing the flag lets the pet move on.
-        run_cli("emit", "--no-run", "py.adoption.needs_data", json.dumps({"petId": pet["id"], "review": review}), data_dir=server.data_dir)
+        run_cli(
+            "emit",
+            "--no-run",
+            "py.adoption.needs_data",
+            json.dumps({"petId": pet["id"], "review": review}),
+            data_dir=server.data_dir,
+        )
         wait_until(lambda: "review already applied" in server.logs(), message="the copied decision to be recognised")
         assert get(client, pet["id"]) == held
         assert put(client, pet["id"], {"flags": []}).status_code == 200

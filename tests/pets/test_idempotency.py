@@ -14,7 +14,9 @@ BUDDY = {"name": "Buddy", "species": "dog", "ageMonths": 24}
 RUNTIMES = ("steprunner", "motia")  # Motia middleware: real Motia keeps the promise too
 
 
-def test_the_same_key_and_body_answer_the_first_answer_again_and_create_nothing(server_factory: Callable[..., Server]) -> None:
+def test_the_same_key_and_body_answer_the_first_answer_again_and_create_nothing(
+    server_factory: Callable[..., Server],
+) -> None:
     server = server_factory()
     with server.client() as client:
         first = client.post("/py/pets", json=BUDDY, headers={"Idempotency-Key": "intake-1"})
@@ -41,7 +43,9 @@ def test_concurrent_retries_with_one_key_make_one_pet(server_factory: Callable[.
     server = server_factory()
     with server.client() as client:
         with ThreadPoolExecutor(max_workers=8) as pool:
-            answers = list(pool.map(lambda _: client.post("/py/pets", json=BUDDY, headers={"Idempotency-Key": "burst"}), range(16)))
+            answers = list(
+                pool.map(lambda _: client.post("/py/pets", json=BUDDY, headers={"Idempotency-Key": "burst"}), range(16))
+            )
         assert {a.status_code for a in answers} <= {201, 409}
         assert len({a.json()["id"] for a in answers if a.status_code == 201}) == 1
         assert len(client.get("/py/pets").json()["items"]) == 1

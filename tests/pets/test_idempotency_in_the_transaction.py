@@ -77,7 +77,9 @@ def test_a_node_killed_before_its_commit_leaves_no_key_and_the_retry_on_another_
         assert retry.status_code == 201, f"the retry runs the create, not a 409: {retry.status_code} {retry.text}"
         assert "idempotent-replayed" not in retry.headers
         again = http.post("/py/pets", json=BUDDY, headers=KEY)
-        assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true" and again.json() == retry.json()
+        assert (
+            again.status_code == 201 and again.headers["idempotent-replayed"] == "true" and again.json() == retry.json()
+        )
         assert [p["id"] for p in list_all(http)] == [retry.json()["id"]], "one pet"
     assert keys(database_url) == [("intake-buddy", "done")]
 
@@ -116,13 +118,24 @@ def test_a_second_request_with_the_key_waits_for_the_first_on_another_node_and_r
         psycopg.connect(database_url) as holder,
         psycopg.connect(database_url, autocommit=True) as watcher,
     ):
-        holder.execute("LOCK TABLE pets IN EXCLUSIVE MODE")  # reads go on; the first create waits at its insert, key written
+        holder.execute(
+            "LOCK TABLE pets IN EXCLUSIVE MODE"
+        )  # reads go on; the first create waits at its insert, key written
         first = pool.submit(on_a.post, "/py/pets", json=BUDDY, headers=KEY)
-        wait_until(lambda: waiting_on(watcher, "pets") == 1 or first.done(), timeout=30, message="the first create to wait for the pets table")
+        wait_until(
+            lambda: waiting_on(watcher, "pets") == 1 or first.done(),
+            timeout=30,
+            message="the first create to wait for the pets table",
+        )
         second = pool.submit(on_b.post, "/py/pets", json=BUDDY, headers=KEY)
-        wait_until(lambda: waiting_on(watcher, "transactionid") == 1 or second.done(), timeout=30,
-                   message="the second request to wait for the first one's transaction (or to answer)")
-        assert not second.done(), f"it waits rather than answer while the first runs: {second.result().status_code} {second.result().text}"
+        wait_until(
+            lambda: waiting_on(watcher, "transactionid") == 1 or second.done(),
+            timeout=30,
+            message="the second request to wait for the first one's transaction (or to answer)",
+        )
+        assert not second.done(), (
+            f"it waits rather than answer while the first runs: {second.result().status_code} {second.result().text}"
+        )
         holder.commit()  # the first create goes on and commits; the second reads its answer back
         one, two = first.result(), second.result()
     assert one.status_code == two.status_code == 201, (one.text, two.text)

@@ -11,7 +11,17 @@ import pytest
 
 from services.decisions import DAY_MS
 from tests.pets.conftest import steprunner_only
-from tests.pets.pets_api import admitted, console_has, create, get, move_to, request_status, settled, wait_for, wait_for_status
+from tests.pets.pets_api import (
+    admitted,
+    console_has,
+    create,
+    get,
+    move_to,
+    request_status,
+    settled,
+    wait_for,
+    wait_for_status,
+)
 from tests.support.server import Server, run_cli
 from tests.support.waiting import wait_until
 
@@ -26,7 +36,17 @@ RESTING = {
 }
 RUNTIMES = ("steprunner", "motia")  # the whole walkthrough runs on real Motia too
 
-LIFECYCLE = ["new", "in_quarantine", "healthy", "available", "pending", "adopted", "ill", "under_treatment", "recovered"]
+LIFECYCLE = [
+    "new",
+    "in_quarantine",
+    "healthy",
+    "available",
+    "pending",
+    "adopted",
+    "ill",
+    "under_treatment",
+    "recovered",
+]
 
 
 def test_the_specs_walkthrough_from_intake_to_adoption(server_factory: Callable[..., Server]) -> None:
@@ -117,7 +137,10 @@ def test_the_illness_path_with_its_automatic_progressions(server_factory: Callab
     ]:
         line = f'✅ Lifecycle transition completed {{"petId": "1", "oldStatus": "{old}", "newStatus": "{new}", "description": "{text}"}}'
         assert console_has(logs, line), f"missing console line: {line}"
-    assert console_has(logs, '🤖 Orchestrator triggering automatic progression {"petId": "1", "currentStatus": "recovered", "nextStatus": "healthy"}')
+    assert console_has(
+        logs,
+        '🤖 Orchestrator triggering automatic progression {"petId": "1", "currentStatus": "recovered", "nextStatus": "healthy"}',
+    )
 
 
 def test_every_invalid_transition_is_rejected_with_its_reason(server_factory: Callable[..., Server]) -> None:
@@ -164,30 +187,57 @@ def test_the_same_status_twice_has_no_effect(server_factory: Callable[..., Serve
     assert "⚠️ Transition rejected" not in server.logs()
 
 
-def test_the_orchestrator_checks_again_when_the_request_arrives(server_factory: Callable[..., Server], runtime: str) -> None:
+def test_the_orchestrator_checks_again_when_the_request_arrives(
+    server_factory: Callable[..., Server], runtime: str
+) -> None:
     """A request that was valid when made but is not by the time it is handled is rejected
     by the orchestrator; a redelivered request that was applied is not applied twice."""
-    steprunner_only(runtime, "late and duplicate events are injected with `python -m steprunner emit`; Motia keeps its queue in Redis")
+    steprunner_only(
+        runtime,
+        "late and duplicate events are injected with `python -m steprunner emit`; Motia keeps its queue in Redis",
+    )
     server = server_factory()
     with server.client() as client:
         pet = admitted(client)
         move_to(client, pet["id"], "healthy", then="available")
         move_to(client, pet["id"], "pending")
         # A staff request made while the pet was in quarantine, arriving only now.
-        stale = {"petId": "1", "requestedStatus": "healthy", "currentStatus": "in_quarantine", "automatic": False, "requestId": "r-stale"}
-        result = run_cli("emit", "--no-run", "py.pet.status.update.requested", json.dumps(stale), data_dir=server.data_dir)
+        stale = {
+            "petId": "1",
+            "requestedStatus": "healthy",
+            "currentStatus": "in_quarantine",
+            "automatic": False,
+            "requestId": "r-stale",
+        }
+        result = run_cli(
+            "emit", "--no-run", "py.pet.status.update.requested", json.dumps(stale), data_dir=server.data_dir
+        )
         assert result.returncode == 0, result.stderr
         reason = "Invalid transition: cannot change from pending to healthy"
         wait_until(lambda: f'"reason": "{reason}"' in server.logs(), message="the orchestrator's rejection")
         # A late automatic progression from `healthy` must not undo the staff's `pending`.
-        late = {"petId": "1", "requestedStatus": "available", "fromStatus": "healthy", "automatic": True, "requestId": "r-late"}
+        late = {
+            "petId": "1",
+            "requestedStatus": "available",
+            "fromStatus": "healthy",
+            "automatic": True,
+            "requestId": "r-late",
+        }
         run_cli("emit", "--no-run", "py.pet.status.update.requested", json.dumps(late), data_dir=server.data_dir)
-        wait_until(lambda: "⏭️ Automatic progression skipped" in server.logs(), message="the late progression to be skipped")
+        wait_until(
+            lambda: "⏭️ Automatic progression skipped" in server.logs(), message="the late progression to be skipped"
+        )
         assert get(client, "1")["status"] == "pending"
         # The adoption request delivered twice: applied once, the copy is recognised.
         answer = request_status(client, "1", "adopted")
         wait_for_status(client, "1", "adopted")
-        copy = {"petId": "1", "requestedStatus": "adopted", "currentStatus": "pending", "automatic": False, "requestId": answer["requestId"]}
+        copy = {
+            "petId": "1",
+            "requestedStatus": "adopted",
+            "currentStatus": "pending",
+            "automatic": False,
+            "requestId": answer["requestId"],
+        }
         run_cli("emit", "--no-run", "py.pet.status.update.requested", json.dumps(copy), data_dir=server.data_dir)
         wait_until(lambda: "request already settled" in server.logs(), message="the duplicate to be recognised")
         assert get(client, "1")["status"] == "adopted"
@@ -200,4 +250,17 @@ def test_a_pet_is_created_with_the_specs_fields(server_factory: Callable[..., Se
         pet = create(client, "  Whiskers  ", "cat", 12.5)
     assert pet["name"] == "Whiskers", "the name is trimmed"
     assert pet["ageMonths"] == 12.5
-    assert set(pet) >= {"id", "name", "species", "ageMonths", "status", "createdAt", "updatedAt", "notes", "nextFeedingAt", "deletedAt", "purgeAt", "profile"}
+    assert set(pet) >= {
+        "id",
+        "name",
+        "species",
+        "ageMonths",
+        "status",
+        "createdAt",
+        "updatedAt",
+        "notes",
+        "nextFeedingAt",
+        "deletedAt",
+        "purgeAt",
+        "profile",
+    }

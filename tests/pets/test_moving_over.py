@@ -18,8 +18,14 @@ from tests.support.server import PYTHON, REPO_ROOT, base_env, run_cli
 
 
 def move(data_dir: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PYTHON, "-m", "services.move_to_database", *args], cwd=REPO_ROOT,
-                          env=base_env(data_dir, {"DATABASE_URL": url}), capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [PYTHON, "-m", "services.move_to_database", *args],
+        cwd=REPO_ROOT,
+        env=base_env(data_dir, {"DATABASE_URL": url}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def shelter_on_files(server_factory: Any, data_dir: Path, names: list[str]) -> list[dict[str, Any]]:
@@ -96,7 +102,9 @@ def test_events_still_pending_in_the_data_dir_run_on_the_database_after_the_move
     files = tmp_path / "on-files"
     rex, _ = shelter_on_files(server_factory, files, ["Rex", "Tom"])
     request = json.dumps({"petId": rex["id"], "requestedStatus": "healthy", "currentStatus": "in_quarantine"})
-    queued = run_cli("emit", "py.pet.status.update.requested", request, "--no-run", data_dir=files)  # journaled; no server runs it
+    queued = run_cli(
+        "emit", "py.pet.status.update.requested", request, "--no-run", data_dir=files
+    )  # journaled; no server runs it
     assert queued.returncode == 0, queued.stderr
 
     moved = move(files, database_url, "import")

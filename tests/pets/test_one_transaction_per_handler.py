@@ -49,14 +49,20 @@ def test_a_node_killed_between_a_handlers_store_write_and_its_emit_leaves_neithe
 
     stored = pet_in_database(database_url, pet["id"])
     assert stored is not None and stored["status"] == "new"
-    assert stored["notes"] is None and stored.get("nextFeedingAt") is None, "the feeding job's write rolled back with the process"
+    assert stored["notes"] is None and stored.get("nextFeedingAt") is None, (
+        "the feeding job's write rolled back with the process"
+    )
     left = journal(database_url)
     assert left[("py.feeding.reminder.enqueued", "claimed")] == 1, "its delivery is still there, held by the dead node"
-    assert not any(topic == "py.feeding.reminder.completed" for topic, _ in left), "and the event it was emitting is not"
+    assert not any(topic == "py.feeding.reminder.completed" for topic, _ in left), (
+        "and the event it was emitting is not"
+    )
 
     survivor = server_factory(tmp_path / "node-b", env=env)
     with survivor.client() as http:
-        healed = wait_for(http, pet["id"], settled, "the pet to finish its chain on the node that took over", timeout=60)
+        healed = wait_for(
+            http, pet["id"], settled, "the pet to finish its chain on the node that took over", timeout=60
+        )
     assert healed["nextFeedingAt"] == healed["createdAt"] + DAY_MS
     wait_until(lambda: not journal(database_url), timeout=30, message="an empty journal")
     logs = survivor.logs()
@@ -64,7 +70,9 @@ def test_a_node_killed_between_a_handlers_store_write_and_its_emit_leaves_neithe
     assert logs.count("✅ Lifecycle transition completed") == 1, "its event reached the orchestrator once"
 
 
-def test_a_node_killed_inside_a_create_leaves_no_pet_and_no_event(server_factory: Any, database_url: str, tmp_path: Path) -> None:
+def test_a_node_killed_inside_a_create_leaves_no_pet_and_no_event(
+    server_factory: Any, database_url: str, tmp_path: Path
+) -> None:
     env = {"DATABASE_URL": database_url, **NO_RECONCILER}
     doomed = server_factory(tmp_path / "node-a", env={**env, "STEPRUNNER_FAULT": "kill:py.pet.created"})
     with doomed.client() as http:

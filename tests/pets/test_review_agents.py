@@ -34,8 +34,14 @@ def no_key(fake: FakeOpenAI) -> dict[str, str]:
 
 
 def with_model(fake: FakeOpenAI, **extra: str) -> dict[str, str]:
-    return {"OPENAI_API_KEY": "sk-test-key", "OPENAI_BASE_URL": fake.base_url, "OPENAI_MAX_RETRIES": "0",
-            "OPENAI_TIMEOUT_SECONDS": "20", "OPENAI_MODEL": "tiny-reviewer", **extra}
+    return {
+        "OPENAI_API_KEY": "sk-test-key",
+        "OPENAI_BASE_URL": fake.base_url,
+        "OPENAI_MAX_RETRIES": "0",
+        "OPENAI_TIMEOUT_SECONDS": "20",
+        "OPENAI_MODEL": "tiny-reviewer",
+        **extra,
+    }
 
 
 def is_review(request: RecordedRequest) -> bool:
@@ -50,7 +56,11 @@ def model_answering(answers: dict[str, Any]) -> Callable[[RecordedRequest], Any]
         if not is_review(request):
             return GOOD_PROFILE
         decided = answers[request.user_data["name"]]
-        return {"choice": decided, "rationale": f"The model chose {decided}."} if decided in sum(CHOICES.values(), []) else decided
+        return (
+            {"choice": decided, "rationale": f"The model chose {decided}."}
+            if decided in sum(CHOICES.values(), [])
+            else decided
+        )
 
     return answer
 
@@ -66,15 +76,25 @@ def ask(client: httpx.Client, pet: Pet, agent: str) -> httpx.Response:
     response = client.post(f"/py/pets/{pet['id']}/{agent}-review")
     assert response.status_code == 202, response.text
     body = response.json()
-    assert body == {"message": f"{agent.capitalize()} review requested", "petId": pet["id"], "reviewId": body["reviewId"],
-                    "agent": agent, "currentStatus": pet["status"], "allowedChoices": CHOICES[agent]}
+    assert body == {
+        "message": f"{agent.capitalize()} review requested",
+        "petId": pet["id"],
+        "reviewId": body["reviewId"],
+        "agent": agent,
+        "currentStatus": pet["status"],
+        "allowedChoices": CHOICES[agent],
+    }
     return response
 
 
 def reviewed(client: httpx.Client, pet: Pet, count: int, status: str) -> Pet:
     """The pet once it has `count` reviews and has reached `status`."""
-    return wait_for(client, pet["id"], lambda p: len(p["reviews"]) == count and p["status"] == status,
-                    f"{pet['name']} to have {count} review(s) and be {status}")
+    return wait_for(
+        client,
+        pet["id"],
+        lambda p: len(p["reviews"]) == count and p["status"] == status,
+        f"{pet['name']} to have {count} review(s) and be {status}",
+    )
 
 
 def check_record(record: dict[str, Any], answer: httpx.Response, pet: Pet, choice: str, source: str) -> None:
@@ -89,7 +109,9 @@ def check_record(record: dict[str, Any], answer: httpx.Response, pet: Pet, choic
         assert record["traceId"] == answer.headers["x-trace-id"]
 
 
-def test_without_a_key_both_agents_decide_by_the_rules_and_say_so(server_factory: Callable[..., Server], fake_openai: FakeOpenAI) -> None:
+def test_without_a_key_both_agents_decide_by_the_rules_and_say_so(
+    server_factory: Callable[..., Server], fake_openai: FakeOpenAI
+) -> None:
     server = server_factory(env=no_key(fake_openai))
     with server.client() as client:
         # Health: symptoms mean treatment required: ill, then under treatment by itself.
@@ -125,10 +147,16 @@ def test_without_a_key_both_agents_decide_by_the_rules_and_say_so(server_factory
 
     assert fake_openai.requests == []
     logs = server.logs()
-    assert console_has(logs, f'⚠️ Health review decided by the fallback rules {{"petId": "{sick["id"]}", "reviewId": "{sick_review}", '
-                             '"choice": "treatment_required", "source": "fallback"')
-    assert console_has(logs, f'✅ Lifecycle transition completed {{"petId": "{sick["id"]}", "oldStatus": "in_quarantine", "newStatus": "ill", '
-                             '"description": "Agent assessment - pet requires medical treatment"}')
+    assert console_has(
+        logs,
+        f'⚠️ Health review decided by the fallback rules {{"petId": "{sick["id"]}", "reviewId": "{sick_review}", '
+        '"choice": "treatment_required", "source": "fallback"',
+    )
+    assert console_has(
+        logs,
+        f'✅ Lifecycle transition completed {{"petId": "{sick["id"]}", "oldStatus": "in_quarantine", "newStatus": "ill", '
+        '"description": "Agent assessment - pet requires medical treatment"}',
+    )
 
 
 def test_the_model_chooses_each_option_and_the_orchestrator_applies_it(
@@ -143,7 +171,11 @@ def test_the_model_chooses_each_option_and_the_orchestrator_applies_it(
         answer = ask(client, pip, "health")
         record = reviewed(client, pip, 1, "under_treatment")["reviews"][0]
         check_record(record, answer, pip, "treatment_required", "model")
-        assert (record["model"], record["fallbackReason"], record["rationale"]) == ("tiny-reviewer", None, "The model chose treatment_required.")
+        assert (record["model"], record["fallbackReason"], record["rationale"]) == (
+            "tiny-reviewer",
+            None,
+            "The model chose treatment_required.",
+        )
 
         rex = admit(client, "Rex", symptoms=["sneezing"], weightKg=30)
         ask(client, rex, "health")
@@ -171,7 +203,11 @@ def test_the_model_chooses_each_option_and_the_orchestrator_applies_it(
 def test_an_answer_outside_the_set_a_refusal_or_a_timeout_gets_the_fallback(
     server_factory: Callable[..., Server], fake_openai: FakeOpenAI
 ) -> None:
-    answers: dict[str, Any] = {"Odd": {"choice": "adopted", "rationale": "Adopt it now."}, "Shy": "refusal", "Slowpoke": "slow"}
+    answers: dict[str, Any] = {
+        "Odd": {"choice": "adopted", "rationale": "Adopt it now."},
+        "Shy": "refusal",
+        "Slowpoke": "slow",
+    }
     fake_openai.answer = model_answering(answers)
     fake_openai.slow_seconds = 60  # far past the agent's budget; released at the end
     server = server_factory(env=with_model(fake_openai, OPENAI_TIMEOUT_SECONDS="5"))  # long enough for a busy machine
@@ -180,7 +216,9 @@ def test_an_answer_outside_the_set_a_refusal_or_a_timeout_gets_the_fallback(
         ask(client, odd, "health")
         record = reviewed(client, odd, 1, "under_treatment")["reviews"][0]
         assert (record["choice"], record["source"], record["model"]) == ("treatment_required", "fallback", None)
-        assert record["fallbackReason"].startswith("the model's answer was refused: choice: 'adopted' is not one of the allowed choices")
+        assert record["fallbackReason"].startswith(
+            "the model's answer was refused: choice: 'adopted' is not one of the allowed choices"
+        )
 
         shy = admit(client, "Shy")
         ask(client, shy, "health")
@@ -195,7 +233,11 @@ def test_an_answer_outside_the_set_a_refusal_or_a_timeout_gets_the_fallback(
         answers["Slowpoke"] = "slow"
         ask(client, slow, "adoption")
         record = reviewed(client, slow, 2, "available")["reviews"][1]
-        assert (record["choice"], record["source"], record["fallbackReason"]) == ("ready", "fallback", "OpenAI API timed out after 5s")
+        assert (record["choice"], record["source"], record["fallbackReason"]) == (
+            "ready",
+            "fallback",
+            "OpenAI API timed out after 5s",
+        )
     fake_openai.release_slow_requests()
 
 
@@ -242,13 +284,17 @@ def test_an_unknown_pet_is_404_and_a_pet_that_cant_be_reviewed_is_409_with_the_r
         pet = admit(client, "Luna")
         response = client.post(f"/py/pets/{pet['id']}/adoption-review")
         assert response.status_code == 409
-        assert response.json() == {"message": f"Pet {pet['id']} is in_quarantine: an adoption review needs a pet that is healthy, available"}
+        assert response.json() == {
+            "message": f"Pet {pet['id']} is in_quarantine: an adoption review needs a pet that is healthy, available"
+        }
 
         request_status(client, pet["id"], "ill")
         wait_for_status(client, pet["id"], "under_treatment")
         response = client.post(f"/py/pets/{pet['id']}/health-review")
         assert response.status_code == 409
-        assert response.json() == {"message": f"Pet {pet['id']} is under_treatment: a health review needs a pet that is in_quarantine, healthy, available"}
+        assert response.json() == {
+            "message": f"Pet {pet['id']} is under_treatment: a health review needs a pet that is in_quarantine, healthy, available"
+        }
 
         assert client.delete(f"/py/pets/{pet['id']}").status_code == 202
         for agent in CHOICES:
@@ -272,7 +318,9 @@ def test_a_retried_request_with_the_same_idempotency_key_asks_once(
     assert [r["id"] for r in after["reviews"]] == [first.json()["reviewId"]]
 
 
-def test_reviews_are_kept_on_the_pet_the_last_twenty(server_factory: Callable[..., Server], fake_openai: FakeOpenAI) -> None:
+def test_reviews_are_kept_on_the_pet_the_last_twenty(
+    server_factory: Callable[..., Server], fake_openai: FakeOpenAI
+) -> None:
     server = server_factory(env=no_key(fake_openai))
     with server.client() as client:
         pet = admit(client, "Kiwi", weightKg=3)
@@ -280,8 +328,11 @@ def test_reviews_are_kept_on_the_pet_the_last_twenty(server_factory: Callable[..
         pet = wait_for_status(client, pet["id"], "available")
         ids = [ask(client, pet, "adoption").json()["reviewId"] for _ in range(MAX_REVIEWS + 2)]
         # 44 handlers (a process each under Motia), each writing the pet and its timeline: a generous deadline
-        wait_until(lambda: server.logs().count("📋 Agent decision recorded") == MAX_REVIEWS + 2, timeout=150,
-                   message=f"{MAX_REVIEWS + 2} decisions recorded")
+        wait_until(
+            lambda: server.logs().count("📋 Agent decision recorded") == MAX_REVIEWS + 2,
+            timeout=150,
+            message=f"{MAX_REVIEWS + 2} decisions recorded",
+        )
         after = get(client, pet["id"])
     assert after["status"] == "available" and after["flags"] == []
     kept = [r["id"] for r in after["reviews"]]
@@ -292,7 +343,9 @@ def test_reviews_are_kept_on_the_pet_the_last_twenty(server_factory: Callable[..
 def test_a_redelivered_request_or_decision_changes_nothing(
     server_factory: Callable[..., Server], fake_openai: FakeOpenAI, runtime: str
 ) -> None:
-    steprunner_only(runtime, "duplicate events are injected with `python -m steprunner emit`; Motia keeps its queue in Redis")
+    steprunner_only(
+        runtime, "duplicate events are injected with `python -m steprunner emit`; Motia keeps its queue in Redis"
+    )
     server = server_factory(env=no_key(fake_openai))
     with server.client() as client:
         pet = admit(client, "Rocky")
@@ -306,15 +359,34 @@ def test_a_redelivered_request_or_decision_changes_nothing(
         decided = {"petId": pet["id"], "review": record}
         result = run_cli("emit", "--no-run", "py.adoption.needs_data", json.dumps(decided), data_dir=server.data_dir)
         assert result.returncode == 0, result.stderr
-        wait_until(lambda: server.logs().count("⏭️ Agent decision already applied") == 1, message="the duplicate decision to be recognised")
+        wait_until(
+            lambda: server.logs().count("⏭️ Agent decision already applied") == 1,
+            message="the duplicate decision to be recognised",
+        )
         # The request delivered again: the agent decides again under the same id; nothing changes.
-        requested = {"petId": pet["id"], "reviewId": answer.json()["reviewId"], "agent": "adoption", "requestedAt": record["at"]}
+        requested = {
+            "petId": pet["id"],
+            "reviewId": answer.json()["reviewId"],
+            "agent": "adoption",
+            "requestedAt": record["at"],
+        }
         run_cli("emit", "--no-run", "py.adoption.review.requested", json.dumps(requested), data_dir=server.data_dir)
-        wait_until(lambda: server.logs().count("⏭️ Agent decision already applied") == 2, message="the duplicate request's decision to be recognised")
+        wait_until(
+            lambda: server.logs().count("⏭️ Agent decision already applied") == 2,
+            message="the duplicate request's decision to be recognised",
+        )
         # A request for a pet that is gone is dropped.
         gone = {**requested, "petId": "999", "reviewId": "r-gone"}
         run_cli("emit", "--no-run", "py.adoption.review.requested", json.dumps(gone), data_dir=server.data_dir)
-        wait_until(lambda: '"reason": "pet not found (purged)"' in server.logs(), message="the request for a purged pet to be dropped")
+        wait_until(
+            lambda: '"reason": "pet not found (purged)"' in server.logs(),
+            message="the request for a purged pet to be dropped",
+        )
         assert get(client, pet["id"]) == flagged
-        told = [i for i in client.get(f"/py/pets/{pet['id']}/timeline").json()["items"] if i["kind"].startswith("review_")]
-        assert [(i["kind"], i["data"]["reviewId"]) for i in told] == [("review_requested", record["id"]), ("review_decided", record["id"])]
+        told = [
+            i for i in client.get(f"/py/pets/{pet['id']}/timeline").json()["items"] if i["kind"].startswith("review_")
+        ]
+        assert [(i["kind"], i["data"]["reviewId"]) for i in told] == [
+            ("review_requested", record["id"]),
+            ("review_decided", record["id"]),
+        ]

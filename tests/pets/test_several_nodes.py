@@ -21,7 +21,9 @@ from tests.pets.pets_api import create, get, list_all, put, settled, wait_for
 CREATES = 120
 
 
-def test_two_nodes_on_one_database_share_every_pet(server_factory: Any, empty_database_url: str, tmp_path: Path) -> None:
+def test_two_nodes_on_one_database_share_every_pet(
+    server_factory: Any, empty_database_url: str, tmp_path: Path
+) -> None:
     env = {"DATABASE_URL": empty_database_url}
     nodes = [server_factory(tmp_path / name, env=env, wait=False) for name in ("node-a", "node-b")]
     for node in nodes:
@@ -57,9 +59,15 @@ def test_two_nodes_on_one_database_share_every_pet(server_factory: Any, empty_da
         assert "project 0001_pets" in node.logs() or "schema up to date" in node.logs()
 
 
-def test_a_node_killed_after_its_creates_leaves_every_chain_to_the_other(server_factory: Any, empty_database_url: str, tmp_path: Path) -> None:
-    env = {"DATABASE_URL": empty_database_url, "STEPRUNNER_LEASE_SECONDS": "2", "STEPRUNNER_POLL_SECONDS": "0.5",
-           "STEPRUNNER_CRON_PET_RECONCILER": "0 0 1 1 *"}  # not the reconciler's rescue: the journal's takeover
+def test_a_node_killed_after_its_creates_leaves_every_chain_to_the_other(
+    server_factory: Any, empty_database_url: str, tmp_path: Path
+) -> None:
+    env = {
+        "DATABASE_URL": empty_database_url,
+        "STEPRUNNER_LEASE_SECONDS": "2",
+        "STEPRUNNER_POLL_SECONDS": "0.5",
+        "STEPRUNNER_CRON_PET_RECONCILER": "0 0 1 1 *",
+    }  # not the reconciler's rescue: the journal's takeover
     a, b = (server_factory(tmp_path / name, env=env, wait=False) for name in ("node-a", "node-b"))
     a.wait_ready()
     b.wait_ready()
@@ -68,11 +76,16 @@ def test_a_node_killed_after_its_creates_leaves_every_chain_to_the_other(server_
     a.kill()  # SIGKILL: the chains it started (its claimed events) are left mid-way
     with b.client() as http:
         for pet in pets:
-            assert wait_for(http, pet["id"], settled, f"{pet['name']} to settle, finished by node B", timeout=60)["name"] == pet["name"]
+            assert (
+                wait_for(http, pet["id"], settled, f"{pet['name']} to settle, finished by node B", timeout=60)["name"]
+                == pet["name"]
+            )
         assert len(list_all(http)) == 10
 
 
-def test_a_retry_with_the_same_idempotency_key_may_reach_the_other_node(server_factory: Any, empty_database_url: str, tmp_path: Path) -> None:
+def test_a_retry_with_the_same_idempotency_key_may_reach_the_other_node(
+    server_factory: Any, empty_database_url: str, tmp_path: Path
+) -> None:
     env = {"DATABASE_URL": empty_database_url}
     a, b = (server_factory(tmp_path / name, env=env, wait=False) for name in ("node-a", "node-b"))
     a.wait_ready()
@@ -89,7 +102,9 @@ def test_a_retry_with_the_same_idempotency_key_may_reach_the_other_node(server_f
 
 
 @pytest.mark.motia
-def test_a_motia_node_and_a_steprunner_node_share_the_pets(server_factory: Any, empty_database_url: str, tmp_path: Path) -> None:
+def test_a_motia_node_and_a_steprunner_node_share_the_pets(
+    server_factory: Any, empty_database_url: str, tmp_path: Path
+) -> None:
     """The same step files on real Motia use the same store: `get_store()` reads DATABASE_URL there too."""
     env = {"DATABASE_URL": empty_database_url}
     steprunner = server_factory(tmp_path / "steprunner", env=env)  # migrates the database as it starts
@@ -99,7 +114,10 @@ def test_a_motia_node_and_a_steprunner_node_share_the_pets(server_factory: Any, 
             on_motia = create(b, name="From Motia")
             on_steprunner = create(a, name="From steprunner")
             assert {on_motia["id"], on_steprunner["id"]} == {"1", "2"}
-            assert wait_for(a, on_motia["id"], settled, "the pet made on Motia to settle, seen from steprunner")["name"] == "From Motia"
+            assert (
+                wait_for(a, on_motia["id"], settled, "the pet made on Motia to settle, seen from steprunner")["name"]
+                == "From Motia"
+            )
             assert [p["name"] for p in list_all(b)] == ["From Motia", "From steprunner"]
         assert not (motia.data_dir / "pets.json").exists()
     finally:

@@ -127,4 +127,7 @@ def test_the_reaper_purges_only_deleted_pets_past_their_purge_time(server_factor
 
     # A second run finds nothing more to do.
     again = run_cli("cron", "run", "DeletionReaper", data_dir=server.data_dir)
-    assert '✅ Deletion Reaper completed {"totalScanned": 1, "purgedCount": 0, "failedCount": 0}' in again.stdout + again.stderr
+    assert (
+        '✅ Deletion Reaper completed {"totalScanned": 1, "purgedCount": 0, "failedCount": 0}'
+        in again.stdout + again.stderr
+    )

@@ -18,14 +18,21 @@ def running_creates(client) -> int:
     return sum(1 for t in traces if t["status"] == "running" and t["origin"].get("step") == "CreatePet")
 
 
-def test_reads_answer_while_another_process_holds_the_lock_and_writes_wait_for_it(server_factory: Callable[..., Server]) -> None:
+def test_reads_answer_while_another_process_holds_the_lock_and_writes_wait_for_it(
+    server_factory: Callable[..., Server],
+) -> None:
     server = server_factory()
     with server.client(timeout=60.0) as client, ThreadPoolExecutor(max_workers=4) as pool:
         pet = admitted(client)
         lock = FileLock(str(server.data_dir / "pets.json.lock"))
         with lock:  # another process (this test) holds the store's lock
-            writes = [pool.submit(client.post, "/py/pets", json={"name": f"W{i}", "species": "cat", "ageMonths": 2}) for i in range(3)]
-            wait_until(lambda: running_creates(client) == 3, timeout=30, message="the 3 creates to be waiting in the server")
+            writes = [
+                pool.submit(client.post, "/py/pets", json={"name": f"W{i}", "species": "cat", "ageMonths": 2})
+                for i in range(3)
+            ]
+            wait_until(
+                lambda: running_creates(client) == 3, timeout=30, message="the 3 creates to be waiting in the server"
+            )
             # Answered while the lock is still held: the GETs do not queue behind the waiting writes.
             for _ in range(5):
                 assert client.get(f"/py/pets/{pet['id']}", timeout=10.0).json()["name"] == "Buddy"

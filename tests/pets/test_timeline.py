@@ -35,7 +35,12 @@ NO_KEY = {"OPENAI_API_KEY": ""}  # the fallback profile, and a developer's .env 
 
 
 def model_env(fake: FakeOpenAI) -> dict[str, str]:
-    return {"OPENAI_API_KEY": "sk-test-key", "OPENAI_BASE_URL": fake.base_url, "OPENAI_TIMEOUT_SECONDS": "5", "OPENAI_MAX_RETRIES": "0"}
+    return {
+        "OPENAI_API_KEY": "sk-test-key",
+        "OPENAI_BASE_URL": fake.base_url,
+        "OPENAI_TIMEOUT_SECONDS": "5",
+        "OPENAI_MAX_RETRIES": "0",
+    }
 
 
 def timeline(client: httpx.Client, pet_id: str) -> list[Item]:
@@ -75,7 +80,9 @@ def synced(watcher: Watcher) -> list[Item]:
 
 def changes(watcher: Watcher) -> list[str]:
     """Every item message the client got (Motia's adapter echoes, custom events, are not changes)."""
-    return [m["event"]["type"] for m in watcher.messages if m["event"]["type"] in ("sync", "create", "update", "delete")]
+    return [
+        m["event"]["type"] for m in watcher.messages if m["event"]["type"] in ("sync", "create", "update", "delete")
+    ]
 
 
 def sees(watcher: Watcher, items: list[Item], what: str) -> None:
@@ -109,7 +116,9 @@ def watch() -> Iterator[Callable[[Any, str], Watcher]]:
 
 
 def test_a_client_sees_a_healthy_pets_timeline_so_far_then_each_item_as_it_happens(
-    server_factory: Callable[..., Any], watch: Callable[[Any, str], Watcher], fake_openai: FakeOpenAI  # noqa: F811
+    server_factory: Callable[..., Any],
+    watch: Callable[[Any, str], Watcher],
+    fake_openai: FakeOpenAI,  # noqa: F811
 ) -> None:
     server = server_factory(env=model_env(fake_openai))
     early = watch(server, "1")  # before the pet exists: it sees everything arrive
@@ -125,24 +134,40 @@ def test_a_client_sees_a_healthy_pets_timeline_so_far_then_each_item_as_it_happe
         assert moves(so_far) == [("new", "in_quarantine")]
         assert so_far[0]["message"] == "🐾 Luna the cat was taken in"
         completed = next(i for i in so_far if i["kind"] == "enrichment_completed")["data"]
-        assert completed == {"fallback": False, "breedGuess": GOOD_PROFILE["breedGuess"], "temperamentTags": GOOD_PROFILE["temperamentTags"]}
-        assert before(so_far, "feeding_reminder_set", "status_changed") and before(so_far, "enrichment_started", "enrichment_completed")
+        assert completed == {
+            "fallback": False,
+            "breedGuess": GOOD_PROFILE["breedGuess"],
+            "temperamentTags": GOOD_PROFILE["temperamentTags"],
+        }
+        assert before(so_far, "feeding_reminder_set", "status_changed") and before(
+            so_far, "enrichment_started", "enrichment_completed"
+        )
 
         sees(early, so_far, "the timeline so far")  # all on the stream now
         late = watch(server, "1")
         assert synced(late) == so_far, "a client that joins late gets the timeline so far"
         answer = request_status(client, "1", "healthy")
         assert answer["accepted"] is True
-        posted = wait_for(client, "1", lambda p: p["status"] == "available" and p["adoptionPosting"], "Luna available, with her posting")
+        posted = wait_for(
+            client,
+            "1",
+            lambda p: p["status"] == "available" and p["adoptionPosting"],
+            "Luna available, with her posting",
+        )
         whole = timeline(client, "1")
 
     assert whole[:5] == so_far and moves(whole[5:]) == [("in_quarantine", "healthy"), ("healthy", "available")]
     assert whole[5]["data"]["requestId"] == answer["requestId"] and whole[6]["data"]["automatic"] is True
     assert kinds(whole[7:]) == ["adoption_posting_written"] and len(whole) == 8
-    assert whole[7]["data"] == {"title": posted["adoptionPosting"]["title"], "adoptionFee": posted["adoptionPosting"]["adoptionFee"]}
+    assert whole[7]["data"] == {
+        "title": posted["adoptionPosting"]["title"],
+        "adoptionFee": posted["adoptionPosting"]["adoptionFee"],
+    }
     sees(late, whole, "the whole walkthrough")
     sees(early, whole, "the whole walkthrough")
-    assert created_live(late) == whole[5:], "the late client got the staff's move and the automatic one, in order, as they happened"
+    assert created_live(late) == whole[5:], (
+        "the late client got the staff's move and the automatic one, in order, as they happened"
+    )
     assert synced(early) == [] and sorted(created_live(early), key=lambda i: i["id"]) == whole, "each item pushed once"
     arrived = created_live(early)
     assert arrived[0]["kind"] == "created" and arrived[-3:] == whole[5:], "causes arrive before what they set off"
@@ -155,7 +180,9 @@ def test_a_client_sees_a_sick_pets_timeline_through_its_review_and_treatment(
 ) -> None:
     server = server_factory(env=NO_KEY)
     with server.client() as client:
-        response = client.post("/py/pets", json={"name": "Rex", "species": "dog", "ageMonths": 30, "symptoms": ["coughing"]})
+        response = client.post(
+            "/py/pets", json={"name": "Rex", "species": "dog", "ageMonths": 30, "symptoms": ["coughing"]}
+        )
         assert response.status_code == 201
         pet = wait_for(client, response.json()["id"], settled, "Rex to settle in quarantine")
         so_far = timeline(client, pet["id"])
@@ -167,16 +194,31 @@ def test_a_client_sees_a_sick_pets_timeline_through_its_review_and_treatment(
 
         review = client.post(f"/py/pets/{pet['id']}/health-review")  # no key: the rules decide (a symptom: treatment)
         assert review.status_code == 202
-        planned = wait_for(client, pet["id"], lambda p: p["status"] == "under_treatment" and p["treatmentPlan"], "Rex under treatment, with a plan")
+        planned = wait_for(
+            client,
+            pet["id"],
+            lambda p: p["status"] == "under_treatment" and p["treatmentPlan"],
+            "Rex under treatment, with a plan",
+        )
         refused = request_status(client, pet["id"], "available")
         assert refused["accepted"] is False
         whole = timeline(client, pet["id"])
 
-    new = whole[len(so_far):]
-    assert kinds(new) == ["review_requested", "review_decided", "status_changed", "status_changed", "treatment_plan_written",
-                          "status_change_rejected"]
+    new = whole[len(so_far) :]
+    assert kinds(new) == [
+        "review_requested",
+        "review_decided",
+        "status_changed",
+        "status_changed",
+        "treatment_plan_written",
+        "status_change_rejected",
+    ]
     plan = planned["treatmentPlan"]
-    assert new[4]["data"] == {"treatmentType": plan["treatmentType"], "urgency": plan["urgency"], "startsAt": plan["schedule"]["startsAt"]}
+    assert new[4]["data"] == {
+        "treatmentType": plan["treatmentType"],
+        "urgency": plan["urgency"],
+        "startsAt": plan["schedule"]["startsAt"],
+    }
     requested, decided = new[0], new[1]
     assert requested["data"]["reviewId"] == decided["data"]["reviewId"] == review.json()["reviewId"]
     assert requested["message"] == "📋 Health review requested (pet is in_quarantine)"
@@ -187,7 +229,9 @@ def test_a_client_sees_a_sick_pets_timeline_through_its_review_and_treatment(
     assert rejection["kind"] == "status_change_rejected" and rejection["data"]["reason"] == refused["reason"]
     assert rejection["message"] == f"⚠️ Status change to available rejected: {refused['reason']}"
     sees(watcher, whole, "through treatment and the refused request")
-    assert synced(watcher) + sorted(created_live(watcher), key=lambda i: i["id"]) == whole, "the timeline so far, then each item once"
+    assert synced(watcher) + sorted(created_live(watcher), key=lambda i: i["id"]) == whole, (
+        "the timeline so far, then each item once"
+    )
     assert created_live(watcher)[-6:] == new, "pushed in order, as they happened"
 
 
@@ -198,7 +242,9 @@ def test_delete_and_restore_are_told_once_and_get_answers_for_curl(server_factor
         assert client.get("/py/pets/999/timeline").json() == {"message": "Not found"}
         pet = admitted(client, "Bella")
         so_far = timeline(client, pet["id"])
-        assert [i["id"] for i in so_far] == sorted(i["id"] for i in so_far) and all(set(i) == set(ITEM_KEYS) for i in so_far)
+        assert [i["id"] for i in so_far] == sorted(i["id"] for i in so_far) and all(
+            set(i) == set(ITEM_KEYS) for i in so_far
+        )
         assert [i["at"] for i in so_far] == sorted(i["at"] for i in so_far), "ids in the order of time"
         assert client.delete(f"/py/pets/{pet['id']}").status_code == 202
         assert client.delete(f"/py/pets/{pet['id']}").status_code == 202  # twice: told once
@@ -206,22 +252,33 @@ def test_delete_and_restore_are_told_once_and_get_answers_for_curl(server_factor
         assert client.post(f"/py/pets/{pet['id']}/restore").status_code == 200
         restored = timeline(client, pet["id"])
 
-    assert kinds(deleted[len(so_far):]) == ["deleted"]
+    assert kinds(deleted[len(so_far) :]) == ["deleted"]
     assert deleted[-1]["data"]["previousStatus"] == "in_quarantine" and deleted[-1]["data"]["purgeAt"] > now_ms()
-    assert restored[:-1] == deleted and restored[-1]["kind"] == "restored" and restored[-1]["data"] == {"status": "in_quarantine"}
+    assert (
+        restored[:-1] == deleted
+        and restored[-1]["kind"] == "restored"
+        and restored[-1]["data"] == {"status": "in_quarantine"}
+    )
     assert restored[-1]["message"] == "♻️ Pet restored, back to in_quarantine"
 
 
 # ----------------------------------------------------------------------------- redelivery, crashes, the reaper (steprunner)
 
 
-def test_redelivered_events_add_no_item(server_factory: Callable[..., Any], runtime: str, watch: Callable[[Any, str], Watcher]) -> None:
+def test_redelivered_events_add_no_item(
+    server_factory: Callable[..., Any], runtime: str, watch: Callable[[Any, str], Watcher]
+) -> None:
     steprunner_only(runtime, "`python -m steprunner emit` redelivers events")
     server = server_factory(env=NO_KEY)
     with server.client() as client:
         pet = admitted(client, "Max")
         answer = request_status(client, pet["id"], "healthy")
-        wait_for(client, pet["id"], lambda p: p["status"] == "available" and p["adoptionPosting"], "Max available, with his posting")
+        wait_for(
+            client,
+            pet["id"],
+            lambda p: p["status"] == "available" and p["adoptionPosting"],
+            "Max available, with his posting",
+        )
         refused = request_status(client, pet["id"], "new")  # told at once, by the PUT
         assert refused["accepted"] is False
         whole = timeline(client, pet["id"])
@@ -234,8 +291,16 @@ def test_redelivered_events_add_no_item(server_factory: Callable[..., Any], runt
             ("py.pet.created", {"petId": pet_id, "name": "Max", "species": "dog", "ageMonths": 24}),
             ("py.feeding.reminder.enqueued", {"petId": pet_id, "enqueuedAt": pet["createdAt"]}),
             ("py.feeding.reminder.completed", {"petId": pet_id, "nextFeedingAt": pet["nextFeedingAt"]}),
-            ("py.pet.status.update.requested", {"petId": pet_id, "requestedStatus": "healthy", "currentStatus": "in_quarantine",
-                                                "automatic": False, "requestId": answer["requestId"]}),
+            (
+                "py.pet.status.update.requested",
+                {
+                    "petId": pet_id,
+                    "requestedStatus": "healthy",
+                    "currentStatus": "in_quarantine",
+                    "automatic": False,
+                    "requestId": answer["requestId"],
+                },
+            ),
         ]
         logs = server.logs()
         fed, unmoved = logs.count("✅ Next feeding reminder set"), logs.count("⏭️ No transition needed")
@@ -243,10 +308,17 @@ def test_redelivered_events_add_no_item(server_factory: Callable[..., Any], runt
             done = run_cli("emit", "--no-run", topic, json.dumps(data), data_dir=server.data_dir)
             assert done.returncode == 0, done.stderr
         wait_until(lambda: "pet already has a profile" in server.logs(), message="the enricher to skip the copy")
-        wait_until(lambda: server.logs().count("✅ Next feeding reminder set") > fed, message="the feeding job to run again")
-        wait_until(lambda: "request already settled" in server.logs(), message="the orchestrator to recognise the request")
+        wait_until(
+            lambda: server.logs().count("✅ Next feeding reminder set") > fed, message="the feeding job to run again"
+        )
+        wait_until(
+            lambda: "request already settled" in server.logs(), message="the orchestrator to recognise the request"
+        )
         # the copied completion, and the one the feeding job's second run emitted
-        wait_until(lambda: server.logs().count("⏭️ No transition needed") >= unmoved + 3, message="the completions to change nothing")
+        wait_until(
+            lambda: server.logs().count("⏭️ No transition needed") >= unmoved + 3,
+            message="the completions to change nothing",
+        )
         assert timeline(client, pet_id) == whole
 
     assert [i["id"] for i in whole] == [f"{n:06d}" for n in range(1, 10)]
@@ -257,8 +329,11 @@ def test_an_item_stranded_by_a_kill_between_the_store_and_the_stream_is_shown_th
     server_factory: Callable[..., Any], runtime: str, tmp_path: Path, watch: Callable[[Any, str], Watcher]
 ) -> None:
     steprunner_only(runtime, "the fault hook STEPRUNNER_FAULT")
-    embedded_only(runtime, "on PostgreSQL the kill rolls the handler's pet write back with its item, so none is stranded "
-                           "(tests/pets/test_one_transaction_per_handler.py)")
+    embedded_only(
+        runtime,
+        "on PostgreSQL the kill rolls the handler's pet write back with its item, so none is stranded "
+        "(tests/pets/test_one_transaction_per_handler.py)",
+    )
     data_dir = tmp_path / "data"
     first = server_factory(data_dir, env=NO_KEY)
     with first.client() as client:
@@ -276,21 +351,37 @@ def test_an_item_stranded_by_a_kill_between_the_store_and_the_stream_is_shown_th
     assert doomed.wait_exit() != 0
     stranded = store_of(data_dir).get(pet["id"])
     assert stranded is not None and stranded["status"] == "healthy"
-    assert [(i["id"], i["kind"]) for i in stranded["timelineOutbox"]][-1] == ("000006", "status_changed")  # (and ones already published)
+    assert [(i["id"], i["kind"]) for i in stranded["timelineOutbox"]][-1] == (
+        "000006",
+        "status_changed",
+    )  # (and ones already published)
 
     server = server_factory(data_dir, env=NO_KEY)  # the reconciler waits its grace period: nothing published yet
     with server.client() as client:
         # the killed handler's event, delivered again, and what follows
-        wait_for(client, pet["id"], lambda p: p["status"] == "available" and p["adoptionPosting"], "Ghost available, posted", timeout=60)
+        wait_for(
+            client,
+            pet["id"],
+            lambda p: p["status"] == "available" and p["adoptionPosting"],
+            "Ghost available, posted",
+            timeout=60,
+        )
         whole = timeline(client, pet["id"])
         assert whole[:5] == so_far and moves(whole[5:]) == [("in_quarantine", "healthy"), ("healthy", "available")]
-        assert kinds(whole[7:]) == ["adoption_posting_written"] and len(whole) == 8, "shown from the outbox meanwhile, and never twice"
+        assert kinds(whole[7:]) == ["adoption_posting_written"] and len(whole) == 8, (
+            "shown from the outbox meanwhile, and never twice"
+        )
         watcher = watch(server, pet["id"])
         sees(watcher, whole[:5] + whole[6:], "all but the stranded item")
 
-        done = run_cli("cron", "run", "PetReconciler", data_dir=data_dir, env={**NO_KEY, "PET_RECONCILE_GRACE_SECONDS": "0"})
+        done = run_cli(
+            "cron", "run", "PetReconciler", data_dir=data_dir, env={**NO_KEY, "PET_RECONCILE_GRACE_SECONDS": "0"}
+        )
         assert done.returncode == 0, done.stderr
-        assert '🩹 Pet timeline incomplete: items published {"petId": "' + pet["id"] + '", "items": 1}' in done.stdout + done.stderr
+        assert (
+            '🩹 Pet timeline incomplete: items published {"petId": "' + pet["id"] + '", "items": 1}'
+            in done.stdout + done.stderr
+        )
         sees(watcher, whole, "complete once the reconciler published the stranded item")
         assert created_live(watcher)[-1] == whole[5]
         assert timeline(client, pet["id"]) == whole
@@ -343,6 +434,8 @@ def test_the_reaper_purges_the_timeline_with_the_pet(
         assert done.returncode == 0, done.stdout + done.stderr
         assert client.get(f"/py/pets/{due['id']}/timeline").status_code == 404
         assert timeline(client, kept["id"]) == kept_timeline, "a pet within its window keeps its timeline"
-    watcher.wait(lambda w: changes(w).count("delete") == count and w.state == [], "every item to be deleted at the client")
+    watcher.wait(
+        lambda w: changes(w).count("delete") == count and w.state == [], "every item to be deleted at the client"
+    )
     assert count == 6
     assert synced(watch(server, due["id"])) == [], "nothing left for a client joining later"

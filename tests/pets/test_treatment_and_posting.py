@@ -38,7 +38,10 @@ def test_a_sick_pet_under_treatment_gets_a_plan_from_its_symptoms(server_factory
     assert (plan["treatmentType"], plan["urgency"]) == ("Emergency Surgery", "urgent")
     assert plan["symptoms"] == ["bleeding from the ear", "high fever"]
     assert plan["schedule"]["startsAt"] == plan["plannedAt"] + 2 * HOUR_MS
-    assert [c["at"] for c in plan["schedule"]["followUps"]] == [plan["schedule"]["startsAt"] + DAY_MS, plan["schedule"]["startsAt"] + 3 * DAY_MS]
+    assert [c["at"] for c in plan["schedule"]["followUps"]] == [
+        plan["schedule"]["startsAt"] + DAY_MS,
+        plan["schedule"]["startsAt"] + 3 * DAY_MS,
+    ]
     (medication,) = plan["medication"]
     assert medication["name"] == "Fever reducer (veterinary)" and "12 kg" in medication["instructions"]
     assert pet["createdAt"] <= plan["plannedAt"] <= pet["updatedAt"]
@@ -56,7 +59,11 @@ def test_an_available_pet_gets_a_posting_from_its_profile(server_factory: Callab
     assert profile == fallback_profile("Whiskers", "cat").model_dump()
     assert posting["title"] == f"Whiskers - {profile['breedGuess']}, 2 years old, available for adoption"
     assert (posting["description"], posting["breed"], posting["temperament"], posting["adopterHints"]) == (
-        profile["bio"], profile["breedGuess"], profile["temperamentTags"], profile["adopterHints"])
+        profile["bio"],
+        profile["breedGuess"],
+        profile["temperamentTags"],
+        profile["adopterHints"],
+    )
     assert (posting["adoptionFee"], posting["feeRule"]) == (150, "base fee 150")
     assert "Must be 21 years or older" in posting["requirements"]
     line = f'📝 Adoption posting created {{"petId": "{pet["id"]}", "title": "{posting["title"]}", "adoptionFee": 150}}'
@@ -75,7 +82,9 @@ def test_going_under_treatment_again_replaces_the_plan(server_factory: Callable[
         wait_for(client, pet["id"], has_posting, "Bella's posting")
         assert put(client, pet["id"], {"symptoms": ["ear infection"]}).status_code == 200
         move_to(client, pet["id"], "ill", then="under_treatment")
-        again = wait_for(client, pet["id"], lambda p: has_plan(p) and p["treatmentPlan"] != first, "Bella's second plan")
+        again = wait_for(
+            client, pet["id"], lambda p: has_plan(p) and p["treatmentPlan"] != first, "Bella's second plan"
+        )
     second = again["treatmentPlan"]
     assert (second["treatmentType"], second["symptoms"]) == ("Antibiotic Treatment", ["ear infection"])
     assert [m["name"] for m in second["medication"]] == ["Antibiotics"]
@@ -83,7 +92,9 @@ def test_going_under_treatment_again_replaces_the_plan(server_factory: Callable[
 
 
 def test_a_redelivered_request_changes_nothing(server_factory: Callable[..., Server], runtime: str) -> None:
-    steprunner_only(runtime, "duplicate events are injected with `python -m steprunner emit`; Motia keeps its queue in Redis")
+    steprunner_only(
+        runtime, "duplicate events are injected with `python -m steprunner emit`; Motia keeps its queue in Redis"
+    )
     server = server_factory()
     with server.client() as client:
         sick = admitted(client, "Max", symptoms=["pain"])
@@ -96,23 +107,42 @@ def test_a_redelivered_request_changes_nothing(server_factory: Callable[..., Ser
         for topic, pet_id in (("py.treatment.required", sick["id"]), ("py.adoption.posting.requested", well["id"])):
             result = run_cli("emit", "--no-run", topic, json.dumps({"petId": pet_id}), data_dir=server.data_dir)
             assert result.returncode == 0, result.stderr
-        wait_until(lambda: "pet already has its treatmentPlan" in server.logs(), message="the copied treatment request to be skipped")
-        wait_until(lambda: "pet already has its adoptionPosting" in server.logs(), message="the copied posting request to be skipped")
+        wait_until(
+            lambda: "pet already has its treatmentPlan" in server.logs(),
+            message="the copied treatment request to be skipped",
+        )
+        wait_until(
+            lambda: "pet already has its adoptionPosting" in server.logs(),
+            message="the copied posting request to be skipped",
+        )
         assert get(client, sick["id"]) == sick and get(client, well["id"]) == well
         # A posting request for a pet that is not available (Max is under treatment) writes nothing.
-        run_cli("emit", "--no-run", "py.adoption.posting.requested", json.dumps({"petId": sick["id"]}), data_dir=server.data_dir)
-        wait_until(lambda: "pet is under_treatment now, not available" in server.logs(), message="the late posting request to be skipped")
+        run_cli(
+            "emit",
+            "--no-run",
+            "py.adoption.posting.requested",
+            json.dumps({"petId": sick["id"]}),
+            data_dir=server.data_dir,
+        )
+        wait_until(
+            lambda: "pet is under_treatment now, not available" in server.logs(),
+            message="the late posting request to be skipped",
+        )
         assert get(client, sick["id"]) == sick
 
         # A malformed request: an ERROR line, and nothing else happens (retrying can't fix it).
         run_cli("emit", "--no-run", "py.treatment.required", json.dumps({"pet": sick["id"]}), data_dir=server.data_dir)
-        wait_until(lambda: "❌ Treatment request is malformed" in server.logs(), message="the malformed request to be dropped")
+        wait_until(
+            lambda: "❌ Treatment request is malformed" in server.logs(), message="the malformed request to be dropped"
+        )
     logs = server.logs()
     assert logs.count("📅 Treatment scheduled") == 1 and logs.count("📝 Adoption posting created") == 1
     assert any("ERROR" in line and "❌ Treatment request is malformed" in line for line in logs.splitlines())
 
 
-def test_a_missing_plan_is_asked_for_again_by_the_reconciler(server_factory: Callable[..., Server], runtime: str) -> None:
+def test_a_missing_plan_is_asked_for_again_by_the_reconciler(
+    server_factory: Callable[..., Server], runtime: str
+) -> None:
     steprunner_only(runtime, "the reconciler is run at once with `python -m steprunner cron run`")
     server = server_factory()
     with server.client() as client:
@@ -126,7 +156,9 @@ def test_a_missing_plan_is_asked_for_again_by_the_reconciler(server_factory: Cal
         store.close()
         assert get(client, pet["id"])["treatmentPlan"] is None
 
-        result = run_cli("cron", "run", "PetReconciler", data_dir=server.data_dir, env={"PET_RECONCILE_GRACE_SECONDS": "0"})
+        result = run_cli(
+            "cron", "run", "PetReconciler", data_dir=server.data_dir, env={"PET_RECONCILE_GRACE_SECONDS": "0"}
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         assert '"topics": ["py.treatment.required"]' in result.stdout + result.stderr
         healed = wait_for(client, pet["id"], has_plan, "Kiwi's plan to be written again")

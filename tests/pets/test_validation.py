@@ -19,7 +19,6 @@ from tests.support.waiting import wait_until
 RUNTIMES = ("steprunner", "motia")  # every answer here is the same on real Motia, except where named
 
 
-
 GOOD = {"name": "Buddy", "species": "dog", "ageMonths": 24}
 
 
@@ -61,7 +60,9 @@ def test_create_needs_a_json_object(client: httpx.Client, body: Any, runtime: st
     response = client.post("/py/pets", content=content, headers={"content-type": "application/json"})
     if runtime == "motia" and body is None:  # Motia difference: an empty body reaches the step as {}
         assert set(errors_of(response)) == {"name", "species", "ageMonths"}
-    elif runtime == "motia" and isinstance(body, (str, int)):  # Motia difference: Express refuses a bare JSON scalar itself (HTML 400)
+    elif runtime == "motia" and isinstance(
+        body, (str, int)
+    ):  # Motia difference: Express refuses a bare JSON scalar itself (HTML 400)
         assert response.status_code == 400 and "SyntaxError" in response.text
     else:
         assert errors_of(response) == {"body": "must be a JSON object"}
@@ -133,7 +134,10 @@ def test_update_with_details_and_a_status_applies_the_details_and_requests_the_s
     response = put(client, pet["id"], {"ageMonths": 7, "status": "adopted"})
     assert response.status_code == 202
     answer = response.json()
-    assert answer["accepted"] is False and answer["reason"] == "Invalid transition: cannot change from in_quarantine to adopted"
+    assert (
+        answer["accepted"] is False
+        and answer["reason"] == "Invalid transition: cannot change from in_quarantine to adopted"
+    )
     assert answer["pet"]["ageMonths"] == 7
     assert get(client, pet["id"])["ageMonths"] == 7
 
@@ -142,7 +146,12 @@ def test_a_status_request_is_answered_202_and_never_written_by_the_put(client: h
     pet = admitted(client, "Nemo", "other")
     answer = request_status(client, pet["id"], "healthy")
     assert answer["message"] == "Status change requested"
-    assert (answer["petId"], answer["currentStatus"], answer["requestedStatus"], answer["accepted"]) == (pet["id"], "in_quarantine", "healthy", True)
+    assert (answer["petId"], answer["currentStatus"], answer["requestedStatus"], answer["accepted"]) == (
+        pet["id"],
+        "in_quarantine",
+        "healthy",
+        True,
+    )
     assert answer["pet"]["status"] == "in_quarantine", "the PUT itself leaves status to the orchestrator"
 
 
@@ -155,8 +164,10 @@ def test_list_pages_through_every_pet_once_and_filters(server_factory: Callable[
         for i in range(25):
             create(client, f"Pet {i + 1}", "cat" if i % 5 == 0 else "dog")
         # Every creation settles in quarantine (deleted pets aside, nothing else changes status).
-        wait_until(lambda: len(client.get("/py/pets", params={"status": "in_quarantine", "limit": 100}).json()["items"]) == 25,
-                   message="all 25 pets in quarantine")
+        wait_until(
+            lambda: len(client.get("/py/pets", params={"status": "in_quarantine", "limit": 100}).json()["items"]) == 25,
+            message="all 25 pets in quarantine",
+        )
         client.delete("/py/pets/3")
 
         first = client.get("/py/pets")

@@ -26,7 +26,13 @@ from steprunner.step_config import parse_config
 
 
 def event_step(handler: Callable[..., Any], max_retries: int) -> Step:
-    config = {"type": "event", "name": "Work", "subscribes": ["t.work"], "emits": [], "infrastructure": {"queue": {"maxRetries": max_retries}}}
+    config = {
+        "type": "event",
+        "name": "Work",
+        "subscribes": ["t.work"],
+        "emits": [],
+        "infrastructure": {"queue": {"maxRetries": max_retries}},
+    }
     return Step(file="steps/work_step.py", config=parse_config(config, "steps/work_step.py"), handler=handler)
 
 
@@ -67,8 +73,13 @@ async def failing_handler(data: Any, context: Any) -> None:
     ],
 )
 def test_a_failed_outcome_write_is_retried_until_it_lands(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    operation: str, handler: Callable[..., Any], max_retries: int, expected: list[tuple[str, int]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    operation: str,
+    handler: Callable[..., Any],
+    max_retries: int,
+    expected: list[tuple[str, int]],
 ) -> None:
     monkeypatch.setattr(events, "BOOKKEEPING_RETRY_DELAYS", (0.01, 0.01, 0.01))
     calls = fail_first_calls(monkeypatch, operation, times=2)
@@ -100,7 +111,9 @@ def operation_label(operation: str) -> str:
     return {"ack": "ack", "retry_later": "retry", "dead_letter": "dead-letter"}[operation]
 
 
-def test_a_failed_lease_renewal_does_not_stop_later_renewals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failed_lease_renewal_does_not_stop_later_renewals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     calls = fail_first_calls(monkeypatch, "renew", times=1)
     settings = Settings(root=tmp_path, data_dir=tmp_path, lease_seconds=0.06)  # a renewal every 20 ms
     release = asyncio.Event()

@@ -21,7 +21,9 @@ def project(tmp_path: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def step_file(config: dict, handler: str = "async def handler(req, context):\n    return {'status': 200, 'body': {}}\n") -> str:
+def step_file(
+    config: dict, handler: str = "async def handler(req, context):\n    return {'status': 200, 'body': {}}\n"
+) -> str:
     return f"config = {config!r}\n\n{handler}"
 
 
@@ -55,7 +57,13 @@ def test_missing_emits_is_refused(tmp_path: Path) -> None:
         ({**VALID_API, "path": "no-slash"}, "config.path"),
         ({"type": "event", "name": "E", "subscribes": "t", "emits": []}, "config.subscribes"),
         (
-            {"type": "event", "name": "E", "subscribes": ["t"], "emits": [], "infrastructure": {"queue": {"maxRetries": "3"}}},
+            {
+                "type": "event",
+                "name": "E",
+                "subscribes": ["t"],
+                "emits": [],
+                "infrastructure": {"queue": {"maxRetries": "3"}},
+            },
             "config.infrastructure.queue.maxRetries",
         ),
         ({"type": "cron", "name": "C", "cron": "every day", "emits": []}, "config.cron"),
@@ -68,7 +76,9 @@ def test_wrong_types_are_refused(tmp_path: Path, config: dict, key: str) -> None
 
 
 def test_duplicate_step_name(tmp_path: Path) -> None:
-    message = load_error(tmp_path, {"a_step.py": step_file(VALID_API), "b_step.py": step_file({**VALID_API, "path": "/other"})})
+    message = load_error(
+        tmp_path, {"a_step.py": step_file(VALID_API), "b_step.py": step_file({**VALID_API, "path": "/other"})}
+    )
     assert "steps/b_step.py: config.name" in message and "steps/a_step.py" in message
 
 

@@ -34,7 +34,9 @@ def test_schedule_fires_with_an_override(server_factory) -> None:
 
 
 def test_bad_override_stops_start_up(tmp_path) -> None:
-    result = run_cli("dev", "--port", "0", data_dir=tmp_path, root=FIXTURE_ROOT, env={"STEPRUNNER_CRON_TICK": "every second"})
+    result = run_cli(
+        "dev", "--port", "0", data_dir=tmp_path, root=FIXTURE_ROOT, env={"STEPRUNNER_CRON_TICK": "every second"}
+    )
     assert result.returncode == 1
     assert "STEPRUNNER_CRON_TICK='every second' is not a valid cron expression" in result.stderr
 
@@ -42,7 +44,9 @@ def test_bad_override_stops_start_up(tmp_path) -> None:
 def claimed_ticks(data_dir: Path) -> Counter[int]:
     """Ticks claimed in the journal, per claiming pid (an owner id is `host:pid:token`)."""
     with contextlib.closing(sqlite3.connect(data_dir / "steprunner.db")) as conn:
-        return Counter(int(owner.split(":")[1]) for (owner,) in conn.execute("SELECT owner FROM cron_ticks WHERE step='Tick'"))
+        return Counter(
+            int(owner.split(":")[1]) for (owner,) in conn.execute("SELECT owner FROM cron_ticks WHERE step='Tick'")
+        )
 
 
 def test_each_tick_fires_once_across_two_processes(server_factory, tmp_path) -> None:
@@ -57,5 +61,7 @@ def test_each_tick_fires_once_across_two_processes(server_factory, tmp_path) -> 
     ran = Counter(r["pid"] for r in records(data, "tick"))
     claimed = claimed_ticks(data)
     assert sum(ran.values()) >= 4
-    assert all(ran[pid] <= claimed[pid] for pid in ran), f"a tick fired without being claimed: ran {ran}, claimed {claimed}"
+    assert all(ran[pid] <= claimed[pid] for pid in ran), (
+        f"a tick fired without being claimed: ran {ran}, claimed {claimed}"
+    )
     assert sum(claimed.values()) - sum(ran.values()) <= 2  # at most a tick each cut short by the Ctrl-C

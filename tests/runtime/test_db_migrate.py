@@ -19,7 +19,13 @@ from tests.support.waiting import wait_until
 
 # the runtime's tables first, then the project's
 ALL = "steprunner 0001_journal, steprunner 0002_streams, steprunner 0003_traces, project 0001_pets, project 0002_idempotency_keys"
-VERSIONS = [("project", 1, "pets"), ("project", 2, "idempotency_keys"), ("steprunner", 1, "journal"), ("steprunner", 2, "streams"), ("steprunner", 3, "traces")]
+VERSIONS = [
+    ("project", 1, "pets"),
+    ("project", 2, "idempotency_keys"),
+    ("steprunner", 1, "journal"),
+    ("steprunner", 2, "streams"),
+    ("steprunner", 3, "traces"),
+]
 
 
 def tables(url: str) -> set[str]:
@@ -29,7 +35,9 @@ def tables(url: str) -> set[str]:
 
 def versions(url: str) -> list[tuple[str, int, str]]:
     with psycopg.connect(url) as conn:
-        return [tuple(row) for row in conn.execute("SELECT component, version, name FROM steprunner_schema ORDER BY 1, 2")]
+        return [
+            tuple(row) for row in conn.execute("SELECT component, version, name FROM steprunner_schema ORDER BY 1, 2")
+        ]
 
 
 def password(url: str) -> str:
@@ -54,8 +62,14 @@ def test_migrate_creates_the_pets_table_once(empty_database_url: str, tmp_path: 
     assert first.returncode == 0, first.stderr
     assert f"applied {ALL}" in first.stdout
     assert "postgresql://postgres@127.0.0.1" in first.stdout and password(empty_database_url) not in first.stdout
-    assert {"pets", "idempotency_keys", "steprunner_deliveries", "steprunner_state", "steprunner_stream_items", "steprunner_schema"} \
-        <= tables(empty_database_url)
+    assert {
+        "pets",
+        "idempotency_keys",
+        "steprunner_deliveries",
+        "steprunner_state",
+        "steprunner_stream_items",
+        "steprunner_schema",
+    } <= tables(empty_database_url)
     again = migrate(empty_database_url, tmp_path)
     assert again.returncode == 0 and "schema up to date" in again.stdout
     assert versions(empty_database_url) == VERSIONS
@@ -67,12 +81,22 @@ def test_several_nodes_migrating_at_once_apply_each_migration_once(empty_databas
     with psycopg.connect(empty_database_url, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
         runs = [
-            subprocess.Popen([PYTHON, "-m", "steprunner", "--root", str(REPO_ROOT), "db", "migrate"], cwd=REPO_ROOT, text=True,
-                             env=base_env(tmp_path / str(n), {"DATABASE_URL": empty_database_url}), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            subprocess.Popen(
+                [PYTHON, "-m", "steprunner", "--root", str(REPO_ROOT), "db", "migrate"],
+                cwd=REPO_ROOT,
+                text=True,
+                env=base_env(tmp_path / str(n), {"DATABASE_URL": empty_database_url}),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
             for n in range(nodes)
         ]
         waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-        wait_until(lambda: holder.execute(waiting).fetchone() == (nodes,), timeout=30, message="every node to wait for the lock")
+        wait_until(
+            lambda: holder.execute(waiting).fetchone() == (nodes,),
+            timeout=30,
+            message="every node to wait for the lock",
+        )
         holder.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
         outputs = [run.communicate(timeout=60) for run in runs]
     assert [run.returncode for run in runs] == [0] * nodes, [err for _, err in outputs]
@@ -82,13 +106,20 @@ def test_several_nodes_migrating_at_once_apply_each_migration_once(empty_databas
 
 
 def test_a_failing_migration_is_applied_not_at_all_and_can_be_fixed(empty_database_url: str, tmp_path: Path) -> None:
-    root = project_with(tmp_path, **{"0001_kennels": "CREATE TABLE kennels (id int);",
-                                     "0002_runs": "CREATE TABLE runs (id int);\nSELECT 1 / 0;"})
+    root = project_with(
+        tmp_path,
+        **{"0001_kennels": "CREATE TABLE kennels (id int);", "0002_runs": "CREATE TABLE runs (id int);\nSELECT 1 / 0;"},
+    )
     failed = migrate(empty_database_url, tmp_path, root)
     assert failed.returncode == 1
     assert "DivisionByZero" in failed.stderr and password(empty_database_url) not in failed.stderr
     assert "kennels" in tables(empty_database_url) and "runs" not in tables(empty_database_url)
-    assert versions(empty_database_url) == [("project", 1, "kennels"), ("steprunner", 1, "journal"), ("steprunner", 2, "streams"), ("steprunner", 3, "traces")]
+    assert versions(empty_database_url) == [
+        ("project", 1, "kennels"),
+        ("steprunner", 1, "journal"),
+        ("steprunner", 2, "streams"),
+        ("steprunner", 3, "traces"),
+    ]
 
     (root / "migrations" / "0002_runs.sql").write_text("CREATE TABLE runs (id int);")
     assert migrate(empty_database_url, tmp_path, root).returncode == 0

@@ -28,7 +28,9 @@ def test_sigkill_with_pending_events_then_restart_delivers_all(server_factory, t
 
     (data / "open").touch()
     second = server_factory(data_dir=data, root=FIXTURE_ROOT, env=FAST)
-    done = wait_until(lambda: len(records(data, "work")) >= 20 and records(data, "work"), timeout=30, message="20 work records")
+    done = wait_until(
+        lambda: len(records(data, "work")) >= 20 and records(data, "work"), timeout=30, message="20 work records"
+    )
     assert len(done) == 20
     assert {r["pid"] for r in done} == {second.proc.pid}
     assert {r["traceId"] for r in done} == {r.headers["x-trace-id"]}
@@ -55,9 +57,13 @@ def test_two_processes_share_1000_events_each_handled_once(server_factory, tmp_p
     data = tmp_path / "data"
     a = server_factory(data_dir=data, root=FIXTURE_ROOT, env=FAST)
     b = server_factory(data_dir=data, root=FIXTURE_ROOT, env=FAST)
-    result = run_cli("emit", "t.work", '{"seconds": 0}', "--count", "1000", "--no-run", data_dir=data, root=FIXTURE_ROOT, timeout=120)
+    result = run_cli(
+        "emit", "t.work", '{"seconds": 0}', "--count", "1000", "--no-run", data_dir=data, root=FIXTURE_ROOT, timeout=120
+    )
     assert result.returncode == 0, result.stderr
-    done = wait_until(lambda: len(records(data, "work")) >= 1000 and records(data, "work"), timeout=60, message="1000 work records")
+    done = wait_until(
+        lambda: len(records(data, "work")) >= 1000 and records(data, "work"), timeout=60, message="1000 work records"
+    )
     seqs = Counter(r["seq"] for r in done)
     assert sorted(seqs) == list(range(1000))
     assert max(seqs.values()) == 1, "an event was handled twice"
@@ -73,12 +79,18 @@ def ready_pids(logs: str) -> set[int]:
 def test_workers_share_the_port_and_the_journal(server_factory, tmp_path) -> None:
     server = server_factory(root=FIXTURE_ROOT, env=FAST, args=["--workers", "2"])
     # Both workers serve the one port; which of them accepts a connection is the kernel's choice.
-    pids = wait_until(lambda: len(ready_pids(server.logs())) == 2 and ready_pids(server.logs()), message="both workers ready")
+    pids = wait_until(
+        lambda: len(ready_pids(server.logs())) == 2 and ready_pids(server.logs()), message="both workers ready"
+    )
     with server.client() as c:
         assert c.get("/__steprunner/health").json()["pid"] in pids
     with server.client() as c:
         for _ in range(10):
             c.post("/fanout", json={"topic": "t.work", "data": {"seconds": 0}, "count": 10})
-    done = wait_until(lambda: len(records(server.data_dir, "work")) >= 100 and records(server.data_dir, "work"), timeout=30, message="100 work records")
+    done = wait_until(
+        lambda: len(records(server.data_dir, "work")) >= 100 and records(server.data_dir, "work"),
+        timeout=30,
+        message="100 work records",
+    )
     assert len(done) == 100
     assert {r["pid"] for r in done} <= pids

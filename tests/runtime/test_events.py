@@ -33,7 +33,10 @@ def test_undeclared_emit_is_refused_naming_step_and_topic(server_factory) -> Non
     with server.client() as c:
         r = c.get("/broken/undeclared")
     assert r.status_code == 500
-    assert "UndeclaredEmitError: step 'Broken' emitted topic 't.not.declared', which is not in its config `emits`" in server.logs()
+    assert (
+        "UndeclaredEmitError: step 'Broken' emitted topic 't.not.declared', which is not in its config `emits`"
+        in server.logs()
+    )
 
 
 def test_undeclared_emit_is_dropped_and_logged_by_default(server_factory) -> None:
@@ -46,7 +49,11 @@ def test_undeclared_emit_is_dropped_and_logged_by_default(server_factory) -> Non
     logs = server.logs()
     assert "UndeclaredEmitError" not in logs
     dropped = [ln for ln in logs.splitlines() if "emitted topic 't.not.declared'" in ln]
-    assert len(dropped) == 1 and " ERROR " in dropped[0] and dropped[0].endswith('event dropped {"topic": "t.not.declared"}')
+    assert (
+        len(dropped) == 1
+        and " ERROR " in dropped[0]
+        and dropped[0].endswith('event dropped {"topic": "t.not.declared"}')
+    )
     assert "handler must return {'status': int, 'body': ...}, got None" in logs
 
 
@@ -98,5 +105,7 @@ def test_events_emitted_from_the_cli_are_delivered(server_factory) -> None:
     server = server_factory(root=FIXTURE_ROOT, env={"STEPRUNNER_POLL_SECONDS": "0.1"})
     result = run_cli("emit", "t.fanout", '{"from": "cli"}', "--no-run", data_dir=server.data_dir, root=FIXTURE_ROOT)
     assert result.returncode == 0, result.stderr
-    got = wait_until(lambda: len(records(server.data_dir)) >= 2 and records(server.data_dir), message="delivery by the server")
+    got = wait_until(
+        lambda: len(records(server.data_dir)) >= 2 and records(server.data_dir), message="delivery by the server"
+    )
     assert {r["pid"] for r in got} == {server.proc.pid}

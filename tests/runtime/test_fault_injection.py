@@ -21,7 +21,10 @@ def test_fail_makes_the_emit_raise_and_journals_nothing(server_factory) -> None:
     assert "injected fault: journal write failed" in server.logs()
     wait_until(lambda: records(server.data_dir, "hop3"), message="the untouched topic's chain to finish")
     assert not records(server.data_dir, "listener-a") and not records(server.data_dir, "listener-b")
-    wait_until(lambda: NOTHING_PENDING in run_cli("events", data_dir=server.data_dir, root=FIXTURE_ROOT).stdout, message="an empty journal")
+    wait_until(
+        lambda: NOTHING_PENDING in run_cli("events", data_dir=server.data_dir, root=FIXTURE_ROOT).stdout,
+        message="an empty journal",
+    )
 
 
 def test_kill_makes_the_process_die_before_journaling(server_factory) -> None:
@@ -33,7 +36,9 @@ def test_kill_makes_the_process_die_before_journaling(server_factory) -> None:
 
 
 def test_a_malformed_fault_list_stops_start_up(tmp_path) -> None:
-    result = run_cli("dev", "--port", "0", data_dir=tmp_path, root=FIXTURE_ROOT, env={"STEPRUNNER_FAULT": "explode:t.fanout"})
+    result = run_cli(
+        "dev", "--port", "0", data_dir=tmp_path, root=FIXTURE_ROOT, env={"STEPRUNNER_FAULT": "explode:t.fanout"}
+    )
     assert result.returncode == 1
     assert "STEPRUNNER_FAULT: 'explode:t.fanout' is not `fail:<topic>` or `kill:<topic>`" in result.stderr
     assert "Traceback" not in result.stderr

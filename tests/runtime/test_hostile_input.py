@@ -32,8 +32,21 @@ async def test_deeply_nested_json_is_a_400_not_a_500(client: httpx.AsyncClient) 
     assert (await client.post("/echo/rex", json={"still": "serving"})).status_code == 200
 
 
-REFUSED_TYPES = [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonp", "text/json"]
-TAKEN_TYPES = ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/merge-patch+json", "application/vnd.api+json"]
+REFUSED_TYPES = [
+    None,
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x",
+    "application/jsonp",
+    "text/json",
+]
+TAKEN_TYPES = [
+    "application/json",
+    "application/json; charset=utf-8",
+    "Application/JSON",
+    "application/merge-patch+json",
+    "application/vnd.api+json",
+]
 
 
 async def test_only_a_body_declared_json_is_taken(client: httpx.AsyncClient) -> None:
@@ -82,9 +95,11 @@ async def test_internal_routes_refuse_large_bodies(client: httpx.AsyncClient, ch
 
     async def stream() -> AsyncIterator[bytes]:
         for i in range(0, len(big), 4096):
-            yield big[i:i + 4096]
+            yield big[i : i + 4096]
 
-    r = await client.put("/__steprunner/positions", content=stream() if chunked else big, headers={"content-type": "application/json"})
+    r = await client.put(
+        "/__steprunner/positions", content=stream() if chunked else big, headers={"content-type": "application/json"}
+    )
     assert_json_error(r, 413, "larger than 65536 bytes")
     small = await client.put("/__steprunner/positions", json={"flow": "nope", "file": "x", "x": 1, "y": 2})
     assert_json_error(small, 404, "No flow named 'nope'")  # a small body still reaches the route

@@ -46,9 +46,13 @@ async def test_wrong_method_is_json_405(client: httpx.AsyncClient) -> None:
     assert r.headers["allow"] == "POST"
 
 
-@pytest.mark.parametrize("body", [b"{bad", b"{\"a\": 1", b"\xff\xfe"])
+@pytest.mark.parametrize("body", [b"{bad", b'{"a": 1', b"\xff\xfe"])
 async def test_malformed_json_is_400(client: httpx.AsyncClient, body: bytes) -> None:
-    assert_json_error(await client.post("/echo/rex", content=body, headers={"content-type": "application/json"}), 400, "not valid JSON")
+    assert_json_error(
+        await client.post("/echo/rex", content=body, headers={"content-type": "application/json"}),
+        400,
+        "not valid JSON",
+    )
 
 
 async def test_body_over_limit_is_413(client: httpx.AsyncClient) -> None:
@@ -63,7 +67,9 @@ async def test_body_over_limit_without_content_length_is_413(client: httpx.Async
     assert_json_error(await client.post("/echo/rex", content=chunks()), 413, "larger than 2048 bytes")
 
 
-async def test_handler_that_raises_is_500_and_server_keeps_serving(client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_handler_that_raises_is_500_and_server_keeps_serving(
+    client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
+) -> None:
     r = await client.get("/broken/raise")
     assert_json_error(r, 500, "Internal server error")
     trace = r.headers["x-trace-id"]

@@ -49,10 +49,17 @@ def test_a_thousand_idle_connections_do_not_lock_clients_out(server_factory) -> 
     server = server_factory(root=FIXTURE_ROOT, env={"STEPRUNNER_HEADER_TIMEOUT_SECONDS": "2"})
     with idle_connections(server.port, IDLE) as socks:
         # a normal client is answered (at once, or once the idle ones are dropped; the deadline is generous)
-        answered = wait_until(lambda: httpx.get(f"{server.base_url}/__steprunner/health", timeout=10).status_code == 200,
-                              timeout=90, message="a normal request to be answered")
+        answered = wait_until(
+            lambda: httpx.get(f"{server.base_url}/__steprunner/health", timeout=10).status_code == 200,
+            timeout=90,
+            message="a normal request to be answered",
+        )
         assert answered
-        wait_until(lambda: all(closed_by_server(s) for s in socks), timeout=90, message=f"the server to close {IDLE} idle connections")
+        wait_until(
+            lambda: all(closed_by_server(s) for s in socks),
+            timeout=90,
+            message=f"the server to close {IDLE} idle connections",
+        )
     with server.client() as c:
         assert c.post("/echo/after", json={}).status_code == 200
 
@@ -60,7 +67,9 @@ def test_a_thousand_idle_connections_do_not_lock_clients_out(server_factory) -> 
 def test_a_huge_request_head_is_refused(server_factory) -> None:
     server = server_factory(root=FIXTURE_ROOT)
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
-        sock.sendall(b"GET /__steprunner/health HTTP/1.1\r\nHost: localhost\r\nX-Junk: " + b"a" * 100_000 + b"\r\n")  # and never ends
+        sock.sendall(
+            b"GET /__steprunner/health HTTP/1.1\r\nHost: localhost\r\nX-Junk: " + b"a" * 100_000 + b"\r\n"
+        )  # and never ends
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk

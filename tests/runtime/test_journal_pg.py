@@ -26,7 +26,10 @@ def work(n: int, max_attempts: int = 3, delay: float = 0.0) -> list[NewDelivery]
 
 def rows(url: str) -> list[tuple[int, str, int, str | None]]:
     with psycopg.connect(url) as conn:
-        return [tuple(r) for r in conn.execute("SELECT id, status, attempts, lease_owner FROM steprunner_deliveries ORDER BY id")]
+        return [
+            tuple(r)
+            for r in conn.execute("SELECT id, status, attempts, lease_owner FROM steprunner_deliveries ORDER BY id")
+        ]
 
 
 def run(scenario: Callable[..., Awaitable[Any]], url: str, nodes: int = 2) -> Any:
@@ -63,7 +66,9 @@ def test_an_emit_by_a_delivering_node_is_claimed_by_it_and_not_by_others(databas
     ids, by_b, by_a = run(scenario, database_url)
     assert ids == sorted(ids) and len(ids) == 4
     assert by_b == [] and by_a == []  # three held by a, the delayed one not due yet
-    assert [(status, attempts) for _, status, attempts, _ in rows(database_url)] == [("claimed", 1)] * 3 + [("pending", 0)]
+    assert [(status, attempts) for _, status, attempts, _ in rows(database_url)] == [("claimed", 1)] * 3 + [
+        ("pending", 0)
+    ]
 
 
 def test_a_lapsed_lease_is_taken_over_and_counts_a_try(database_url: str) -> None:
@@ -104,7 +109,9 @@ def test_retries_come_due_dead_letters_stay_and_replay_brings_them_back(database
         await b.dead_letter(second, "RuntimeError: gave up")
         assert await b.stats() == [{"topic": "t.work", "step": "Work", "pending": 1, "claimed": 0, "dead": 1}]
         dead = await a.dead_letters()
-        assert [(d["id"], d["attempts"], d["last_error"], d["data"]) for d in dead] == [(second, 2, "RuntimeError: gave up", '{"seq": 1}')]
+        assert [(d["id"], d["attempts"], d["last_error"], d["data"]) for d in dead] == [
+            (second, 2, "RuntimeError: gave up", '{"seq": 1}')
+        ]
         assert await a.replay(None) == 1 and await a.replay(second) == 0
         again = await a.claim(10, LONG, ["Work"])
         assert [(d.id, d.attempts) for d in again] == [(second, 1)]  # a fresh try count

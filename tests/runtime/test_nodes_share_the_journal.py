@@ -23,8 +23,13 @@ from tests.support.waiting import wait_until
 EVERY_SECOND = {"STEPRUNNER_CRON_TICK": "* * * * * *"}
 
 
-def start_nodes(server_factory: Any, tmp_path: Path, url: str, count: int, env: dict[str, str] | None = None) -> list[Server]:
-    nodes = [server_factory(tmp_path / f"node-{n}", root=FIXTURE_ROOT, env={"DATABASE_URL": url, **(env or {})}, wait=False) for n in range(count)]
+def start_nodes(
+    server_factory: Any, tmp_path: Path, url: str, count: int, env: dict[str, str] | None = None
+) -> list[Server]:
+    nodes = [
+        server_factory(tmp_path / f"node-{n}", root=FIXTURE_ROOT, env={"DATABASE_URL": url, **(env or {})}, wait=False)
+        for n in range(count)
+    ]
     for node in nodes:
         node.wait_ready()
     return nodes
@@ -32,14 +37,26 @@ def start_nodes(server_factory: Any, tmp_path: Path, url: str, count: int, env: 
 
 def emit_pending(url: str, tmp_path: Path, topic: str, data: str, count: int) -> None:
     """Journal `count` events (each with a `seq`) from a CLI on a machine of its own: no node ran them yet."""
-    done = run_cli("emit", topic, data, "--count", str(count), "--no-run", data_dir=tmp_path / "cli", env={"DATABASE_URL": url}, root=FIXTURE_ROOT)
+    done = run_cli(
+        "emit",
+        topic,
+        data,
+        "--count",
+        str(count),
+        "--no-run",
+        data_dir=tmp_path / "cli",
+        env={"DATABASE_URL": url},
+        root=FIXTURE_ROOT,
+    )
     assert done.returncode == 0, done.stderr
 
 
 def claims(url: str) -> Counter[str]:
     """Running deliveries, per node holding them."""
     with psycopg.connect(url) as conn:
-        return Counter(owner for (owner,) in conn.execute("SELECT lease_owner FROM steprunner_deliveries WHERE status = 'claimed'"))
+        return Counter(
+            owner for (owner,) in conn.execute("SELECT lease_owner FROM steprunner_deliveries WHERE status = 'claimed'")
+        )
 
 
 def journal_empty(url: str) -> bool:
@@ -51,11 +68,17 @@ def done_seqs(nodes: list[Server]) -> Counter[int]:
     return Counter(r["seq"] for node in nodes for r in records(node.data_dir, "work"))
 
 
-def test_three_nodes_share_pending_events_and_run_each_once(server_factory: Any, database_url: str, tmp_path: Path) -> None:
+def test_three_nodes_share_pending_events_and_run_each_once(
+    server_factory: Any, database_url: str, tmp_path: Path
+) -> None:
     """Each node runs at most 4 handlers at once, so 20 held events must be spread over all three."""
     nodes = start_nodes(server_factory, tmp_path, database_url, 3, env={"STEPRUNNER_MAX_HANDLERS": "4"})
     emit_pending(database_url, tmp_path, "t.work", '{"gate": "go"}', 20)
-    wait_until(lambda: sorted(claims(database_url).values()) == [4, 4, 4], timeout=30, message="every node running 4 (woken by NOTIFY)")
+    wait_until(
+        lambda: sorted(claims(database_url).values()) == [4, 4, 4],
+        timeout=30,
+        message="every node running 4 (woken by NOTIFY)",
+    )
     for node in nodes:
         (node.data_dir / "go").touch()  # the handlers finish
     wait_until(lambda: sum(done_seqs(nodes).values()) >= 20, timeout=60, message="all 20 events handled")
@@ -64,7 +87,9 @@ def test_three_nodes_share_pending_events_and_run_each_once(server_factory: Any,
     wait_until(lambda: journal_empty(database_url), timeout=30, message="every delivery acknowledged")
 
 
-def test_a_node_killed_mid_burst_has_its_claimed_events_finished_by_another(server_factory: Any, database_url: str, tmp_path: Path) -> None:
+def test_a_node_killed_mid_burst_has_its_claimed_events_finished_by_another(
+    server_factory: Any, database_url: str, tmp_path: Path
+) -> None:
     short = {"STEPRUNNER_LEASE_SECONDS": "2", "STEPRUNNER_POLL_SECONDS": "0.5"}  # heartbeat lapses after 2 s
     (a,) = start_nodes(server_factory, tmp_path / "a", database_url, 1, env=short)
     emit_pending(database_url, tmp_path, "t.work", '{"gate": "go"}', 10)
@@ -81,7 +106,10 @@ def test_a_node_killed_mid_burst_has_its_claimed_events_finished_by_another(serv
 def cron_claims(url: str) -> Counter[int]:
     """Ticks claimed in the database, per claiming pid (an owner id is `host:pid:token`)."""
     with psycopg.connect(url) as conn:
-        return Counter(int(owner.split(":")[1]) for (owner,) in conn.execute("SELECT owner FROM steprunner_cron_ticks WHERE step = 'Tick'"))
+        return Counter(
+            int(owner.split(":")[1])
+            for (owner,) in conn.execute("SELECT owner FROM steprunner_cron_ticks WHERE step = 'Tick'")
+        )
 
 
 def test_each_cron_tick_runs_on_one_node(server_factory: Any, database_url: str, tmp_path: Path) -> None:
@@ -92,12 +120,19 @@ def test_each_cron_tick_runs_on_one_node(server_factory: Any, database_url: str,
     claimed = cron_claims(database_url)
     assert sum(ran.values()) >= 4
     # a run happens only after its node won that tick's row: no node ran more ticks than it won
-    assert all(ran[pid] <= claimed[pid] for pid in ran), f"a tick ran without being claimed: ran {ran}, claimed {claimed}"
+    assert all(ran[pid] <= claimed[pid] for pid in ran), (
+        f"a tick ran without being claimed: ran {ran}, claimed {claimed}"
+    )
     assert sum(claimed.values()) - sum(ran.values()) <= 3  # at most a tick each cut short by the Ctrl-C
 
 
-def test_the_events_cli_lists_and_replays_dead_letters_from_the_database(server_factory: Any, database_url: str, tmp_path: Path) -> None:
-    fast = {"STEPRUNNER_RETRY_BACKOFF_SECONDS": "0.05", "STEPRUNNER_POLL_SECONDS": "30"}  # the replay must wake it, not the poll
+def test_the_events_cli_lists_and_replays_dead_letters_from_the_database(
+    server_factory: Any, database_url: str, tmp_path: Path
+) -> None:
+    fast = {
+        "STEPRUNNER_RETRY_BACKOFF_SECONDS": "0.05",
+        "STEPRUNNER_POLL_SECONDS": "30",
+    }  # the replay must wake it, not the poll
     (node,) = start_nodes(server_factory, tmp_path, database_url, 1, env=fast)
     (node.data_dir / "flaky-fail").touch()
     with httpx.Client(base_url=node.base_url) as http:
@@ -107,7 +142,10 @@ def test_the_events_cli_lists_and_replays_dead_letters_from_the_database(server_
     elsewhere = {"data_dir": tmp_path / "another-machine", "env": {"DATABASE_URL": database_url}, "root": FIXTURE_ROOT}
     listing = run_cli("events", **elsewhere)  # type: ignore[arg-type]
     assert listing.returncode == 0, listing.stderr
-    assert "journal: postgresql://postgres@127.0.0.1" in listing.stdout and database_url.split(":")[2].split("@")[0] not in listing.stdout
+    assert (
+        "journal: postgresql://postgres@127.0.0.1" in listing.stdout
+        and database_url.split(":")[2].split("@")[0] not in listing.stdout
+    )
     row = next(line for line in listing.stdout.splitlines() if line.startswith("t.flaky"))
     assert row.split()[1:] == ["Flaky", "0", "0", "1"]
     dead = next(line for line in listing.stdout.splitlines() if line.strip().startswith("#"))
@@ -116,7 +154,14 @@ def test_the_events_cli_lists_and_replays_dead_letters_from_the_database(server_
     (node.data_dir / "flaky-fail").unlink()
     replay = run_cli("events", "replay", dead.split()[0].lstrip("#"), **elsewhere)  # type: ignore[arg-type]
     assert replay.returncode == 0 and "replayed 1" in replay.stdout and "at once" in replay.stdout
-    ok = wait_until(lambda: records(node.data_dir, "flaky-ok"), timeout=20, message="the replayed delivery to succeed (woken by NOTIFY)")
+    ok = wait_until(
+        lambda: records(node.data_dir, "flaky-ok"),
+        timeout=20,
+        message="the replayed delivery to succeed (woken by NOTIFY)",
+    )
     assert ok[0]["data"] == {"n": 7}
-    wait_until(lambda: "no pending, running or dead-lettered events" in run_cli("events", **elsewhere).stdout, timeout=20,  # type: ignore[arg-type]
-               message="an empty journal")
+    wait_until(
+        lambda: "no pending, running or dead-lettered events" in run_cli("events", **elsewhere).stdout,
+        timeout=20,  # type: ignore[arg-type]
+        message="an empty journal",
+    )

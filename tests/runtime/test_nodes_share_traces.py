@@ -51,7 +51,9 @@ def test_a_trace_read_on_either_node_shows_the_steps_and_log_lines_of_both(
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "flaky-fail-times").write_text("fail\n")
     a = node(server_factory, tmp_path / "a", database_url, {**FAST_RETRIES, "STEPRUNNER_MAX_HANDLERS": "0"})
-    b = node(server_factory, tmp_path / "b", database_url, {**FAST_RETRIES, "STEPRUNNER_POLL_SECONDS": "0.2"})  # B finds A's retry by polling
+    b = node(
+        server_factory, tmp_path / "b", database_url, {**FAST_RETRIES, "STEPRUNNER_POLL_SECONDS": "0.2"}
+    )  # B finds A's retry by polling
     a_pid, b_pid = pid_of(a), pid_of(b)
 
     with a.client() as http:
@@ -59,7 +61,10 @@ def test_a_trace_read_on_either_node_shows_the_steps_and_log_lines_of_both(
     on_a = wait_until(lambda: finished_trace(a, trace_id), timeout=30, message="the trace to end on node A")
     assert on_a["status"] == "ok", on_a
     assert [(s["step"], s["attempt"], s["outcome"], ran_on(s)) for s in on_a["spans"]] == [
-        ("Fanout", 1, "ok", a_pid), ("Flaky", 1, "retried", a_pid), ("Flaky", 2, "retried", b_pid), ("Flaky", 3, "ok", b_pid),
+        ("Fanout", 1, "ok", a_pid),
+        ("Flaky", 1, "retried", a_pid),
+        ("Flaky", 2, "retried", b_pid),
+        ("Flaky", 3, "ok", b_pid),
     ]
     raised = [line for line in on_a["logLines"] if line["message"].startswith("handler raised")]
     assert [ran_on(line) for line in raised] == [a_pid, b_pid]
@@ -71,8 +76,15 @@ def test_a_trace_read_on_either_node_shows_the_steps_and_log_lines_of_both(
 
     # B folds in A's records after its own (they came later): the same trace, started by A's request
     on_b = wait_until(lambda: finished_trace(b, trace_id), timeout=30, message="the trace to end on node B")
-    assert on_b["status"] == "ok" and on_b["origin"] == {"kind": "api", "step": "Fanout", "method": "POST", "path": "/fanout"}
-    assert [(s["step"], s["attempt"], ran_on(s)) for s in on_b["spans"]] == [(s["step"], s["attempt"], ran_on(s)) for s in on_a["spans"]]
+    assert on_b["status"] == "ok" and on_b["origin"] == {
+        "kind": "api",
+        "step": "Fanout",
+        "method": "POST",
+        "path": "/fanout",
+    }
+    assert [(s["step"], s["attempt"], ran_on(s)) for s in on_b["spans"]] == [
+        (s["step"], s["attempt"], ran_on(s)) for s in on_a["spans"]
+    ]
     assert on_b["started"] == on_a["started"]
 
 
@@ -87,8 +99,17 @@ def test_a_browser_on_node_a_sees_live_the_steps_node_b_runs(
         assert sse_events(lines, lambda event, data: event == "snapshot") == [("snapshot", {"traces": []})]
         with b.client() as other:
             trace_id = other.post("/fanout", json={"topic": "t.hop1"}).json()["traceId"]  # Hop1, Hop2, Hop3: all on B
-        events = sse_events(lines, lambda event, data: event == "trace" and data["traceId"] == trace_id and data["status"] == "ok", timeout=30)
+        events = sse_events(
+            lines,
+            lambda event, data: event == "trace" and data["traceId"] == trace_id and data["status"] == "ok",
+            timeout=30,
+        )
         done = events[-1][1]
         assert done["steps"] == 4 and done["origin"]["path"] == "/fanout"
         detail = http.get(f"/__steprunner/traces/{trace_id}").json()
-        assert [(s["step"], ran_on(s)) for s in detail["spans"]] == [("Fanout", b_pid), ("Hop1", b_pid), ("Hop2", b_pid), ("Hop3", b_pid)]
+        assert [(s["step"], ran_on(s)) for s in detail["spans"]] == [
+            ("Fanout", b_pid),
+            ("Hop1", b_pid),
+            ("Hop2", b_pid),
+            ("Hop3", b_pid),
+        ]

@@ -41,4 +41,9 @@ def test_observers_see_emits_and_deliveries_until_removed(tmp_path: Path) -> Non
     emitted, started, ended = seen
     assert emitted == Emitted("trace-1", "t.work", "test", ("Work",))
     assert (started.trace_id, started.step, started.topic, started.attempt) == ("trace-1", "Work", "t.work", 1)
-    assert (ended.trace_id, ended.delivery_id, ended.outcome, ended.error) == ("trace-1", started.delivery_id, "ok", None)  # type: ignore[union-attr]
+    assert (ended.trace_id, ended.delivery_id, ended.outcome, ended.error) == (
+        "trace-1",
+        started.delivery_id,
+        "ok",
+        None,
+    )  # type: ignore[union-attr]

@@ -15,9 +15,15 @@ from tests.support.server import run_cli
 
 KEY = "s3cret-staff-key"
 PROTECTED = [
-    ("GET", "/__steprunner/flows"), ("GET", "/__steprunner/flow?name=fixture"), ("GET", "/__steprunner/traces"),
-    ("GET", "/__steprunner/traces/abc"), ("GET", "/__steprunner/trace-stream"), ("PUT", "/__steprunner/positions"),
-    ("GET", "/__steprunner/openapi.json"), ("GET", "/openapi.json"), ("GET", "/__steprunner/nowhere"),
+    ("GET", "/__steprunner/flows"),
+    ("GET", "/__steprunner/flow?name=fixture"),
+    ("GET", "/__steprunner/traces"),
+    ("GET", "/__steprunner/traces/abc"),
+    ("GET", "/__steprunner/trace-stream"),
+    ("PUT", "/__steprunner/positions"),
+    ("GET", "/__steprunner/openapi.json"),
+    ("GET", "/openapi.json"),
+    ("GET", "/__steprunner/nowhere"),
 ]
 PUBLIC = ["/__steprunner/health", "/", "/__steprunner/", "/docs", "/__steprunner/docs", "/__steprunner/static/app.js"]
 
@@ -31,9 +37,14 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.mark.anyio
 async def test_data_routes_need_the_key(client: httpx.AsyncClient) -> None:
     for method, path in PROTECTED:
-        for headers, message in (({}, "A staff key is required"), ({"authorization": "Bearer wrong"}, "Wrong staff key"),
-                                 ({"authorization": f"Basic {KEY}"}, "Wrong staff key")):
-            r = await client.request(method, path, headers=headers, json={"flow": "fixture", "file": "x", "x": 1, "y": 1})
+        for headers, message in (
+            ({}, "A staff key is required"),
+            ({"authorization": "Bearer wrong"}, "Wrong staff key"),
+            ({"authorization": f"Basic {KEY}"}, "Wrong staff key"),
+        ):
+            r = await client.request(
+                method, path, headers=headers, json={"flow": "fixture", "file": "x", "x": 1, "y": 1}
+            )
             assert r.status_code == 401, (method, path, r.text)
             assert r.headers["www-authenticate"] == "Bearer"
             assert r.headers["content-type"] == "application/json" and message in r.json()["message"]
@@ -41,7 +52,11 @@ async def test_data_routes_need_the_key(client: httpx.AsyncClient) -> None:
     for scheme in ("Bearer", "bearer"):
         r = await client.get("/__steprunner/flows", headers={"authorization": f"{scheme} {KEY}"})
         assert r.status_code == 200 and "fixture" in r.json()["flows"]
-    assert (await client.get("/openapi.json", headers={"authorization": f"Bearer {KEY}"})).json()["openapi"].startswith("3.")
+    assert (
+        (await client.get("/openapi.json", headers={"authorization": f"Bearer {KEY}"}))
+        .json()["openapi"]
+        .startswith("3.")
+    )
 
 
 @pytest.mark.anyio

@@ -51,7 +51,9 @@ def test_a_journal_that_is_not_a_database(tmp_path: Path) -> None:
     line = refused(data)
     assert f"{data / 'steprunner.db'} is not a steprunner journal" in line and "move it away" in line
     events = run_cli("events", data_dir=data, root=FIXTURE_ROOT)  # the other commands say the same
-    assert events.returncode == 1 and "is not a steprunner journal" in events.stderr and "Traceback" not in events.stderr
+    assert (
+        events.returncode == 1 and "is not a steprunner journal" in events.stderr and "Traceback" not in events.stderr
+    )
 
 
 def project(tmp_path: Path, step_source: str) -> Path:
@@ -62,16 +64,25 @@ def project(tmp_path: Path, step_source: str) -> Path:
 
 
 def test_an_import_error_that_explains_itself_is_one_line_others_keep_their_traceback(tmp_path: Path) -> None:
-    root = project(tmp_path, """
+    root = project(
+        tmp_path,
+        """
         class StoreError(Exception):
             explains_itself = True
 
         raise StoreError("pets.json is not valid JSON (line 1): fix or remove it")
-    """)
+    """,
+    )
     line = refused(tmp_path / "data", root=root)
-    assert line == "steprunner: cannot start: steps/store_step.py: pets.json is not valid JSON (line 1): fix or remove it"
+    assert (
+        line == "steprunner: cannot start: steps/store_step.py: pets.json is not valid JSON (line 1): fix or remove it"
+    )
     # a SyntaxError, or a class that does not say exactly `explains_itself = True`, is worth its traceback
-    for n, source in enumerate(("def broken(:\n", "class Oops(Exception):\n    explains_itself = 'yes'\n\nraise Oops('truthy, not True')\n")):
-        result = run_cli("dev", "--port", "0", data_dir=tmp_path / "data", root=project(tmp_path / str(n), source), timeout=30)
+    for n, source in enumerate(
+        ("def broken(:\n", "class Oops(Exception):\n    explains_itself = 'yes'\n\nraise Oops('truthy, not True')\n")
+    ):
+        result = run_cli(
+            "dev", "--port", "0", data_dir=tmp_path / "data", root=project(tmp_path / str(n), source), timeout=30
+        )
         assert result.returncode == 1
         assert "steps/store_step.py: failed to import" in result.stderr and "Traceback" in result.stderr

@@ -20,14 +20,26 @@ PROFILE = {
 
 
 def posting_for(**fields: Any) -> AdoptionPosting:
-    pet = {"id": "7", "name": "Buddy", "species": "dog", "ageMonths": 24, "weightKg": None, "profile": PROFILE, **fields}
+    pet = {
+        "id": "7",
+        "name": "Buddy",
+        "species": "dog",
+        "ageMonths": 24,
+        "weightKg": None,
+        "profile": PROFILE,
+        **fields,
+    }
     return adoption_posting(pet, T0)
 
 
 def test_the_posting_is_made_from_the_profile() -> None:
     posting = posting_for()
     assert posting.title == "Buddy - Golden Retriever Mix, 2 years old, available for adoption"
-    assert (posting.description, posting.breed, posting.adopterHints) == (PROFILE["bio"], "Golden Retriever Mix", PROFILE["adopterHints"])
+    assert (posting.description, posting.breed, posting.adopterHints) == (
+        PROFILE["bio"],
+        "Golden Retriever Mix",
+        PROFILE["adopterHints"],
+    )
     assert posting.temperament == PROFILE["temperamentTags"]
     assert (posting.species, posting.ageMonths, posting.weightKg, posting.postedAt) == ("dog", 24, None, T0)
 
@@ -36,13 +48,24 @@ def test_the_posting_is_made_from_the_profile() -> None:
 def test_a_pet_without_a_usable_profile_is_posted_with_the_fallback_profile(profile: Any) -> None:
     posting = posting_for(name="Whiskers", species="cat", profile=profile)
     fallback = fallback_profile("Whiskers", "cat")
-    assert (posting.description, posting.breed, posting.temperament) == (fallback.bio, fallback.breedGuess, list(fallback.temperamentTags))
+    assert (posting.description, posting.breed, posting.temperament) == (
+        fallback.bio,
+        fallback.breedGuess,
+        list(fallback.temperamentTags),
+    )
     assert posting.title == "Whiskers - Domestic Mixed Breed, 2 years old, available for adoption"
 
 
 @pytest.mark.parametrize(
     ("months", "fee", "rule"),
-    [(0, 200, "under a year"), (11.5, 200, "under a year"), (12, BASE_FEE, "base fee"), (95, BASE_FEE, "base fee"), (96, 75, "senior"), (200, 75, "senior")],
+    [
+        (0, 200, "under a year"),
+        (11.5, 200, "under a year"),
+        (12, BASE_FEE, "base fee"),
+        (95, BASE_FEE, "base fee"),
+        (96, 75, "senior"),
+        (200, 75, "senior"),
+    ],
 )
 def test_the_fee_depends_on_age_and_says_why(months: float, fee: int, rule: str) -> None:
     assert adoption_fee(months)[0] == fee and rule in adoption_fee(months)[1]
@@ -55,7 +78,9 @@ def test_the_fee_ignores_the_breed_guess() -> None:
 
 
 def test_requirements_add_to_the_basics_from_temperament_size_and_age() -> None:
-    assert posting_for(profile={**PROFILE, "temperamentTags": ["friendly", "calm", "loyal"]}).requirements == REQUIREMENTS
+    assert (
+        posting_for(profile={**PROFILE, "temperamentTags": ["friendly", "calm", "loyal"]}).requirements == REQUIREMENTS
+    )
     energetic = posting_for().requirements
     assert energetic[: len(REQUIREMENTS)] == REQUIREMENTS and "An active home: daily exercise and play" in energetic
     shy = posting_for(profile={**PROFILE, "temperamentTags": ["Shy", "gentle", "quiet"]}).requirements
@@ -65,7 +90,10 @@ def test_requirements_add_to_the_basics_from_temperament_size_and_age() -> None:
     assert any("training" in r for r in posting_for(ageMonths=3).requirements)
 
 
-@pytest.mark.parametrize(("months", "words"), [(0, "newborn"), (1, "1 month old"), (7.5, "7 months old"), (12, "1 year old"), (30, "2 years old")])
+@pytest.mark.parametrize(
+    ("months", "words"),
+    [(0, "newborn"), (1, "1 month old"), (7.5, "7 months old"), (12, "1 year old"), (30, "2 years old")],
+)
 def test_the_title_says_the_age_in_words(months: float, words: str) -> None:
     assert f", {words}, " in posting_for(ageMonths=months).title
 

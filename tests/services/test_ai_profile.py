@@ -176,7 +176,9 @@ def test_a_failed_call_gives_the_fallback_and_says_why(ai_env: FakeOpenAI, mode:
     assert len(ai_env.requests) == 1
 
 
-def test_a_slow_model_times_out_quickly_and_gives_the_fallback(ai_env: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_slow_model_times_out_quickly_and_gives_the_fallback(
+    ai_env: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENAI_TIMEOUT_SECONDS", "0.3")
     ai_env.mode = "slow"
     started = time.monotonic()
@@ -185,7 +187,9 @@ def test_a_slow_model_times_out_quickly_and_gives_the_fallback(ai_env: FakeOpenA
     assert result.is_fallback and result.error == "OpenAI API timed out after 0.3s"
 
 
-def test_the_timeout_bounds_the_whole_call_retries_included(ai_env: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_timeout_bounds_the_whole_call_retries_included(
+    ai_env: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENAI_TIMEOUT_SECONDS", "0.4")
     monkeypatch.setenv("OPENAI_MAX_RETRIES", "5")
     ai_env.mode = "slow"
@@ -216,7 +220,10 @@ def test_an_answer_that_does_not_fit_the_schema_gives_the_fallback(ai_env: FakeO
     ai_env.answer = {"bio": "A cat.", "breedGuess": "Tabby"}
     result = generate()
     assert result.is_fallback
-    assert result.error == "the model's answer does not fit the profile schema: missing field(s): temperamentTags, adopterHints"
+    assert (
+        result.error
+        == "the model's answer does not fit the profile schema: missing field(s): temperamentTags, adopterHints"
+    )
 
 
 @pytest.mark.parametrize("key", [None, "", "   "])
@@ -245,7 +252,9 @@ def test_an_unreachable_server_gives_the_fallback(monkeypatch: pytest.MonkeyPatc
     assert result.error.startswith(f"could not reach the OpenAI API at http://127.0.0.1:{port}/v1")
 
 
-def test_a_bad_setting_gives_the_fallback_and_names_the_variable(ai_env: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_setting_gives_the_fallback_and_names_the_variable(
+    ai_env: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENAI_TIMEOUT_SECONDS", "soon")
     result = generate()
     assert result.is_fallback and result.error is not None
@@ -352,7 +361,9 @@ def run_handler(step: ModuleType, pet_id: str) -> StepContext:
     return context
 
 
-def test_the_step_stores_the_models_profile_and_leaves_status_alone(ai_env: FakeOpenAI, store: Any, step: ModuleType) -> None:
+def test_the_step_stores_the_models_profile_and_leaves_status_alone(
+    ai_env: FakeOpenAI, store: Any, step: ModuleType
+) -> None:
     pet = store.create(intake({"name": "Luna", "species": "cat", "ageMonths": 18}))
     context = run_handler(step, pet["id"])
     stored = store.get(pet["id"])
@@ -362,8 +373,13 @@ def test_the_step_stores_the_models_profile_and_leaves_status_alone(ai_env: Fake
     assert {k: v for k, v in stored.items() if k not in ("profile", "updatedAt", *timeline_keys)} == {
         k: v for k, v in pet.items() if k not in ("profile", "updatedAt", *timeline_keys)
     }
-    assert [i["kind"] for i in stored["timelineOutbox"]] == ["enrichment_completed"], "published, and out with the next write"
-    assert [i["kind"] for i in context.streams["petTimeline"].items.values()] == ["enrichment_started", "enrichment_completed"]
+    assert [i["kind"] for i in stored["timelineOutbox"]] == ["enrichment_completed"], (
+        "published, and out with the next write"
+    )
+    assert [i["kind"] for i in context.streams["petTimeline"].items.values()] == [
+        "enrichment_started",
+        "enrichment_completed",
+    ]
     assert context.topics() == ["py.ai.profile.enrichment.started", "py.ai.profile.enrichment.completed"]
     assert context.emitted[1]["data"] == {"petId": pet["id"], "profile": GOOD_PROFILE, "fallback": False}
     assert context.logger.lines == [
@@ -381,15 +397,24 @@ def test_the_step_stores_the_fallback_and_reports_the_failure(ai_env: FakeOpenAI
     assert store.get(pet["id"])["status"] == "new"
     assert context.topics() == ["py.ai.profile.enrichment.started", "py.ai.profile.enrichment.failed"]
     assert context.emitted[1]["data"] == {
-        "petId": pet["id"], "error": "OpenAI API rate limit exceeded", "fallback": True, "profile": fallback,
+        "petId": pet["id"],
+        "error": "OpenAI API rate limit exceeded",
+        "fallback": True,
+        "profile": fallback,
     }
-    assert ("warn", "❌ AI Profile Enrichment failed", {"petId": pet["id"], "error": "OpenAI API rate limit exceeded"}) in context.logger.lines
+    assert (
+        "warn",
+        "❌ AI Profile Enrichment failed",
+        {"petId": pet["id"], "error": "OpenAI API rate limit exceeded"},
+    ) in context.logger.lines
 
 
 def test_the_step_skips_a_purged_pet(ai_env: FakeOpenAI, store: Any, step: ModuleType) -> None:
     context = run_handler(step, "404")
     assert context.emitted == [] and ai_env.requests == []
-    assert context.logger.lines == [("info", "⏭️ AI Profile Enrichment skipped", {"petId": "404", "reason": "pet not found (purged)"})]
+    assert context.logger.lines == [
+        ("info", "⏭️ AI Profile Enrichment skipped", {"petId": "404", "reason": "pet not found (purged)"})
+    ]
 
 
 def test_the_step_skips_a_soft_deleted_pet(ai_env: FakeOpenAI, store: Any, step: ModuleType) -> None:
@@ -401,7 +426,9 @@ def test_the_step_skips_a_soft_deleted_pet(ai_env: FakeOpenAI, store: Any, step:
     assert context.logger.messages() == ["⏭️ AI Profile Enrichment skipped"]
 
 
-def test_a_pet_deleted_while_the_model_answers_gets_no_profile(ai_env: FakeOpenAI, store: Any, step: ModuleType) -> None:
+def test_a_pet_deleted_while_the_model_answers_gets_no_profile(
+    ai_env: FakeOpenAI, store: Any, step: ModuleType
+) -> None:
     ai_env.mode = "slow"
     pet = store.create(intake({"name": "Rex", "species": "dog", "ageMonths": 30}))
 
@@ -416,11 +443,17 @@ def test_a_pet_deleted_while_the_model_answers_gets_no_profile(ai_env: FakeOpenA
 
     context = asyncio.run(scenario())
     assert context.topics() == ["py.ai.profile.enrichment.started"]
-    assert context.logger.lines[-1] == ("info", "⏭️ AI Profile Enrichment skipped", {"petId": pet["id"], "reason": "pet is soft-deleted"})
+    assert context.logger.lines[-1] == (
+        "info",
+        "⏭️ AI Profile Enrichment skipped",
+        {"petId": pet["id"], "reason": "pet is soft-deleted"},
+    )
     assert "profile" not in store.get(pet["id"]) or store.get(pet["id"])["profile"] is None
 
 
-def test_running_twice_keeps_the_first_profile_and_asks_the_model_once(ai_env: FakeOpenAI, store: Any, step: ModuleType) -> None:
+def test_running_twice_keeps_the_first_profile_and_asks_the_model_once(
+    ai_env: FakeOpenAI, store: Any, step: ModuleType
+) -> None:
     """A redelivered request finds the profile written: nothing is asked, written or told again."""
     pet = store.create(intake({"name": "Luna", "species": "cat", "ageMonths": 18}))
     run_handler(step, pet["id"])
@@ -429,7 +462,9 @@ def test_running_twice_keeps_the_first_profile_and_asks_the_model_once(ai_env: F
     again = run_handler(step, pet["id"])
     assert store.get(pet["id"]) == first and first["profile"] == GOOD_PROFILE
     assert len(ai_env.requests) == 1 and again.emitted == []
-    assert again.logger.lines == [("info", "⏭️ AI Profile Enrichment skipped", {"petId": pet["id"], "reason": "pet already has a profile"})]
+    assert again.logger.lines == [
+        ("info", "⏭️ AI Profile Enrichment skipped", {"petId": pet["id"], "reason": "pet already has a profile"})
+    ]
 
 
 def test_the_handler_timeout_exceeds_the_longest_model_budget(step: ModuleType) -> None:
@@ -457,7 +492,9 @@ def test_concurrent_first_calls_in_a_fresh_process_all_get_the_models_profile(ai
         "asyncio.run(main())\n"
     )
     env = {k: v for k, v in os.environ.items()}  # ai_env's OPENAI_* included
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['ok']"
     assert len(ai_env.requests) == 20

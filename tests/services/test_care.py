@@ -23,8 +23,13 @@ def pet(status: str, **fields: Any) -> dict[str, Any]:
     return {**base, "id": "7", "createdAt": T0, "updatedAt": T0, "status": status, "profile": PROFILE, **fields}
 
 
-@pytest.mark.parametrize(("status", "field", "value"), [("under_treatment", "treatmentPlan", PLAN), ("available", "adoptionPosting", POSTING)])
-def test_care_is_written_while_the_pet_is_in_its_status_and_has_none(status: str, field: str, value: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("status", "field", "value"),
+    [("under_treatment", "treatmentPlan", PLAN), ("available", "adoptionPosting", POSTING)],
+)
+def test_care_is_written_while_the_pet_is_in_its_status_and_has_none(
+    status: str, field: str, value: dict[str, Any]
+) -> None:
     decision = decisions.care_written(pet(status), field, value)
     assert (decision.outcome, decision.patch) == (Outcome.APPLY, {field: value})
     assert decision.follow_ups == () and decision.change is None, "it never touches status"
@@ -38,8 +43,14 @@ def test_a_redelivered_request_keeps_the_plan_or_posting_already_written(status:
 
 @pytest.mark.parametrize(
     ("status", "field"),
-    [("recovered", "treatmentPlan"), ("healthy", "treatmentPlan"), ("deleted", "treatmentPlan"),
-     ("pending", "adoptionPosting"), ("ill", "adoptionPosting"), ("deleted", "adoptionPosting")],
+    [
+        ("recovered", "treatmentPlan"),
+        ("healthy", "treatmentPlan"),
+        ("deleted", "treatmentPlan"),
+        ("pending", "adoptionPosting"),
+        ("ill", "adoptionPosting"),
+        ("deleted", "adoptionPosting"),
+    ],
 )
 def test_a_pet_that_has_moved_on_gets_nothing(status: str, field: str) -> None:
     decision = decisions.care_written(pet(status), field, {"late": True})
@@ -85,7 +96,9 @@ def test_restoring_a_pet_under_treatment_without_its_plan_asks_for_it() -> None:
 
 
 def test_entering_under_treatment_again_clears_the_old_plan_and_asks_for_a_new_one() -> None:
-    request = StatusUpdateRequested.model_validate({"petId": "7", "requestedStatus": "under_treatment", "automatic": True, "fromStatus": "ill"})
+    request = StatusUpdateRequested.model_validate(
+        {"petId": "7", "requestedStatus": "under_treatment", "automatic": True, "fromStatus": "ill"}
+    )
     decision = decisions.status_request(pet("ill", treatmentPlan=PLAN), request)
     assert decision.patch is not None and decision.patch["treatmentPlan"] is None
     assert [f.topic for f in decision.follow_ups] == [topics.TREATMENT_REQUIRED]

@@ -40,11 +40,20 @@ def test_every_row_of_the_table_is_applied_with_what_follows_by_itself(current: 
     decision = decisions.status_request(pet(current), request(requested, requestId="r1"))
     assert decision.outcome is Outcome.APPLY
     fresh = {"under_treatment": {"treatmentPlan": None}, "available": {"adoptionPosting": None}}.get(requested, {})
-    assert decision.patch == {"status": requested, "lastStatusRequestId": "r1", "settledStatusRequestIds": ["r1"], **fresh}
+    assert decision.patch == {
+        "status": requested,
+        "lastStatusRequestId": "r1",
+        "settledStatusRequestIds": ["r1"],
+        **fresh,
+    }
     assert decision.change is not None and (decision.change.old, decision.change.new) == (current, requested)
     following = AUTOMATIC_NEXT.get(requested)
-    assert [f.data["requestedStatus"] for f in decision.follow_ups if f.topic == topics.STATUS_UPDATE_REQUESTED] == ([following] if following else [])
-    care = {"under_treatment": [topics.TREATMENT_REQUIRED], "available": [topics.ADOPTION_POSTING_REQUESTED]}.get(requested, [])
+    assert [f.data["requestedStatus"] for f in decision.follow_ups if f.topic == topics.STATUS_UPDATE_REQUESTED] == (
+        [following] if following else []
+    )
+    care = {"under_treatment": [topics.TREATMENT_REQUIRED], "available": [topics.ADOPTION_POSTING_REQUESTED]}.get(
+        requested, []
+    )
     assert [f.topic for f in decision.follow_ups if f.topic != topics.STATUS_UPDATE_REQUESTED] == care
 
 
@@ -67,7 +76,10 @@ def test_a_duplicate_request_is_skipped_but_what_follows_is_asked_for_again() ->
 def test_a_rejected_request_is_settled_for_good() -> None:
     """Rejected once, a copy delivered later is a duplicate, even when the table would allow it by then."""
     refused = decisions.status_request(pet("in_quarantine"), request("available", requestId="r1"))
-    assert refused.outcome is Outcome.REJECT and refused.patch == {"lastStatusRequestId": "r1", "settledStatusRequestIds": ["r1"]}
+    assert refused.outcome is Outcome.REJECT and refused.patch == {
+        "lastStatusRequestId": "r1",
+        "settledStatusRequestIds": ["r1"],
+    }
     late_copy = decisions.status_request(pet("healthy", **refused.patch), request("available", requestId="r1"))
     assert (late_copy.outcome, late_copy.kind) == (Outcome.SKIP, "duplicate")
 
@@ -118,7 +130,13 @@ def test_the_put_answer_says_noop_rejected_or_passed_on() -> None:
     assert passed.outcome is Outcome.APPLY
     (follow_up,) = passed.follow_ups
     assert follow_up.data["automatic"] is False and follow_up.data["currentStatus"] == "in_quarantine"
-    assert passed.patch == {"pendingStatusRequest": {"requestId": follow_up.data["requestId"], "requestedStatus": "healthy", "requestedAt": T0}}
+    assert passed.patch == {
+        "pendingStatusRequest": {
+            "requestId": follow_up.data["requestId"],
+            "requestedStatus": "healthy",
+            "requestedAt": T0,
+        }
+    }
 
 
 def test_a_deleted_pet_can_not_be_edited() -> None:
@@ -128,19 +146,40 @@ def test_a_deleted_pet_can_not_be_edited() -> None:
 
 
 def test_the_orchestrator_settles_the_pending_request_it_answers() -> None:
-    waiting = pet("in_quarantine", pendingStatusRequest={"requestId": "r1", "requestedStatus": "healthy", "requestedAt": T0})
+    waiting = pet(
+        "in_quarantine", pendingStatusRequest={"requestId": "r1", "requestedStatus": "healthy", "requestedAt": T0}
+    )
     applied = decisions.status_request(waiting, request("healthy", requestId="r1"))
-    assert applied.patch == {"status": "healthy", "lastStatusRequestId": "r1", "settledStatusRequestIds": ["r1"], "pendingStatusRequest": None}
+    assert applied.patch == {
+        "status": "healthy",
+        "lastStatusRequestId": "r1",
+        "settledStatusRequestIds": ["r1"],
+        "pendingStatusRequest": None,
+    }
     refused = decisions.status_request({**waiting, "status": "adopted"}, request("healthy", requestId="r1"))
-    assert refused.outcome is Outcome.REJECT and refused.patch == {"pendingStatusRequest": None, "lastStatusRequestId": "r1", "settledStatusRequestIds": ["r1"]}
+    assert refused.outcome is Outcome.REJECT and refused.patch == {
+        "pendingStatusRequest": None,
+        "lastStatusRequestId": "r1",
+        "settledStatusRequestIds": ["r1"],
+    }
     other = decisions.status_request(waiting, request("healthy", requestId="r2"))
     assert "pendingStatusRequest" not in (other.patch or {}), "a request answers only for itself"
 
 
 def test_a_pending_staff_request_is_owed_until_settled() -> None:
-    waiting = pet("healthy", profile={"bio": "x"}, pendingStatusRequest={"requestId": "r1", "requestedStatus": "ill", "requestedAt": T0})
+    waiting = pet(
+        "healthy",
+        profile={"bio": "x"},
+        pendingStatusRequest={"requestId": "r1", "requestedStatus": "ill", "requestedAt": T0},
+    )
     (owed,) = decisions.missing_follow_ups(waiting, T0)
-    assert owed.data == {"petId": "7", "requestedStatus": "ill", "currentStatus": "healthy", "automatic": False, "requestId": "r1"}
+    assert owed.data == {
+        "petId": "7",
+        "requestedStatus": "ill",
+        "currentStatus": "healthy",
+        "automatic": False,
+        "requestId": "r1",
+    }
 
 
 # ----------------------------------------------------------------------------- the chain
@@ -168,7 +207,10 @@ def test_feeding_completion_moves_only_a_new_pet_to_quarantine() -> None:
 
 def test_a_profile_is_written_unless_the_pet_was_deleted_meanwhile_or_has_one() -> None:
     started = pet(enrichmentStartedAt=T0)
-    assert decisions.profile_written(started, {"bio": "x"}).patch == {"profile": {"bio": "x"}, "enrichmentStartedAt": None}
+    assert decisions.profile_written(started, {"bio": "x"}).patch == {
+        "profile": {"bio": "x"},
+        "enrichmentStartedAt": None,
+    }
     assert decisions.profile_written(pet("deleted"), {"bio": "x"}).outcome is Outcome.SKIP
     assert decisions.profile_written(pet(profile={"bio": "y"}), {"bio": "x"}).kind == "unchanged"
 
@@ -180,8 +222,12 @@ def test_an_enrichment_is_started_once_while_a_profile_is_owed() -> None:
     assert (retry.outcome, retry.patch) == (Outcome.APPLY, None), "a retry of the same enrichment: nothing to stamp"
     assert decisions.enrichment_start(pet(profile={"bio": "y"}), T0).outcome is Outcome.SKIP
     assert decisions.enrichment_start(pet("deleted"), T0).outcome is Outcome.SKIP
-    restored = decisions.restore(pet("deleted", statusBeforeDelete="new", enrichmentStartedAt=T0, purgeAt=T0 + DAY_MS), T0)
-    assert restored.patch and restored.patch["enrichmentStartedAt"] is None, "an enrichment a delete cut short starts afresh"
+    restored = decisions.restore(
+        pet("deleted", statusBeforeDelete="new", enrichmentStartedAt=T0, purgeAt=T0 + DAY_MS), T0
+    )
+    assert restored.patch and restored.patch["enrichmentStartedAt"] is None, (
+        "an enrichment a delete cut short starts afresh"
+    )
 
 
 # ----------------------------------------------------------------------------- staff actions
@@ -189,15 +235,26 @@ def test_an_enrichment_is_started_once_while_a_profile_is_owed() -> None:
 
 def test_soft_delete_keeps_the_status_and_sets_a_purge_time_30_days_on() -> None:
     decision = decisions.soft_delete(pet("available"), T0)
-    assert decision.patch == {"status": "deleted", "statusBeforeDelete": "available", "deletedAt": T0,
-                              "purgeAt": T0 + RETENTION_MS, "updatedAt": T0}
+    assert decision.patch == {
+        "status": "deleted",
+        "statusBeforeDelete": "available",
+        "deletedAt": T0,
+        "purgeAt": T0 + RETENTION_MS,
+        "updatedAt": T0,
+    }
     assert decisions.soft_delete(pet("deleted", purgeAt=T0), T0 + DAY_MS).outcome is Outcome.SKIP
 
 
 def test_restore_goes_back_and_resumes_what_the_pet_is_owed() -> None:
     deleted = pet("deleted", statusBeforeDelete="healthy", deletedAt=T0, purgeAt=T0 + RETENTION_MS)
     decision = decisions.restore(deleted, T0 + DAY_MS)
-    assert decision.patch == {"status": "healthy", "statusBeforeDelete": None, "deletedAt": None, "purgeAt": None, "enrichmentStartedAt": None}
+    assert decision.patch == {
+        "status": "healthy",
+        "statusBeforeDelete": None,
+        "deletedAt": None,
+        "purgeAt": None,
+        "enrichmentStartedAt": None,
+    }
     assert topics_of(decision) == [topics.PROFILE_REQUESTED, topics.STATUS_UPDATE_REQUESTED]
 
 

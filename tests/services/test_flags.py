@@ -24,7 +24,9 @@ def progressions(decision: decisions.Decision) -> list[str]:
     return [f.data["requestedStatus"] for f in decision.follow_ups if f.topic == topics.STATUS_UPDATE_REQUESTED]
 
 
-@pytest.mark.parametrize(("current", "requested"), [("healthy", "available"), ("available", "pending"), ("pending", "available")])
+@pytest.mark.parametrize(
+    ("current", "requested"), [("healthy", "available"), ("available", "pending"), ("pending", "available")]
+)
 def test_the_table_refuses_a_flagged_pet_available_or_pending(current: str, requested: str) -> None:
     assert check(current, requested)[0]
     allowed, reason = check(current, requested, flags=FLAGGED)
@@ -36,7 +38,14 @@ def test_a_flagged_healthy_pet_waits_instead_of_moving_on_by_itself() -> None:
     decision = decisions.status_request(pet("in_quarantine", flags=FLAGGED), request)
     assert decision.outcome is Outcome.APPLY and progressions(decision) == []
     assert decisions.automatic_follow_up("7", "healthy", FLAGGED) == ()
-    assert progressions(decisions.Decision(Outcome.APPLY, follow_ups=decisions.missing_follow_ups(pet("healthy", flags=FLAGGED, profile={}), 0))) == []
+    assert (
+        progressions(
+            decisions.Decision(
+                Outcome.APPLY, follow_ups=decisions.missing_follow_ups(pet("healthy", flags=FLAGGED, profile={}), 0)
+            )
+        )
+        == []
+    )
 
 
 def test_a_stale_automatic_progression_to_available_is_refused_once_flagged() -> None:
@@ -66,7 +75,11 @@ def test_staff_can_not_flag_an_available_pet() -> None:
 def test_staff_clearing_the_flag_and_asking_for_available_in_one_put_is_accepted() -> None:
     decision = decisions.staff_update(pet("healthy", flags=FLAGGED), {"flags": []}, "available", 0)
     assert decision.outcome is Outcome.APPLY
-    assert decision.patch is not None and decision.patch["flags"] == [] and decision.patch["pendingStatusRequest"]["requestedStatus"] == "available"
+    assert (
+        decision.patch is not None
+        and decision.patch["flags"] == []
+        and decision.patch["pendingStatusRequest"]["requestedStatus"] == "available"
+    )
 
 
 def test_staff_asking_for_available_while_flagged_is_refused_with_the_reason() -> None:

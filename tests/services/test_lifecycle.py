@@ -48,7 +48,10 @@ def test_everything_else_is_rejected_with_the_specs_reason(current: str, request
 
 
 def test_the_specs_example_rejection_reads_exactly_as_in_the_spec() -> None:
-    assert check("in_quarantine", "available") == (False, "Invalid transition: cannot change from in_quarantine to available")
+    assert check("in_quarantine", "available") == (
+        False,
+        "Invalid transition: cannot change from in_quarantine to available",
+    )
 
 
 def test_quarantine_is_reached_only_when_the_feeding_reminder_completes() -> None:
@@ -74,7 +77,11 @@ def test_deleted_is_reached_only_through_delete_and_left_only_through_restore() 
 
 
 def test_automatic_progressions_are_the_specs_three() -> None:
-    assert AUTOMATIC_NEXT == {Status.HEALTHY: Status.AVAILABLE, Status.ILL: Status.UNDER_TREATMENT, Status.RECOVERED: Status.HEALTHY}
+    assert AUTOMATIC_NEXT == {
+        Status.HEALTHY: Status.AVAILABLE,
+        Status.ILL: Status.UNDER_TREATMENT,
+        Status.RECOVERED: Status.HEALTHY,
+    }
     assert next_automatic("recovered") == "healthy"
     assert next_automatic("available") is None
     assert next_automatic("no such status") is None

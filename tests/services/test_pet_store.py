@@ -122,10 +122,25 @@ def test_create_assigns_ids_from_seq_and_stamps_times(store: PetStore, clock: Fa
     second = store.create({"name": "Whiskers", "species": "cat", "ageMonths": 12})
 
     assert first == {
-        "id": "1", "name": "Buddy", "species": "dog", "ageMonths": 24, "status": "new",
-        "notes": None, "nextFeedingAt": None, "deletedAt": None, "purgeAt": None, "profile": None, "enrichmentStartedAt": None,
-        "flags": [], "reviews": [], "treatmentPlan": None, "adoptionPosting": None, "timelineSeq": 0, "timelineOutbox": [],
-        "createdAt": T0, "updatedAt": T0,
+        "id": "1",
+        "name": "Buddy",
+        "species": "dog",
+        "ageMonths": 24,
+        "status": "new",
+        "notes": None,
+        "nextFeedingAt": None,
+        "deletedAt": None,
+        "purgeAt": None,
+        "profile": None,
+        "enrichmentStartedAt": None,
+        "flags": [],
+        "reviews": [],
+        "treatmentPlan": None,
+        "adoptionPosting": None,
+        "timelineSeq": 0,
+        "timelineOutbox": [],
+        "createdAt": T0,
+        "updatedAt": T0,
     }
     assert second["id"] == "2" and second["createdAt"] == second["updatedAt"] == T0 + 5
     assert store.all() == [first, second]
@@ -252,11 +267,18 @@ def test_a_corrupt_file_is_reported_by_name_and_left_untouched(path: Path, conte
     assert path.read_bytes() == content
 
 
-def test_a_file_corrupted_while_running_fails_reads_and_writes_and_is_never_overwritten(store: PetStore, path: Path) -> None:
+def test_a_file_corrupted_while_running_fails_reads_and_writes_and_is_never_overwritten(
+    store: PetStore, path: Path
+) -> None:
     store.create(buddy())
     broken = path.read_bytes()[:-20]  # a truncated copy, as a bad hand edit might leave it
     path.write_bytes(broken)
-    for attempt in (lambda: store.get("1"), lambda: store.list(), lambda: store.create(buddy()), lambda: store.update("1", {"notes": "x"})):
+    for attempt in (
+        lambda: store.get("1"),
+        lambda: store.list(),
+        lambda: store.create(buddy()),
+        lambda: store.update("1", {"notes": "x"}),
+    ):
         with pytest.raises(StoreCorruptError, match=str(path)):
             attempt()
     assert path.read_bytes() == broken
@@ -414,10 +436,10 @@ def test_the_last_full_page_has_no_next_cursor(store: PetStore) -> None:
 
 
 def test_list_filters_by_status_and_species(store: PetStore) -> None:
-    store.create(buddy())                                          # 1 dog new
-    store.create(buddy(species="cat"))                             # 2 cat new
-    store.create(buddy(species="cat"))                             # 3 cat -> available
-    store.create(buddy())                                          # 4 dog -> available
+    store.create(buddy())  # 1 dog new
+    store.create(buddy(species="cat"))  # 2 cat new
+    store.create(buddy(species="cat"))  # 3 cat -> available
+    store.create(buddy())  # 4 dog -> available
     store.update("3", {"status": "available"})
     store.update("4", {"status": "available"})
     ids = lambda page: [p["id"] for p in page.items]  # noqa: E731
@@ -510,12 +532,12 @@ def test_restore_is_refused_once_the_purge_time_has_passed(store: PetStore, cloc
 def test_purge_removes_only_deleted_pets_whose_time_has_come(store: PetStore, clock: FakeClock) -> None:
     for _ in range(5):
         store.create(buddy())
-    soft_delete(store, "1")                  # due
+    soft_delete(store, "1")  # due
     clock.now += 10 * DAY_MS
-    soft_delete(store, "2")                  # not due yet
-    soft_delete(store, "3")                  # purgeAt broken by hand below
+    soft_delete(store, "2")  # not due yet
+    soft_delete(store, "3")  # purgeAt broken by hand below
     store.update("3", {"purgeAt": "soon"})
-    store.update("4", {"purgeAt": T0})       # not deleted: never purged, whatever purgeAt says
+    store.update("4", {"purgeAt": T0})  # not deleted: never purged, whatever purgeAt says
     clock.now = T0 + 30 * DAY_MS
     purged, failed, scanned = purge_due(store)
     assert [p["id"] for p in purged] == ["1"]

@@ -98,7 +98,9 @@ def test_ids_made_by_hand_list_after_numeric_ones_as_in_pets_json(database_url: 
     ids = ["10", "2", "abc", "B", "007", "1"]
     with psycopg.connect(database_url) as conn:
         for pet_id in ids:
-            conn.execute("INSERT INTO pets (id, doc) VALUES (%s, %s::json)", (pet_id, f'{{"id": "{pet_id}", "status": "new"}}'))
+            conn.execute(
+                "INSERT INTO pets (id, doc) VALUES (%s, %s::json)", (pet_id, f'{{"id": "{pet_id}", "status": "new"}}')
+            )
     store = PgPetStore(database_url)
     expected = sorted(ids, key=sort_key)
     assert expected == ["1", "2", "007", "10", "B", "abc"]

@@ -17,7 +17,12 @@ from services.review_agent import decide as decide_async
 from tests.support.fake_openai import REFUSAL, FakeOpenAI, fake_openai  # noqa: F401 - fixture
 from tests.support.server import REPO_ROOT
 
-PROFILE = {"bio": "A calm dog.", "breedGuess": "Lab", "temperamentTags": ["calm", "gentle", "loyal"], "adopterHints": "Any home."}
+PROFILE = {
+    "bio": "A calm dog.",
+    "breedGuess": "Lab",
+    "temperamentTags": ["calm", "gentle", "loyal"],
+    "adopterHints": "Any home.",
+}
 
 
 def pet(status: str = "healthy", **fields: Any) -> dict[str, Any]:
@@ -53,8 +58,17 @@ def load_step(name: str) -> Any:
 
 def test_the_agent_sees_the_pets_data_and_nothing_internal() -> None:
     seen = inputs(pet(weightKg=12.5, symptoms=["coughing"], profile=PROFILE, notes="x", reviews=[{"id": "old"}]))
-    assert seen == {"id": "7", "name": "Rex", "species": "dog", "ageMonths": 30, "weightKg": 12.5, "symptoms": ["coughing"],
-                    "flags": [], "status": "healthy", "profile": PROFILE}
+    assert seen == {
+        "id": "7",
+        "name": "Rex",
+        "species": "dog",
+        "ageMonths": 30,
+        "weightKg": 12.5,
+        "symptoms": ["coughing"],
+        "flags": [],
+        "status": "healthy",
+        "profile": PROFILE,
+    }
     assert inputs(pet())["profile"] is None and inputs(pet())["weightKg"] is None
 
 
@@ -63,21 +77,34 @@ def test_the_agent_sees_the_pets_data_and_nothing_internal() -> None:
 
 def test_health_fallback_any_symptom_means_treatment() -> None:
     assert fallback_choice(Agent.HEALTH, inputs(pet(symptoms=["limping", "fever"]))) == (
-        Choice.TREATMENT_REQUIRED, "Rule-based: symptoms reported (limping, fever)")
-    assert fallback_choice(Agent.HEALTH, inputs(pet())) == (Choice.NO_TREATMENT_NEEDED, "Rule-based: no symptoms reported")
+        Choice.TREATMENT_REQUIRED,
+        "Rule-based: symptoms reported (limping, fever)",
+    )
+    assert fallback_choice(Agent.HEALTH, inputs(pet())) == (
+        Choice.NO_TREATMENT_NEEDED,
+        "Rule-based: no symptoms reported",
+    )
 
 
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
-        ({"profile": PROFILE, "weightKg": 12}, (Choice.READY, "Rule-based: profile, ageMonths and weightKg are present")),
-        ({"profile": PROFILE, "weightKg": 12, "ageMonths": 0}, (Choice.READY, "Rule-based: profile, ageMonths and weightKg are present")),
+        (
+            {"profile": PROFILE, "weightKg": 12},
+            (Choice.READY, "Rule-based: profile, ageMonths and weightKg are present"),
+        ),
+        (
+            {"profile": PROFILE, "weightKg": 12, "ageMonths": 0},
+            (Choice.READY, "Rule-based: profile, ageMonths and weightKg are present"),
+        ),
         ({"weightKg": 12}, (Choice.NEEDS_DATA, "Rule-based: missing profile")),
         ({"profile": PROFILE}, (Choice.NEEDS_DATA, "Rule-based: missing weightKg")),
         ({"ageMonths": None}, (Choice.NEEDS_DATA, "Rule-based: missing profile, ageMonths, weightKg")),
     ],
 )
-def test_adoption_fallback_is_ready_only_with_profile_age_and_weight(fields: dict[str, Any], expected: tuple[Choice, str]) -> None:
+def test_adoption_fallback_is_ready_only_with_profile_age_and_weight(
+    fields: dict[str, Any], expected: tuple[Choice, str]
+) -> None:
     assert fallback_choice(Agent.ADOPTION, inputs(pet(**fields))) == expected
 
 
@@ -97,9 +124,17 @@ def decide_without_key(agent: Agent, the_pet: dict[str, Any]) -> ReviewRecord:
 def test_without_a_key_the_record_says_fallback_and_why() -> None:
     record = decide_without_key(Agent.ADOPTION, pet(profile=PROFILE))
     assert record.model_dump(mode="json") == {
-        "id": "rv1", "agent": "adoption", "choice": "needs_data", "rationale": "Rule-based: missing weightKg", "source": "fallback",
-        "model": None, "fallbackReason": "OPENAI_API_KEY is not set", "inputs": inputs(pet(profile=PROFILE)),
-        "allowedChoices": ["ready", "needs_data"], "at": 1234, "traceId": "trace-1",
+        "id": "rv1",
+        "agent": "adoption",
+        "choice": "needs_data",
+        "rationale": "Rule-based: missing weightKg",
+        "source": "fallback",
+        "model": None,
+        "fallbackReason": "OPENAI_API_KEY is not set",
+        "inputs": inputs(pet(profile=PROFILE)),
+        "allowedChoices": ["ready", "needs_data"],
+        "at": 1234,
+        "traceId": "trace-1",
     }
 
 
@@ -122,7 +157,12 @@ def ai_env(fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> FakeOpen
 def test_the_models_choice_is_recorded_as_the_models(ai_env: FakeOpenAI, agent: Agent, choice: Choice) -> None:
     ai_env.answer = {"choice": choice.value, "rationale": "  Because the data says so.  "}
     record = decide(agent, pet(symptoms=["coughing"]))
-    assert (record.choice, record.source, record.model, record.fallbackReason) == (choice, "model", "tiny-reviewer", None)
+    assert (record.choice, record.source, record.model, record.fallbackReason) == (
+        choice,
+        "model",
+        "tiny-reviewer",
+        None,
+    )
     assert record.rationale == "Because the data says so."
 
 
@@ -146,15 +186,25 @@ def test_the_request_carries_the_pet_only_as_data_and_an_enum_of_the_agents_choi
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
-        ({"choice": "adopted", "rationale": "as told"},
-         "the model's answer was refused: choice: 'adopted' is not one of the allowed choices (treatment_required, no_treatment_needed)"),
-        ({"choice": "ready", "rationale": "wrong agent"}, "the model's answer was refused: choice: 'ready' is not one of the allowed choices"),
+        (
+            {"choice": "adopted", "rationale": "as told"},
+            "the model's answer was refused: choice: 'adopted' is not one of the allowed choices (treatment_required, no_treatment_needed)",
+        ),
+        (
+            {"choice": "ready", "rationale": "wrong agent"},
+            "the model's answer was refused: choice: 'ready' is not one of the allowed choices",
+        ),
         ({"choice": "no_treatment_needed"}, "the model's answer was refused: rationale: is required"),
-        ({"choice": "no_treatment_needed", "rationale": "   "}, "the model's answer was refused: rationale: must not be empty"),
+        (
+            {"choice": "no_treatment_needed", "rationale": "   "},
+            "the model's answer was refused: rationale: must not be empty",
+        ),
         (["no_treatment_needed"], "the model's answer was refused: answer: "),
     ],
 )
-def test_an_answer_outside_the_allowed_set_or_incomplete_gets_the_fallback(ai_env: FakeOpenAI, answer: Any, reason: str) -> None:
+def test_an_answer_outside_the_allowed_set_or_incomplete_gets_the_fallback(
+    ai_env: FakeOpenAI, answer: Any, reason: str
+) -> None:
     ai_env.answer = answer
     record = decide(Agent.HEALTH, pet(symptoms=["fever"]))
     assert (record.choice, record.source, record.model) == (Choice.TREATMENT_REQUIRED, "fallback", None)
@@ -182,4 +232,8 @@ def test_a_model_slower_than_the_budget_gets_the_fallback(ai_env: FakeOpenAI, mo
     ai_env.slow_seconds = 30
     ai_env.mode = "slow"
     record = decide(Agent.ADOPTION, pet(profile=PROFILE, weightKg=4))
-    assert (record.choice, record.source, record.fallbackReason) == (Choice.READY, "fallback", "OpenAI API timed out after 0.5s")
+    assert (record.choice, record.source, record.fallbackReason) == (
+        Choice.READY,
+        "fallback",
+        "OpenAI API timed out after 0.5s",
+    )

@@ -22,8 +22,18 @@ def pet(status: str, **fields: Any) -> dict[str, Any]:
 
 def review(choice: Choice, review_id: str = "rv1") -> ReviewRecord:
     agent = next(a for a, choices in AGENT_CHOICES.items() if choice in choices)
-    return ReviewRecord(id=review_id, agent=agent, choice=choice, rationale="why", source="fallback", fallbackReason="no key",
-                        inputs={"id": "7"}, allowedChoices=list(AGENT_CHOICES[agent]), at=T0, traceId="t1")
+    return ReviewRecord(
+        id=review_id,
+        agent=agent,
+        choice=choice,
+        rationale="why",
+        source="fallback",
+        fallbackReason="no key",
+        inputs={"id": "7"},
+        allowedChoices=list(AGENT_CHOICES[agent]),
+        at=T0,
+        traceId="t1",
+    )
 
 
 def progressions(decision: decisions.Decision) -> list[str]:
@@ -145,7 +155,10 @@ def test_a_choice_the_agent_may_not_make_is_refused() -> None:
 
 def test_a_flagged_pet_cant_be_made_available_or_pending_by_anyone() -> None:
     flagged = pet("healthy", flags=["needs_data"])
-    automatic = decisions.status_request(flagged, StatusUpdateRequested(petId="7", requestedStatus=Status.AVAILABLE, automatic=True, fromStatus=Status.HEALTHY))
+    automatic = decisions.status_request(
+        flagged,
+        StatusUpdateRequested(petId="7", requestedStatus=Status.AVAILABLE, automatic=True, fromStatus=Status.HEALTHY),
+    )
     assert automatic.outcome is Outcome.REJECT and "flagged needs_data" in automatic.reason
     staff = decisions.staff_update(flagged, {}, "available", T0)
     assert staff.outcome is Outcome.REJECT and "flagged needs_data" in staff.reason

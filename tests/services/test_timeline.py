@@ -36,26 +36,41 @@ def test_a_new_pet_starts_its_timeline_with_created() -> None:
     fresh = pet("new")
     assert fresh["timelineSeq"] == 1
     (item,) = fresh["timelineOutbox"]
-    assert item == {"id": "000001", "at": T0, "kind": "created", "message": "🐾 Buddy the dog was taken in",
-                    "data": {"name": "Buddy", "species": "dog", "ageMonths": 24, "status": "new"}}
+    assert item == {
+        "id": "000001",
+        "at": T0,
+        "kind": "created",
+        "message": "🐾 Buddy the dog was taken in",
+        "data": {"name": "Buddy", "species": "dog", "ageMonths": 24, "status": "new"},
+    }
 
 
 def test_items_are_numbered_after_the_pets_last_and_written_with_the_change() -> None:
     request = StatusUpdateRequested(petId="7", requestedStatus="healthy", requestId="r1")  # type: ignore[arg-type]
-    decide = timeline.recording(lambda p: decisions.status_request(p, request),
-                                timeline.told_status_request("healthy", False, "r1"), clock=lambda: T0 + 5)
+    decide = timeline.recording(
+        lambda p: decisions.status_request(p, request),
+        timeline.told_status_request("healthy", False, "r1"),
+        clock=lambda: T0 + 5,
+    )
     decision = decide(pet(timelineSeq=41, timelineOutbox=[]))
     assert decision.patch is not None and decision.patch["status"] == "healthy"
     assert decision.patch["timelineSeq"] == 42
     (item,) = decision.patch["timelineOutbox"]
     assert (item["id"], item["at"], item["kind"]) == ("000042", T0 + 5, "status_changed")
-    assert item["data"] == {"oldStatus": "in_quarantine", "newStatus": "healthy", "automatic": False,
-                            "trigger": "status.update.requested", "requestId": "r1"}
+    assert item["data"] == {
+        "oldStatus": "in_quarantine",
+        "newStatus": "healthy",
+        "automatic": False,
+        "trigger": "status.update.requested",
+        "requestId": "r1",
+    }
 
 
 def test_a_repeat_tells_nothing_and_writes_nothing() -> None:
     request = StatusUpdateRequested(petId="7", requestedStatus="healthy", requestId="r1")  # type: ignore[arg-type]
-    decide = timeline.recording(lambda p: decisions.status_request(p, request), timeline.told_status_request("healthy", False, "r1"))
+    decide = timeline.recording(
+        lambda p: decisions.status_request(p, request), timeline.told_status_request("healthy", False, "r1")
+    )
     assert decide(pet("healthy", lastStatusRequestId="r1")).patch is None
     feeding = timeline.recording(decisions.feeding_reminder, timeline.told_feeding_reminder)
     fed = pet("new", notes=decisions.WELCOME_NOTES, nextFeedingAt=T0 + decisions.DAY_MS)
@@ -64,15 +79,20 @@ def test_a_repeat_tells_nothing_and_writes_nothing() -> None:
 
 def test_a_rejection_alone_keeps_updated_at() -> None:
     request = StatusUpdateRequested(petId="7", requestedStatus="adopted")  # type: ignore[arg-type]
-    decide = timeline.recording(lambda p: decisions.status_request(p, request), timeline.told_status_request("adopted", False, None))
+    decide = timeline.recording(
+        lambda p: decisions.status_request(p, request), timeline.told_status_request("adopted", False, None)
+    )
     decision = decide(pet())
     assert decision.outcome is Outcome.REJECT and decision.patch is not None
     assert decision.patch["updatedAt"] == T0
     assert decision.patch["timelineOutbox"][-1]["message"] == (
-        "⚠️ Status change to adopted rejected: Invalid transition: cannot change from in_quarantine to adopted")
+        "⚠️ Status change to adopted rejected: Invalid transition: cannot change from in_quarantine to adopted"
+    )
 
 
-@pytest.mark.parametrize(("field", "kind"), [("treatmentPlan", "treatment_plan_written"), ("adoptionPosting", "adoption_posting_written")])
+@pytest.mark.parametrize(
+    ("field", "kind"), [("treatmentPlan", "treatment_plan_written"), ("adoptionPosting", "adoption_posting_written")]
+)
 def test_a_care_document_is_told_once(field: str, kind: str) -> None:
     status = {"treatmentPlan": "under_treatment", "adoptionPosting": "available"}[field]
     decide = timeline.recording(lambda p: decisions.care_written(p, field, {"title": "x"}), timeline.told_care(field))
@@ -100,9 +120,13 @@ def test_publish_sets_the_new_items_and_the_pets_next_write_clears_them(store: P
     assert (store.get(created["id"]) or {})["timelineOutbox"] != [], "publishing writes nothing to the store"
     change = store.modify(created["id"], timeline.recording(decisions.feeding_reminder, timeline.told_feeding_reminder))
     assert change is not None
-    assert [i["id"] for i in change.after["timelineOutbox"]] == ["000002"], "the published item left with the next write"
+    assert [i["id"] for i in change.after["timelineOutbox"]] == ["000002"], (
+        "the published item left with the next write"
+    )
     untold = store.modify(created["id"], timeline.recording(lambda p: Decision(Outcome.SKIP), lambda p, d: []))
-    assert untold is not None and untold.after == change.after, "a decision that writes nothing writes nothing, even to clear"
+    assert untold is not None and untold.after == change.after, (
+        "a decision that writes nothing writes nothing, even to clear"
+    )
 
 
 def test_a_failed_stream_write_keeps_the_item_for_the_reconciler(store: PetStore) -> None:

@@ -14,7 +14,9 @@ T0 = 1_640_995_200_000
 
 
 def plan_for(*symptoms: str, **fields: Any) -> TreatmentPlan:
-    return treatment_plan({"id": "7", "name": "Rex", "species": "dog", "ageMonths": 36, "symptoms": list(symptoms), **fields}, T0)
+    return treatment_plan(
+        {"id": "7", "name": "Rex", "species": "dog", "ageMonths": 36, "symptoms": list(symptoms), **fields}, T0
+    )
 
 
 @pytest.mark.parametrize(
@@ -55,7 +57,11 @@ def test_other_symptoms_start_treatment_in_24_hours_with_one_check_up_a_week_lat
 def test_pain_infection_fever_and_anxiety_each_add_a_medication_with_instructions() -> None:
     plan = plan_for("anxiety", "fever", "infection", "pain", "limping")
     assert [m.name for m in plan.medication] == [
-        "Pain relief (veterinary NSAID)", "Antibiotics", "Fever reducer (veterinary)", "Anti-anxiety medication"]
+        "Pain relief (veterinary NSAID)",
+        "Antibiotics",
+        "Fever reducer (veterinary)",
+        "Anti-anxiety medication",
+    ]
     assert "every 12 hours for 7 days" in plan.medication[1].instructions
     assert plan_for("limping").medication == []
 
@@ -78,7 +84,16 @@ def test_the_plan_keeps_the_symptoms_as_data_and_is_plain_json() -> None:
     assert plan.treatmentType == GENERAL_EXAMINATION and plan.medication == []
     dumped = plan.model_dump(mode="json")
     assert TreatmentPlan.model_validate(dumped) == plan
-    assert set(dumped) == {"treatmentType", "urgency", "symptoms", "medication", "requiredStaff", "estimatedDuration", "schedule", "plannedAt"}
+    assert set(dumped) == {
+        "treatmentType",
+        "urgency",
+        "symptoms",
+        "medication",
+        "requiredStaff",
+        "estimatedDuration",
+        "schedule",
+        "plannedAt",
+    }
 
 
 def test_the_same_pet_at_the_same_time_gets_the_same_plan() -> None:

@@ -32,7 +32,13 @@ def client_unavailable_reason() -> str | None:
         return "node and npm are needed to run Motia's stream client (@motiadev/stream-client-node)"
     if CLIENT_PACKAGE.exists() and json.loads(CLIENT_PACKAGE.read_text())["version"] == CLIENT_VERSION:
         return None
-    done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=CLIENT_DIR, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=CLIENT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if done.returncode != 0 or not CLIENT_PACKAGE.exists():
         return f"npm could not install @motiadev/stream-client-node@{CLIENT_VERSION} into {CLIENT_DIR}: {(done.stderr or done.stdout).strip()[-500:]}"
     return None
@@ -45,15 +51,34 @@ def ws_url(base_url: str) -> str:
 class Watcher:
     """`node watch.mjs`: one subscription of Motia's Node client; its output lines, parsed, in `lines`."""
 
-    def __init__(self, base_url: str, stream: str, group: str, item: str | None = None, events: tuple[str, ...] = ("error",), key: str | None = None,
-                 sort: str | None = None) -> None:
-        args = ["node", "watch.mjs", ws_url(base_url), stream, group, *([item] if item else []), "--events", ",".join(events)]
+    def __init__(
+        self,
+        base_url: str,
+        stream: str,
+        group: str,
+        item: str | None = None,
+        events: tuple[str, ...] = ("error",),
+        key: str | None = None,
+        sort: str | None = None,
+    ) -> None:
+        args = [
+            "node",
+            "watch.mjs",
+            ws_url(base_url),
+            stream,
+            group,
+            *([item] if item else []),
+            "--events",
+            ",".join(events),
+        ]
         if key:
             args += ["--key", key]
         if sort:
             args += ["--sort", sort]  # the group's state kept in this field's order
         self.lines: list[dict[str, Any]] = []
-        self.proc = subprocess.Popen(args, cwd=CLIENT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            args, cwd=CLIENT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -79,7 +104,9 @@ class Watcher:
     def wait(self, predicate: Callable[[Watcher], Any], message: str, timeout: float = 15.0) -> Any:
         def check() -> Any:
             if self.proc.poll() is not None and not predicate(self):
-                raise AssertionError(f"the node client exited with {self.proc.returncode}: {self.proc.stderr.read() if self.proc.stderr else ''}")
+                raise AssertionError(
+                    f"the node client exited with {self.proc.returncode}: {self.proc.stderr.read() if self.proc.stderr else ''}"
+                )
             return predicate(self)
 
         try:

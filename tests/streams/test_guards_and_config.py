@@ -23,22 +23,32 @@ KEY = "s3cret-staff-key"
 def upgrade_status(server: Server, host: str) -> str:
     """The status line a raw upgrade request with this Host header gets."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall((f"GET / HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        sock.sendall(
+            (
+                f"GET / HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
         return sock.recv(1024).decode("latin-1").split("\r\n", 1)[0]
 
 
 def open_socket(url: str, **kwargs: object) -> int | str:
     """101 -> "open" after a join answered with a sync; else the HTTP status of the refusal."""
+
     async def go() -> int | str:
         try:
             async with websockets.connect(url, open_timeout=10, **kwargs) as ws:  # type: ignore[arg-type]
-                await ws.send(json.dumps({"type": "join", "data": {"streamName": "petStatus", "groupId": "g", "subscriptionId": "s"}}))
+                await ws.send(
+                    json.dumps(
+                        {"type": "join", "data": {"streamName": "petStatus", "groupId": "g", "subscriptionId": "s"}}
+                    )
+                )
                 message = json.loads(await asyncio.wait_for(ws.recv(), 10))
                 assert message["event"] == {"type": "sync", "data": []}
                 return "open"
         except InvalidStatus as exc:
             return exc.response.status_code
+
     return asyncio.run(go())
 
 
@@ -73,10 +83,12 @@ def test_set_checks_the_item_against_the_schema(servers: Callable[..., Server]) 
         assert c.get("/streams/g/rex").json() == {"item": None}
         ok = c.put("/streams/g/rex", json={"name": "Rex", "status": "pending"})
         assert ok.status_code == 200
-        again = c.put("/streams/g/rex", json={**ok.json(), "status": "adopted"})  # a fetched item, `id`/`_createdAt`/`__motia` and all
+        again = c.put(
+            "/streams/g/rex", json={**ok.json(), "status": "adopted"}
+        )  # a fetched item, `id`/`_createdAt`/`__motia` and all
         assert again.status_code == 200 and again.json()["_createdAt"] == ok.json()["_createdAt"]
-    assert "does not match the stream's schema: status: \"lost\" is not one of" in server.logs()
-    assert "does not match the stream's schema: (root): \"status\" is a required property" in server.logs()
+    assert 'does not match the stream\'s schema: status: "lost" is not one of' in server.logs()
+    assert 'does not match the stream\'s schema: (root): "status" is a required property' in server.logs()
 
 
 def test_python_api_return_shapes(servers: Callable[..., Server]) -> None:
@@ -84,7 +96,13 @@ def test_python_api_return_shapes(servers: Callable[..., Server]) -> None:
     motia = {"type": "state-stream", "streamName": "petStatus", "groupId": "g"}
     with server.client() as c:
         first = c.put("/streams/g/b", json={"name": "B", "status": "pending"}).json()
-        assert first == {"name": "B", "status": "pending", "id": "b", "_createdAt": first["_createdAt"], "__motia": {**motia, "id": "b"}}
+        assert first == {
+            "name": "B",
+            "status": "pending",
+            "id": "b",
+            "_createdAt": first["_createdAt"],
+            "__motia": {**motia, "id": "b"},
+        }
         c.put("/streams/g/a", json={"name": "A", "status": "pending"})
         assert c.get("/streams/g/b").json() == {"item": first}
         group = c.get("/streams/g").json()
@@ -100,13 +118,22 @@ def write_project(root: Path, stream_source: str, name: str = "a_stream.py") -> 
     return root
 
 
-@pytest.mark.parametrize(("source", "message"), [
-    ("config = {'schema': {}, 'baseConfig': {'storageType': 'default'}}", "config.name"),
-    ("config = {'name': 's', 'schema': {}, 'baseConfig': {'storageType': 'custom'}}", "config.baseConfig"),
-    ("config = {'name': 's', 'schema': {'type': 'nonsense'}, 'baseConfig': {'storageType': 'default'}}", "not a valid JSON Schema"),
-    ("config = {'name': 's', 'schema': {}, 'baseConfig': {'storageType': 'default'}, 'canAccess': True}", "config.canAccess"),
-    ("x = 1", "no `config`"),
-])
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("config = {'schema': {}, 'baseConfig': {'storageType': 'default'}}", "config.name"),
+        ("config = {'name': 's', 'schema': {}, 'baseConfig': {'storageType': 'custom'}}", "config.baseConfig"),
+        (
+            "config = {'name': 's', 'schema': {'type': 'nonsense'}, 'baseConfig': {'storageType': 'default'}}",
+            "not a valid JSON Schema",
+        ),
+        (
+            "config = {'name': 's', 'schema': {}, 'baseConfig': {'storageType': 'default'}, 'canAccess': True}",
+            "config.canAccess",
+        ),
+        ("x = 1", "no `config`"),
+    ],
+)
 def test_a_bad_stream_config_stops_start_up(tmp_path: Path, source: str, message: str) -> None:
     with pytest.raises(StepLoadError, match="steps/a_stream.py") as caught:
         load_streams(write_project(tmp_path, source))
@@ -123,7 +150,9 @@ def test_two_streams_with_one_name_stop_start_up(tmp_path: Path) -> None:
 
 def test_the_cli_names_the_bad_stream_file(tmp_path: Path) -> None:
     project = write_project(tmp_path / "project", "config = {'name': 's', 'baseConfig': {'storageType': 'custom'}}")
-    (project / "steps" / "noop_step.py").write_text("config = {'type': 'noop', 'name': 'N', 'virtualEmits': [], 'virtualSubscribes': []}\n")
+    (project / "steps" / "noop_step.py").write_text(
+        "config = {'type': 'noop', 'name': 'N', 'virtualEmits': [], 'virtualSubscribes': []}\n"
+    )
     done = run_cli("dev", "--port", "0", data_dir=tmp_path / "data", root=project)
     assert done.returncode == 1
     assert "cannot start: steps/a_stream.py: config.baseConfig" in done.stderr

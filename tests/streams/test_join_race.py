@@ -20,7 +20,9 @@ async def join_and_collect(url: str, delay: float, done: asyncio.Event) -> tuple
     synced: list[str] = []
     created: list[str] = []
     async with websockets.connect(url, open_timeout=20) as ws:
-        await ws.send(json.dumps({"type": "join", "data": {"streamName": "petStatus", "groupId": "race", "subscriptionId": "s"}}))
+        await ws.send(
+            json.dumps({"type": "join", "data": {"streamName": "petStatus", "groupId": "race", "subscriptionId": "s"}})
+        )
         while not (done.is_set() and len(set(synced) | set(created)) >= ITEMS):
             try:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 20))

@@ -21,7 +21,9 @@ from tests.support.server import Server
 NO_POLL = {"STEPRUNNER_POLL_SECONDS": "3600"}
 
 
-def nodes(servers: Callable[..., Server], tmp_path: Path, url: str, count: int, env: dict[str, str] | None = None) -> list[Server]:
+def nodes(
+    servers: Callable[..., Server], tmp_path: Path, url: str, count: int, env: dict[str, str] | None = None
+) -> list[Server]:
     return [servers(env={"DATABASE_URL": url, **(env or {})}, data_dir=tmp_path / f"node-{n}") for n in range(count)]
 
 
@@ -39,7 +41,10 @@ def test_a_client_of_node_a_sees_what_node_b_does(
         assert c.post("/streams/shelter/events", json={"type": "adoption", "data": {"pet": "bo"}}).status_code == 200
         assert c.delete("/streams/shelter/rex").status_code == 200
         assert c.delete("/streams/shelter/nobody").json() == {"deleted": None}  # nothing deleted: nothing pushed
-    watcher.wait(lambda w: w.kinds() == ["sync", "create", "update", "event", "delete"], "B's create, update, event, delete at A's client")
+    watcher.wait(
+        lambda w: w.kinds() == ["sync", "create", "update", "event", "delete"],
+        "B's create, update, event, delete at A's client",
+    )
     assert [i["id"] for i in watcher.state] == ["bo"] and watcher.state[0]["status"] == "adopted"
     assert {"kind": "event", "type": "adoption", "data": {"pet": "bo"}} in watcher.lines
     stamps = [m["timestamp"] for m in watcher.messages]
@@ -47,7 +52,9 @@ def test_a_client_of_node_a_sees_what_node_b_does(
 
     with a.client() as c:  # the handler API reads the shared items too
         assert c.get("/streams/shelter").json()["items"][0]["status"] == "adopted"
-    assert not any((node.data_dir / "steprunner.db").exists() for node in (a, b)), "nothing of the runtime's is kept in DATA_DIR"
+    assert not any((node.data_dir / "steprunner.db").exists() for node in (a, b)), (
+        "nothing of the runtime's is kept in DATA_DIR"
+    )
 
 
 def test_joins_on_one_node_during_writes_on_another_miss_nothing_and_repeat_nothing(
@@ -71,7 +78,9 @@ def test_items_outlive_the_node_that_set_them(
     assert [(i["id"], i["name"]) for i in watcher.state] == [("rex", "Rex")]
 
 
-def test_a_stream_write_is_one_statement(servers: Callable[..., Server], postgres_cluster: Cluster, database_url: str, tmp_path: Path) -> None:
+def test_a_stream_write_is_one_statement(
+    servers: Callable[..., Server], postgres_cluster: Cluster, database_url: str, tmp_path: Path
+) -> None:
     """Each write takes its `seq` and logs its change in one statement: one round trip, and the row
     every writer of every node waits for is never held locked across a round trip."""
     with psycopg.connect(postgres_cluster.url(), autocommit=True) as conn:  # the server logs this database's statements

@@ -66,10 +66,17 @@ def scenario(server: Any, watchers: Callable[..., Watcher]) -> dict[str, Any]:
             r = c.request(method, path, json=body)
             assert r.status_code == 200, (method, path, r.text)
             answers.append(r.json())
-    group.wait(lambda w: w.kinds()[-1:] == ["delete"] and w.kinds().count("delete") == 2, "both deletes at the group client")
+    group.wait(
+        lambda w: w.kinds()[-1:] == ["delete"] and w.kinds().count("delete") == 2, "both deletes at the group client"
+    )
     item.wait(lambda w: w.kinds()[-1:] == ["delete"], "the delete at the item client")
-    return {"answers": normalised(answers), "group": normalised(group.messages), "item": normalised(item.messages),
-            "denied": normalised(denied.messages), "group_state": normalised(group.state)}
+    return {
+        "answers": normalised(answers),
+        "group": normalised(group.messages),
+        "item": normalised(item.messages),
+        "denied": normalised(denied.messages),
+        "group_state": normalised(group.state),
+    }
 
 
 def test_motia_and_steprunner_give_the_client_the_same_messages(
@@ -86,6 +93,14 @@ def test_motia_and_steprunner_give_the_client_the_same_messages(
     under_steprunner = scenario(servers(), watchers)
     for key in ("group", "item"):
         under_motia[key] = without_adapter_echoes(under_motia[key])
-    assert [m["event"]["type"] for m in under_motia["group"]] == ["sync", "create", "update", "event", "event", "delete", "delete"]
+    assert [m["event"]["type"] for m in under_motia["group"]] == [
+        "sync",
+        "create",
+        "update",
+        "event",
+        "event",
+        "delete",
+        "delete",
+    ]
     for key in under_motia:
         assert under_steprunner[key] == under_motia[key], key

@@ -67,7 +67,16 @@ GOOD_PROFILE: dict[str, Any] = {
 OVERSIZED_PROFILE: dict[str, Any] = {
     "bio": "Rex is a bouncy, happy dog who greets everyone at the door. " * 20,
     "breedGuess": "Probably a Labrador Retriever crossed with a Border Collie and a bit of Beagle",
-    "temperamentTags": ["playful", "Playful", "loyal", "a dog who loves long walks on the beach", "smart", "brave", "goofy", "calm"],
+    "temperamentTags": [
+        "playful",
+        "Playful",
+        "loyal",
+        "a dog who loves long walks on the beach",
+        "smart",
+        "brave",
+        "goofy",
+        "calm",
+    ],
     "adopterHints": "Needs a yard and daily exercise. " * 40,
     "status": "adopted",
     "id": "999",
@@ -121,9 +130,15 @@ class FakeOpenAI:
         self._sock.bind(("127.0.0.1", 0))
         self.port: int = self._sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        app = Starlette(routes=[Route("/v1/chat/completions", self._chat_completions, methods=["POST"])], lifespan=self._lifespan)
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, name="fake-openai", daemon=True)
+        app = Starlette(
+            routes=[Route("/v1/chat/completions", self._chat_completions, methods=["POST"])], lifespan=self._lifespan
+        )
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
+        )
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, name="fake-openai", daemon=True
+        )
 
     # ---- control, from the test thread ----
 
@@ -193,7 +208,9 @@ class FakeOpenAI:
             body: Any = json.loads(raw)
         except json.JSONDecodeError:
             body = raw.decode("utf-8", "replace")
-        recorded = RecordedRequest(request.method, request.url.path, {k.lower(): v for k, v in request.headers.items()}, body)
+        recorded = RecordedRequest(
+            request.method, request.url.path, {k.lower(): v for k, v in request.headers.items()}, body
+        )
         mode, answer = self._next_step(recorded)
         if mode == "good" and callable(answer):
             answer = answer(recorded)

@@ -20,7 +20,9 @@ from steprunner.settings import Settings
 
 
 @contextlib.asynccontextmanager
-async def in_process(root: Path, data_dir: Path, base_url: str = "http://127.0.0.1:3000", **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def in_process(
+    root: Path, data_dir: Path, base_url: str = "http://127.0.0.1:3000", **settings: Any
+) -> AsyncIterator[httpx.AsyncClient]:
     """A client on a started runtime for `root`: its lifespan runs (bus, cron, trace recorder) as under uvicorn.
 
     `settings` override the defaults (`Settings` fields: `max_body_bytes=2048`, `host="0.0.0.0"`, ...);

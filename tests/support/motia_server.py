@@ -163,7 +163,12 @@ class MotiaServer:
     """A running Motia process (`motia start`, or `motia dev` with the Workbench), its output in a file."""
 
     def __init__(
-        self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None, root: Path = REPO_ROOT, workbench: bool = False
+        self,
+        data_dir: Path,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        root: Path = REPO_ROOT,
+        workbench: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -183,7 +188,9 @@ class MotiaServer:
             # `motia start` joins --motia-dir to the project folder, absolute or not
             command = ["start", "--motia-dir", os.path.relpath(self.motia_dir, self.root)]
         cmd = [node, str(MOTIA_CLI), *command, "--host", "127.0.0.1", "--port", str(self.port)]
-        self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, cwd=self.root, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def logs(self) -> str:
         return Path(self._log.name).read_text(encoding="utf-8", errors="replace")
@@ -207,13 +214,17 @@ class MotiaServer:
             return True
 
         try:
-            wait_until(ready_or_exited, timeout=timeout, message=f"motia dev on port {self.port} to be ready", interval=0.1)
+            wait_until(
+                ready_or_exited, timeout=timeout, message=f"motia dev on port {self.port} to be ready", interval=0.1
+            )
         except AssertionError as exc:
             self.kill()
             raise AssertionError(f"{exc}\n--- motia output ---\n{self.logs()}") from None
         if self.proc.poll() is not None:
             self.kill()
-            raise AssertionError(f"motia dev exited with {self.proc.returncode} before it was ready\n--- motia output ---\n{self.logs()}")
+            raise AssertionError(
+                f"motia dev exited with {self.proc.returncode} before it was ready\n--- motia output ---\n{self.logs()}"
+            )
         return self
 
     def wait_exit(self, timeout: float = 20.0) -> int:

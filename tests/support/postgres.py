@@ -37,13 +37,17 @@ class PostgresUnavailable(Exception):
 
 def binaries() -> Path:
     """The newest Debian PostgreSQL's bin folder, else the one of an `initdb` on PATH."""
-    for bin_dir in sorted(DEBIAN_BINARIES.glob("*/bin"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0, reverse=True):
+    for bin_dir in sorted(
+        DEBIAN_BINARIES.glob("*/bin"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0, reverse=True
+    ):
         if (bin_dir / "initdb").exists() and (bin_dir / "pg_ctl").exists():
             return bin_dir
     on_path = shutil.which("initdb")
     if on_path:
         return Path(on_path).parent
-    raise PostgresUnavailable(f"PostgreSQL's server binaries are not installed (no {DEBIAN_BINARIES}/*/bin/initdb): {INSTALL_HINT}")
+    raise PostgresUnavailable(
+        f"PostgreSQL's server binaries are not installed (no {DEBIAN_BINARIES}/*/bin/initdb): {INSTALL_HINT}"
+    )
 
 
 class Cluster:
@@ -59,7 +63,9 @@ class Cluster:
             try:
                 self.owner = pwd.getpwnam(OWNER)
             except KeyError:
-                raise PostgresUnavailable(f"running as root, and there is no `{OWNER}` user to run PostgreSQL as: {INSTALL_HINT}") from None
+                raise PostgresUnavailable(
+                    f"running as root, and there is no `{OWNER}` user to run PostgreSQL as: {INSTALL_HINT}"
+                ) from None
         self._remove_abandoned()
         self.base = Path(tempfile.mkdtemp(prefix=PREFIX))
         (self.base / MADE_BY).write_text(str(os.getpid()))
@@ -87,8 +93,20 @@ class Cluster:
         if self.as_root:
             os.chown(self.base, self.owner.pw_uid, self.owner.pw_gid)
             os.chown(pwfile, self.owner.pw_uid, self.owner.pw_gid)
-        self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, f"--pwfile={pwfile}", "--auth=scram-sha-256",
-                  "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            SUPERUSER,
+            f"--pwfile={pwfile}",
+            "--auth=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+            "--no-instructions",
+        )
         pwfile.unlink()
 
     def _start(self) -> None:
@@ -138,8 +156,20 @@ class Cluster:
             except (ValueError, OSError):
                 continue
             if (marker.parent / "data" / "postmaster.pid").exists():
-                subprocess.run([*self._as_owner(), str(self.bin / "pg_ctl"), "-D", str(marker.parent / "data"), "-m", "immediate", "-w", "stop"],
-                               capture_output=True, timeout=60)
+                subprocess.run(
+                    [
+                        *self._as_owner(),
+                        str(self.bin / "pg_ctl"),
+                        "-D",
+                        str(marker.parent / "data"),
+                        "-m",
+                        "immediate",
+                        "-w",
+                        "stop",
+                    ],
+                    capture_output=True,
+                    timeout=60,
+                )
             shutil.rmtree(marker.parent, ignore_errors=True)
 
     def _as_owner(self) -> list[str]:

@@ -37,7 +37,15 @@ def base_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, s
     # DATABASE_URL empty (not unset): a project's .env can't set it either; tests on PostgreSQL pass theirs,
     # or bind the folder to a database (tests/support/databases.py)
     database_url = bound_url(data_dir) or ""
-    env.update({"DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", "PYTHONPATH": path, "STEPRUNNER_STRICT": "1", "DATABASE_URL": database_url})
+    env.update(
+        {
+            "DATA_DIR": str(data_dir),
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": path,
+            "STEPRUNNER_STRICT": "1",
+            "DATABASE_URL": database_url,
+        }
+    )
     env.update(extra or {})
     return env
 
@@ -45,16 +53,34 @@ def base_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, s
 class Server:
     """A running `python -m steprunner dev` process, its output captured to a file."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, root: Path = REPO_ROOT, args: list[str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, env: dict[str, str] | None = None, root: Path = REPO_ROOT, args: list[str] | None = None
+    ) -> None:
         self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)  # fixture steps record here; with DATABASE_URL the runtime makes nothing there
+        self.data_dir.mkdir(
+            parents=True, exist_ok=True
+        )  # fixture steps record here; with DATABASE_URL the runtime makes nothing there
         self.root = Path(root)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = base_env(self.data_dir, env)
         self._log = tempfile.NamedTemporaryFile(prefix="steprunner-", suffix=".log", delete=False)
-        cmd = [PYTHON, "-m", "steprunner", "--root", str(self.root), "dev", "--host", "127.0.0.1", "--port", str(self.port), *(args or [])]
-        self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        cmd = [
+            PYTHON,
+            "-m",
+            "steprunner",
+            "--root",
+            str(self.root),
+            "dev",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            *(args or []),
+        ]
+        self.proc = subprocess.Popen(
+            cmd, cwd=self.root, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def logs(self) -> str:
         return Path(self._log.name).read_text(encoding="utf-8", errors="replace")
@@ -69,7 +95,10 @@ class Server:
         def ready() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.logs()}")
-            return httpx.get(f"{self.base_url}/__steprunner/health", headers=self.staff_headers, timeout=1.0).status_code == 200
+            return (
+                httpx.get(f"{self.base_url}/__steprunner/health", headers=self.staff_headers, timeout=1.0).status_code
+                == 200
+            )
 
         try:
             wait_until(ready, timeout=timeout, message=f"server on {self.base_url} to be ready")
@@ -101,14 +130,26 @@ class Server:
         return httpx.Client(base_url=self.base_url, timeout=kwargs.pop("timeout", 10.0), **kwargs)
 
 
-def start_server(data_dir: Path, env: dict[str, str] | None = None, root: Path = REPO_ROOT, args: list[str] | None = None, wait: bool = True) -> Server:
+def start_server(
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    root: Path = REPO_ROOT,
+    args: list[str] | None = None,
+    wait: bool = True,
+) -> Server:
     server = Server(data_dir, env=env, root=root, args=args)
     return server.wait_ready() if wait else server
 
 
-def run_cli(*args: str, data_dir: Path, env: dict[str, str] | None = None, root: Path = REPO_ROOT, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, data_dir: Path, env: dict[str, str] | None = None, root: Path = REPO_ROOT, timeout: float = 60.0
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m steprunner --root ROOT ARGS...` to completion and return its output."""
     return subprocess.run(
         [PYTHON, "-m", "steprunner", "--root", str(root), *args],
-        cwd=root, env=base_env(Path(data_dir), env), capture_output=True, text=True, timeout=timeout,
+        cwd=root,
+        env=base_env(Path(data_dir), env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )

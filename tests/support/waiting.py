@@ -9,7 +9,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_until(predicate: Callable[[], T], timeout: float = 10.0, message: str = "condition", interval: float = 0.02) -> T:
+def wait_until(
+    predicate: Callable[[], T], timeout: float = 10.0, message: str = "condition", interval: float = 0.02
+) -> T:
     """Call `predicate` until it returns something truthy and return that; fail the test at the deadline.
 
     Exceptions from the predicate count as "not yet" (a server still starting refuses connections),

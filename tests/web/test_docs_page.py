@@ -19,7 +19,10 @@ def test_the_docs_page_lists_every_api_step(page: Any, server_factory: Callable[
     blocks = page.locator(".opblock")
     expect(blocks).to_have_count(len(api))
     shown = sorted(
-        (b.locator(".opblock-summary-method").inner_text(), b.locator(".opblock-summary-path").inner_text().replace("\u200b", ""))
+        (
+            b.locator(".opblock-summary-method").inner_text(),
+            b.locator(".opblock-summary-path").inner_text().replace("\u200b", ""),
+        )
         for b in blocks.all()
     )
     expected = sorted((s.config.method, re.sub(r":(\w+)", r"{\1}", s.config.path)) for s in api)  # type: ignore[union-attr]

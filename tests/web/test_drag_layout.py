@@ -62,12 +62,20 @@ def test_dragging_a_node_writes_its_new_place_and_the_page_shows_it_after_a_relo
     echo = next(n for n in start["nodes"] if n["name"] == "Echo")
     zoom = zoom_of(page)
     drag(page, "Echo", 180, 120)
-    saved = wait_until(lambda: spot(path, "fixture", "steps/echo_api_step.py"), message="Echo's position in motia-workbench.json")
-    assert saved == {"x": pytest.approx(echo["x"] + 180 / zoom, abs=2), "y": pytest.approx(echo["y"] + 120 / zoom, abs=2)}
+    saved = wait_until(
+        lambda: spot(path, "fixture", "steps/echo_api_step.py"), message="Echo's position in motia-workbench.json"
+    )
+    assert saved == {
+        "x": pytest.approx(echo["x"] + 180 / zoom, abs=2),
+        "y": pytest.approx(echo["y"] + 120 / zoom, abs=2),
+    }
     assert [e["id"] for e in layout(path)] == ["fixture"]
     expect(page.locator("#flow-status")).to_contain_text("saved Echo")
     after = node_box(page, "Echo")
-    assert (after["x"] - before["x"], after["y"] - before["y"]) == (pytest.approx(180, abs=2), pytest.approx(120, abs=2))
+    assert (after["x"] - before["x"], after["y"] - before["y"]) == (
+        pytest.approx(180, abs=2),
+        pytest.approx(120, abs=2),
+    )
 
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
@@ -77,7 +85,9 @@ def test_dragging_a_node_writes_its_new_place_and_the_page_shows_it_after_a_relo
     assert spot(path, "fixture", "steps/tick_cron_step.py") is None
 
 
-def test_dragging_a_pets_node_changes_only_that_entry(page: Any, tmp_path: Path, server_factory: Callable[..., Server]) -> None:
+def test_dragging_a_pets_node_changes_only_that_entry(
+    page: Any, tmp_path: Path, server_factory: Callable[..., Server]
+) -> None:
     if not (REPO_ROOT / "motia-workbench.json").exists() or not any("pets" in s.flows for s in load_steps(REPO_ROOT)):
         pytest.skip("the pets flow or its motia-workbench.json is not there yet")
     root = tmp_path / "project"
@@ -95,13 +105,22 @@ def test_dragging_a_pets_node_changes_only_that_entry(page: Any, tmp_path: Path,
     page.locator(f'.node[data-name="{target.name}"]').scroll_into_view_if_needed()
     zoom = zoom_of(page)
     drag(page, target.name, 90, 45)
-    wait_until(lambda: spot(path, "pets", target.file) != next(e for e in original if e["id"] == "pets")["config"].get(target.file),
-               message=f"{target.name}'s entry to change")
+    wait_until(
+        lambda: (
+            spot(path, "pets", target.file) != next(e for e in original if e["id"] == "pets")["config"].get(target.file)
+        ),
+        message=f"{target.name}'s entry to change",
+    )
     moved = spot(path, "pets", target.file)
-    assert (moved["x"], moved["y"]) == (pytest.approx(node["x"] + 90 / zoom, abs=2), pytest.approx(node["y"] + 45 / zoom, abs=2))
+    assert (moved["x"], moved["y"]) == (
+        pytest.approx(node["x"] + 90 / zoom, abs=2),
+        pytest.approx(node["y"] + 45 / zoom, abs=2),
+    )
     now = layout(path)
     for before_entry in original:
         after_entry = next(e for e in now if e["id"] == before_entry["id"])
-        untouched = {k: v for k, v in before_entry["config"].items() if not (before_entry["id"] == "pets" and k == target.file)}
+        untouched = {
+            k: v for k, v in before_entry["config"].items() if not (before_entry["id"] == "pets" and k == target.file)
+        }
         assert {k: v for k, v in after_entry["config"].items() if k in untouched} == untouched
     assert layout(REPO_ROOT / "motia-workbench.json") == original  # the repository's file is left alone

@@ -16,13 +16,49 @@ def step(file: str, **config: Any) -> Step:
 
 
 SHELTER = [
-    step("steps/staff_step.py", type="noop", name="Staff", virtualEmits=[{"topic": "intake", "label": "Take a pet in"}],
-         virtualSubscribes=["adopted"], flows=["shelter"]),
-    step("steps/create_step.py", type="api", name="Create", path="/pets", method="POST", emits=["created"], virtualSubscribes=["intake"], flows=["shelter"]),
-    step("steps/check_step.py", type="event", name="Check", subscribes=["created", "retry"],
-         emits=[{"topic": "passed", "label": "Healthy"}, {"topic": "retry", "conditional": True}], flows=["shelter"]),
-    step("steps/adopt_step.py", type="event", name="Adopt", subscribes=["passed"], emits=[], virtualEmits=["adopted"], flows=["shelter"]),
-    step("steps/reaper_step.py", type="cron", name="Reaper", cron="0 2 * * *", emits=["created"], flows=["shelter", "ops"]),
+    step(
+        "steps/staff_step.py",
+        type="noop",
+        name="Staff",
+        virtualEmits=[{"topic": "intake", "label": "Take a pet in"}],
+        virtualSubscribes=["adopted"],
+        flows=["shelter"],
+    ),
+    step(
+        "steps/create_step.py",
+        type="api",
+        name="Create",
+        path="/pets",
+        method="POST",
+        emits=["created"],
+        virtualSubscribes=["intake"],
+        flows=["shelter"],
+    ),
+    step(
+        "steps/check_step.py",
+        type="event",
+        name="Check",
+        subscribes=["created", "retry"],
+        emits=[{"topic": "passed", "label": "Healthy"}, {"topic": "retry", "conditional": True}],
+        flows=["shelter"],
+    ),
+    step(
+        "steps/adopt_step.py",
+        type="event",
+        name="Adopt",
+        subscribes=["passed"],
+        emits=[],
+        virtualEmits=["adopted"],
+        flows=["shelter"],
+    ),
+    step(
+        "steps/reaper_step.py",
+        type="cron",
+        name="Reaper",
+        cron="0 2 * * *",
+        emits=["created"],
+        flows=["shelter", "ops"],
+    ),
     step("steps/outside_step.py", type="event", name="Outside", subscribes=["created"], emits=[], flows=["other"]),
 ]
 
@@ -65,7 +101,12 @@ def test_nodes_carry_what_matters_for_their_type() -> None:
 
 
 def overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
 
 
 def test_the_layered_layout_puts_subscribers_below_what_they_listen_to_without_overlaps() -> None:

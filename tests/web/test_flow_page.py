@@ -34,7 +34,9 @@ def as_links(edges: list[dict[str, Any]]) -> set[tuple[str, str, str, str, bool]
     return {(e["source"], e["target"], e["topic"], e["label"], e["virtual"]) for e in edges}
 
 
-def test_every_step_of_the_fixture_project_is_a_node_and_every_link_an_arrow(page: Any, server_factory: Callable[..., Server]) -> None:
+def test_every_step_of_the_fixture_project_is_a_node_and_every_link_an_arrow(
+    page: Any, server_factory: Callable[..., Server]
+) -> None:
     server = server_factory(root=FIXTURE_ROOT)
     open_page(page, server.base_url)
     assert page.locator("#flow-select").input_value() == "fixture"  # its only flow comes first
@@ -63,7 +65,9 @@ def expected_links(flow: str) -> set[tuple[str, str, str, str, bool, bool]]:
     steps = [s for s in load_steps(REPO_ROOT) if flow in s.flows]
     links = set()
     for source in steps:
-        emits = [(e, False) for e in getattr(source.config, "emits", None) or []] + [(e, True) for e in source.config.virtualEmits or []]
+        emits = [(e, False) for e in getattr(source.config, "emits", None) or []] + [
+            (e, True) for e in source.config.virtualEmits or []
+        ]
         for emit, virtual_emit in emits:
             topic = topic_of(emit)
             label = getattr(emit, "label", None) or topic
@@ -84,7 +88,9 @@ def test_the_pets_flow_shows_every_pet_step_and_link(page: Any, server_factory: 
     assert page.locator("#flow-select").input_value() == "pets"
     assert node_names(page) == sorted(s.name for s in pet_steps)
     edges = drawn_edges(page)
-    assert {(e["source"], e["target"], e["topic"], e["label"], e["virtual"], e["conditional"]) for e in edges} == expected_links("pets")
+    assert {
+        (e["source"], e["target"], e["topic"], e["label"], e["virtual"], e["conditional"]) for e in edges
+    } == expected_links("pets")
     assert len(edges) == len(expected_links("pets"))
     plain = next(e for e in edges if not e["virtual"] and not e["conditional"])
     for edge in edges:
@@ -112,8 +118,12 @@ def test_a_big_flow_is_fitted_to_the_window_and_zooms(page: Any, server_factory:
     canvas = page.locator("#canvas").bounding_box()
     for name in node_names(page):
         box = page.locator(f'.node[data-name="{name}"]').bounding_box()
-        assert canvas["x"] <= box["x"] and box["x"] + box["width"] <= canvas["x"] + canvas["width"], f"{name} is outside the canvas"
-        assert canvas["y"] <= box["y"] and box["y"] + box["height"] <= canvas["y"] + canvas["height"], f"{name} is outside the canvas"
+        assert canvas["x"] <= box["x"] and box["x"] + box["width"] <= canvas["x"] + canvas["width"], (
+            f"{name} is outside the canvas"
+        )
+        assert canvas["y"] <= box["y"] and box["y"] + box["height"] <= canvas["y"] + canvas["height"], (
+            f"{name} is outside the canvas"
+        )
     fitted = float(page.locator("#world").get_attribute("data-zoom"))
     assert fitted < 1
     page.locator("#zoom-in").click()

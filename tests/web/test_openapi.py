@@ -80,7 +80,9 @@ def lease_model() -> type[BaseModel]:
 def test_fixture_project_gives_a_valid_document_with_every_api_step() -> None:
     document = openapi_document(load_steps(FIXTURE_ROOT), FIXTURE_ROOT)
     assert_sound(document)
-    operations = {(path, method): op["operationId"] for path, item in document["paths"].items() for method, op in item.items()}
+    operations = {
+        (path, method): op["operationId"] for path, item in document["paths"].items() for method, op in item.items()
+    }
     assert operations == {
         ("/broken/{how}", "get"): "Broken",
         ("/echo/{name}", "post"): "Echo",
@@ -88,16 +90,40 @@ def test_fixture_project_gives_a_valid_document_with_every_api_step() -> None:
         ("/state/{group}/{key}", "put"): "StateApi",
     }
     state = document["paths"]["/state/{group}/{key}"]["put"]
-    assert [(p["name"], p["in"], p["required"]) for p in state["parameters"]] == [("group", "path", True), ("key", "path", True)]
+    assert [(p["name"], p["in"], p["required"]) for p in state["parameters"]] == [
+        ("group", "path", True),
+        ("key", "path", True),
+    ]
     assert document["paths"]["/echo/{name}"]["post"]["tags"] == ["fixture"]
 
 
 def test_pydantic_defs_become_shared_components_and_name_clashes_are_renamed() -> None:
     steps = [
-        api_step("steps/create_step.py", name="Create", path="/pets", method="POST", bodySchema=Pet.model_json_schema(),
-                 responseSchema={"201": Pet.model_json_schema(), "400": {"type": "object", "properties": {"message": {"type": "string"}}}}),
-        api_step("steps/list_step.py", name="List", path="/pets", method="GET", responseSchema={"200": PetPage.model_json_schema()}),
-        api_step("steps/lease_step.py", name="Lease", path="/leases/:id", method="PUT", bodySchema=lease_model().model_json_schema()),
+        api_step(
+            "steps/create_step.py",
+            name="Create",
+            path="/pets",
+            method="POST",
+            bodySchema=Pet.model_json_schema(),
+            responseSchema={
+                "201": Pet.model_json_schema(),
+                "400": {"type": "object", "properties": {"message": {"type": "string"}}},
+            },
+        ),
+        api_step(
+            "steps/list_step.py",
+            name="List",
+            path="/pets",
+            method="GET",
+            responseSchema={"200": PetPage.model_json_schema()},
+        ),
+        api_step(
+            "steps/lease_step.py",
+            name="Lease",
+            path="/leases/:id",
+            method="PUT",
+            bodySchema=lease_model().model_json_schema(),
+        ),
     ]
     document = openapi_document(steps)
     assert_sound(document)
@@ -119,24 +145,47 @@ def test_pydantic_defs_become_shared_components_and_name_clashes_are_renamed() -
 
 def test_runtime_answers_are_documented_with_the_steps_own() -> None:
     steps = [
-        api_step("steps/create_step.py", name="Create", path="/pets", method="POST", bodySchema=Pet.model_json_schema(),
-                 responseSchema={"201": Pet.model_json_schema(),
-                                 "400": {"type": "object", "required": ["errors"], "properties": {"errors": {"type": "array"}}}}),
-        api_step("steps/get_step.py", name="Get", path="/pets/:id", method="GET", description="One pet by id",
-                 queryParams=[{"name": "fields", "description": "which fields"}]),
+        api_step(
+            "steps/create_step.py",
+            name="Create",
+            path="/pets",
+            method="POST",
+            bodySchema=Pet.model_json_schema(),
+            responseSchema={
+                "201": Pet.model_json_schema(),
+                "400": {"type": "object", "required": ["errors"], "properties": {"errors": {"type": "array"}}},
+            },
+        ),
+        api_step(
+            "steps/get_step.py",
+            name="Get",
+            path="/pets/:id",
+            method="GET",
+            description="One pet by id",
+            queryParams=[{"name": "fields", "description": "which fields"}],
+        ),
     ]
     document = openapi_document(steps)
     assert_sound(document)
     create = document["paths"]["/pets"]["post"]["responses"]
     assert set(create) == {"201", "400", "413", "415", "500"}
     assert create["400"]["content"]["application/json"]["schema"] == {
-        "anyOf": [create["400"]["content"]["application/json"]["schema"]["anyOf"][0], {"$ref": f"#/components/schemas/{RUNTIME_ERROR}"}]
+        "anyOf": [
+            create["400"]["content"]["application/json"]["schema"]["anyOf"][0],
+            {"$ref": f"#/components/schemas/{RUNTIME_ERROR}"},
+        ]
     }
     assert create["413"]["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{RUNTIME_ERROR}"}
     get = document["paths"]["/pets/{id}"]["get"]
     assert get["description"] == "One pet by id"
     assert set(get["responses"]) == {"500", "default"}  # no body: no 400/413 from the runtime
-    assert {"name": "fields", "in": "query", "required": False, "schema": {"type": "string"}, "description": "which fields"} in get["parameters"]
+    assert {
+        "name": "fields",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "which fields",
+    } in get["parameters"]
     assert "x-trace-id" in get["responses"]["default"]["headers"]
 
 
@@ -160,7 +209,12 @@ def test_the_real_projects_document_is_complete() -> None:
 
 def test_changing_routes_document_their_idempotency_key_and_staff_key() -> None:
     document = openapi_document(load_steps(REPO_ROOT), REPO_ROOT)
-    changing = [("/py/pets", "post"), ("/py/pets/{id}", "put"), ("/py/pets/{id}", "delete"), ("/py/pets/{id}/restore", "post")]
+    changing = [
+        ("/py/pets", "post"),
+        ("/py/pets/{id}", "put"),
+        ("/py/pets/{id}", "delete"),
+        ("/py/pets/{id}/restore", "post"),
+    ]
     for path, method in changing:
         op = document["paths"][path][method]
         headers = {p["name"] for p in op["parameters"] if p["in"] == "header"}

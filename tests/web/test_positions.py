@@ -10,10 +10,13 @@ import pytest
 from steprunner.web.positions import WorkbenchFileError, save_position, saved_positions
 
 MOTIA_FILE = [
-    {"id": "pets", "config": {
-        "steps/create_pet_step.py": {"x": 0, "y": 0, "sourceHandlePosition": "right"},
-        "steps/get_pet_step.py": {"x": 380, "y": 170},
-    }},
+    {
+        "id": "pets",
+        "config": {
+            "steps/create_pet_step.py": {"x": 0, "y": 0, "sourceHandlePosition": "right"},
+            "steps/get_pet_step.py": {"x": 380, "y": 170},
+        },
+    },
     {"id": "other", "config": {"steps/create_pet_step.py": {"x": 7, "y": 9}}},
 ]
 
@@ -27,7 +30,10 @@ def test_saving_moves_one_node_and_keeps_everything_else(tmp_path: Path) -> None
     assert data[0]["config"]["steps/create_pet_step.py"] == {"x": 120, "y": -35.5, "sourceHandlePosition": "right"}
     assert data[0]["config"]["steps/get_pet_step.py"] == {"x": 380, "y": 170}
     assert data[1] == MOTIA_FILE[1]
-    assert saved_positions(path, "pets") == {"steps/create_pet_step.py": (120.0, -35.5), "steps/get_pet_step.py": (380.0, 170.0)}
+    assert saved_positions(path, "pets") == {
+        "steps/create_pet_step.py": (120.0, -35.5),
+        "steps/get_pet_step.py": (380.0, 170.0),
+    }
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lock", "motia-workbench.json"]  # no temporary file left
 
 

@@ -26,16 +26,31 @@ SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 EXCLUDED_CHECKS = "positive_data_acceptance,use_after_free"
 
 
-def test_schemathesis_finds_no_server_error_and_no_response_breaking_its_schema(tmp_path: Path, server_factory: Callable[..., Server]) -> None:
+def test_schemathesis_finds_no_server_error_and_no_response_breaking_its_schema(
+    tmp_path: Path, server_factory: Callable[..., Server]
+) -> None:
     if not any(s.type == "api" for s in load_steps(REPO_ROOT)):
         pytest.skip("the project has no API steps yet")
     server = server_factory(root=REPO_ROOT)
     command = [
-        str(SCHEMATHESIS), "--no-color", "run", f"{server.base_url}/openapi.json",
-        "--max-examples", "25", "--seed", "20261122", "--workers", "1",
-        "--exclude-checks", EXCLUDED_CHECKS, "--request-timeout", "10",
+        str(SCHEMATHESIS),
+        "--no-color",
+        "run",
+        f"{server.base_url}/openapi.json",
+        "--max-examples",
+        "25",
+        "--seed",
+        "20261122",
+        "--workers",
+        "1",
+        "--exclude-checks",
+        EXCLUDED_CHECKS,
+        "--request-timeout",
+        "10",
     ]
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=240)  # cwd: its caches stay out of the repo
+    result = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=240
+    )  # cwd: its caches stay out of the repo
     report = result.stdout + result.stderr
     assert result.returncode == 0, f"schemathesis found problems:\n{report}\n--- server ---\n{server.logs()[-3000:]}"
     assert "passed" in report

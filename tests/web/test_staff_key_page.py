@@ -17,7 +17,9 @@ from tests.web.test_drag_layout import drag
 KEY = "s3cret-staff-key"
 
 
-def test_the_page_asks_for_the_key_once_and_then_draws_saves_and_streams(page: Any, fixture_copy: Path, server_factory: Callable[..., Server]) -> None:
+def test_the_page_asks_for_the_key_once_and_then_draws_saves_and_streams(
+    page: Any, fixture_copy: Path, server_factory: Callable[..., Server]
+) -> None:
     server = server_factory(root=fixture_copy, env={"STAFF_API_KEY": KEY})
     prompts: list[str] = []
 

@@ -17,12 +17,17 @@ from tests.web.flow_page import open_page
 KEY = "s3cret-staff-key"
 PET_STATUS_SCHEMA = {
     "type": "object",
-    "properties": {"name": {"type": "string"}, "status": {"type": "string", "enum": ["available", "pending", "adopted"]}},
+    "properties": {
+        "name": {"type": "string"},
+        "status": {"type": "string", "enum": ["available", "pending", "adopted"]},
+    },
     "required": ["name", "status"],
 }
 
 
-def test_the_stream_list_names_each_stream_its_file_and_schema_behind_the_staff_key(server_factory: Callable[..., Server]) -> None:
+def test_the_stream_list_names_each_stream_its_file_and_schema_behind_the_staff_key(
+    server_factory: Callable[..., Server],
+) -> None:
     server = server_factory(root=FIXTURE_ROOT, env={"STAFF_API_KEY": KEY})
     refused = httpx.get(f"{server.base_url}/__steprunner/streams", timeout=10)
     assert refused.status_code == 401
@@ -31,17 +36,25 @@ def test_the_stream_list_names_each_stream_its_file_and_schema_behind_the_staff_
     assert answer.status_code == 200
     streams = {s["name"]: s for s in answer.json()["streams"]}
     assert sorted(streams) == ["petStatus", "privateNotes"]
-    assert streams["petStatus"] == {"name": "petStatus", "file": "steps/pet_status_stream.py", "schema": PET_STATUS_SCHEMA}
+    assert streams["petStatus"] == {
+        "name": "petStatus",
+        "file": "steps/pet_status_stream.py",
+        "schema": PET_STATUS_SCHEMA,
+    }
     assert streams["privateNotes"]["file"] == "steps/private_notes_stream.py"
 
 
 def stream_rows(page: Any) -> dict[str, Any]:
-    rows = page.locator("#stream-items tr.stream-item").evaluate_all("rows => rows.map(r => [r.dataset.id, r.cells[1].textContent])")
+    rows = page.locator("#stream-items tr.stream-item").evaluate_all(
+        "rows => rows.map(r => [r.dataset.id, r.cells[1].textContent])"
+    )
     return {item_id: json.loads(text) for item_id, text in rows}
 
 
 @pytest.mark.parametrize("key", [None, KEY], ids=["open", "staff-key"])
-def test_a_group_s_items_show_live_as_they_are_set_and_deleted(page: Any, server_factory: Callable[..., Server], key: str | None) -> None:
+def test_a_group_s_items_show_live_as_they_are_set_and_deleted(
+    page: Any, server_factory: Callable[..., Server], key: str | None
+) -> None:
     server = server_factory(root=FIXTURE_ROOT, env={"STAFF_API_KEY": key} if key else None)
     page.on("dialog", lambda dialog: dialog.accept(KEY))  # only asked with a key
     open_page(page, server.base_url)
@@ -63,7 +76,9 @@ def test_a_group_s_items_show_live_as_they_are_set_and_deleted(page: Any, server
         assert {k: v for k, v in rows["mia"].items() if k != "_createdAt"} == {"name": "Mia", "status": "pending"}
 
         assert client.put("/streams/shelter-1/mia", json={"name": "Mia", "status": "adopted"}).status_code == 200
-        page.wait_for_function("() => document.querySelector('tr.stream-item[data-id=mia]')?.cells[1].textContent.includes('adopted')")
+        page.wait_for_function(
+            "() => document.querySelector('tr.stream-item[data-id=mia]')?.cells[1].textContent.includes('adopted')"
+        )
 
         assert client.delete("/streams/shelter-1/mia").json()["deleted"]["id"] == "mia"
         page.wait_for_selector('tr.stream-item[data-id="mia"]', state="detached")

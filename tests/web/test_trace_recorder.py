@@ -6,7 +6,15 @@ import asyncio
 import threading
 import time
 
-from steprunner.observe import CronEnded, CronStarted, DeliveryEnded, DeliveryStarted, Emitted, RequestEnded, RequestStarted
+from steprunner.observe import (
+    CronEnded,
+    CronStarted,
+    DeliveryEnded,
+    DeliveryStarted,
+    Emitted,
+    RequestEnded,
+    RequestStarted,
+)
 from steprunner.web.traces import TraceRecorder
 
 
@@ -34,7 +42,10 @@ def test_a_trace_runs_until_every_emitted_event_is_handled_for_good() -> None:
     assert detail["status"] == "ok" and detail["retries"] == 1
     assert detail["origin"] == {"kind": "api", "step": "CreatePet", "method": "POST", "path": "/py/pets"}
     assert [(s["step"], s["outcome"], s["attempt"]) for s in detail["spans"]] == [
-        ("CreatePet", "ok", 1), ("Feeding", "ok", 1), ("Enrich", "retried", 1), ("Enrich", "ok", 2),
+        ("CreatePet", "ok", 1),
+        ("Feeding", "ok", 1),
+        ("Enrich", "retried", 1),
+        ("Enrich", "ok", 2),
     ]
     assert detail["spans"][1]["started"] == 101.0 and detail["spans"][1]["duration"] == 0.25
     assert detail["duration"] is not None and detail["duration"] >= 0
@@ -57,9 +68,27 @@ def test_log_lines_join_their_trace_and_everything_is_bounded() -> None:
     rec = TraceRecorder(max_traces=3, max_entries=5)
     request(rec, "t0")
     for i in range(8):
-        rec.on_log({"time": 1.0 + i, "level": "info", "step": "CreatePet", "traceId": "t0", "message": f"line {i}", "fields": {"i": i}})
+        rec.on_log(
+            {
+                "time": 1.0 + i,
+                "level": "info",
+                "step": "CreatePet",
+                "traceId": "t0",
+                "message": f"line {i}",
+                "fields": {"i": i},
+            }
+        )
     rec.on_log({"time": 1.0, "level": "info", "step": "steprunner", "traceId": None, "message": "ready", "fields": {}})
-    rec.on_log({"time": 1.0, "level": "info", "step": "x", "traceId": "t0", "message": "huge", "fields": {"blob": "x" * 100_000}})
+    rec.on_log(
+        {
+            "time": 1.0,
+            "level": "info",
+            "step": "x",
+            "traceId": "t0",
+            "message": "huge",
+            "fields": {"blob": "x" * 100_000},
+        }
+    )
     detail = rec.detail("t0")
     assert [line["message"] for line in detail["logLines"]] == [f"line {i}" for i in range(5)]
     assert detail["dropped"] == 4
@@ -67,7 +96,16 @@ def test_log_lines_join_their_trace_and_everything_is_bounded() -> None:
         request(rec, f"t{n}")
     assert [t["traceId"] for t in rec.summaries()] == ["t3", "t2", "t1"]  # newest first, oldest forgotten
     rec2 = TraceRecorder()
-    rec2.on_log({"time": 1.0, "level": "info", "step": "x", "traceId": "big", "message": "huge", "fields": {"blob": "x" * 100_000}})
+    rec2.on_log(
+        {
+            "time": 1.0,
+            "level": "info",
+            "step": "x",
+            "traceId": "big",
+            "message": "huge",
+            "fields": {"blob": "x" * 100_000},
+        }
+    )
     assert len(str(rec2.detail("big")["logLines"][0]["fields"])) < 5000
 
 
@@ -107,5 +145,11 @@ def test_traces_another_node_shares_later_still_list_by_when_they_started() -> N
     rec = TraceRecorder(node="A")
     request(rec, "here")  # started now
     earlier = time.time() - 10
-    rec.ingest("B", [(earlier, RequestStarted("there", "CreatePet", "POST", "/py/pets")), (earlier + 0.1, RequestEnded("there", "CreatePet", 201))])
+    rec.ingest(
+        "B",
+        [
+            (earlier, RequestStarted("there", "CreatePet", "POST", "/py/pets")),
+            (earlier + 0.1, RequestEnded("there", "CreatePet", 201)),
+        ],
+    )
     assert [t["traceId"] for t in rec.summaries()] == ["here", "there"], "newest first, though B's arrived last"

@@ -15,7 +15,9 @@ from tests.support.waiting import wait_until
 from tests.web.flow_page import log_messages, open_page, open_trace, spans, trace_row
 
 
-def test_a_request_and_the_events_it_sets_off_appear_as_one_trace(page: Any, server_factory: Callable[..., Server]) -> None:
+def test_a_request_and_the_events_it_sets_off_appear_as_one_trace(
+    page: Any, server_factory: Callable[..., Server]
+) -> None:
     server = server_factory(root=FIXTURE_ROOT)
     open_page(page, server.base_url, all_steps=True)
     page.wait_for_selector("#live.live--on")
@@ -29,7 +31,12 @@ def test_a_request_and_the_events_it_sets_off_appear_as_one_trace(page: Any, ser
     assert "ms" in row.locator(".trace__time").inner_text()  # total time
     open_trace(page, trace_id)
     shown = spans(page)
-    assert [(s["step"], s["outcome"]) for s in shown] == [("Fanout", "ok"), ("Hop1", "ok"), ("Hop2", "ok"), ("Hop3", "ok")]
+    assert [(s["step"], s["outcome"]) for s in shown] == [
+        ("Fanout", "ok"),
+        ("Hop1", "ok"),
+        ("Hop2", "ok"),
+        ("Hop3", "ok"),
+    ]
     assert [s["trigger"] for s in shown] == ["HTTP 202", "t.hop1", "t.hop2", "t.hop3"]
     assert all(s["start"].startswith("+") and s["duration"].endswith(("ms", " s")) for s in shown)
     # the nodes it touched are outlined in the flow
@@ -43,7 +50,9 @@ def test_a_request_and_the_events_it_sets_off_appear_as_one_trace(page: Any, ser
     assert page.locator(".trace").first.get_attribute("data-trace-id") == burst[-1]  # newest first
 
 
-def test_retried_and_dead_lettered_steps_and_their_log_lines_are_shown(page: Any, server_factory: Callable[..., Server]) -> None:
+def test_retried_and_dead_lettered_steps_and_their_log_lines_are_shown(
+    page: Any, server_factory: Callable[..., Server]
+) -> None:
     server = server_factory(root=FIXTURE_ROOT, env={"STEPRUNNER_RETRY_BACKOFF_SECONDS": "0.3"})
     open_page(page, server.base_url, all_steps=True)
     page.wait_for_selector("#live.live--on")
@@ -64,7 +73,10 @@ def test_retried_and_dead_lettered_steps_and_their_log_lines_are_shown(page: Any
 
     page.wait_for_selector(f'.trace[data-trace-id="{slow}"][data-status="error"]')
     open_trace(page, slow)
-    wait_until(lambda: ("Slow", "dead-lettered") in [(s["step"], s["outcome"]) for s in spans(page)], message="Slow to show dead-lettered")
+    wait_until(
+        lambda: ("Slow", "dead-lettered") in [(s["step"], s["outcome"]) for s in spans(page)],
+        message="Slow to show dead-lettered",
+    )
     assert any("dead-lettered" in m for m in log_messages(page))
 
     broken = page.locator(".trace", has_text="GET /broken/raise")
@@ -76,7 +88,9 @@ def test_retried_and_dead_lettered_steps_and_their_log_lines_are_shown(page: Any
     assert [(s["step"], s["outcome"], s["trigger"]) for s in spans(page)] == [("Broken", "error", "HTTP 500")]
 
 
-def test_creating_a_pet_traces_the_feeding_job_the_ai_enricher_and_the_orchestrator(page: Any, server_factory: Callable[..., Server]) -> None:
+def test_creating_a_pet_traces_the_feeding_job_the_ai_enricher_and_the_orchestrator(
+    page: Any, server_factory: Callable[..., Server]
+) -> None:
     names = {s.name for s in load_steps(REPO_ROOT)}
     needed = {"CreatePet", "SetNextFeedingReminder", "AiProfileEnrichment", "PetLifecycleOrchestrator"}
     if not needed <= names:
@@ -100,7 +114,9 @@ def test_creating_a_pet_traces_the_feeding_job_the_ai_enricher_and_the_orchestra
     page.screenshot(path=str(_artifact("pets_flow_with_trace.png")))
 
 
-def test_the_page_of_one_node_shows_live_the_steps_another_node_runs(page: Any, server_factory: Callable[..., Server], database_url: str) -> None:
+def test_the_page_of_one_node_shows_live_the_steps_another_node_runs(
+    page: Any, server_factory: Callable[..., Server], database_url: str
+) -> None:
     """With DATABASE_URL: a request and its chain run on node B, the page is open on node A."""
     no_poll = {"DATABASE_URL": database_url, "STEPRUNNER_POLL_SECONDS": "3600"}  # what reaches A in time came by NOTIFY
     a, b = server_factory(root=FIXTURE_ROOT, env=no_poll), server_factory(root=FIXTURE_ROOT, env=no_poll)

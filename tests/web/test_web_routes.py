@@ -47,21 +47,27 @@ def test_openapi_and_docs_are_served_from_this_server_only(server_factory: Calla
         assert "swagger-ui-bundle.js" in page.text
 
 
-def test_step_routes_win_over_the_built_in_pages_which_stay_under_the_prefix(tmp_path: Path, server_factory: Callable[..., Server]) -> None:
+def test_step_routes_win_over_the_built_in_pages_which_stay_under_the_prefix(
+    tmp_path: Path, server_factory: Callable[..., Server]
+) -> None:
     steps = tmp_path / "project" / "steps"
     steps.mkdir(parents=True)
-    (steps / "home_api_step.py").write_text(textwrap.dedent("""
+    (steps / "home_api_step.py").write_text(
+        textwrap.dedent("""
         config = {"type": "api", "name": "Home", "path": "/", "method": "GET", "emits": []}
 
         async def handler(req, context):
             return {"status": 200, "body": {"home": "mine"}}
-    """))
-    (steps / "spec_api_step.py").write_text(textwrap.dedent("""
+    """)
+    )
+    (steps / "spec_api_step.py").write_text(
+        textwrap.dedent("""
         config = {"type": "api", "name": "PostSpec", "path": "/openapi.json", "method": "POST", "emits": []}
 
         async def handler(req, context):
             return {"status": 201, "body": {"posted": True}}
-    """))
+    """)
+    )
     server = server_factory(root=tmp_path / "project")
     with server.client() as client:
         assert client.get("/").json() == {"home": "mine"}
@@ -84,20 +90,36 @@ def test_positions_api_checks_what_it_is_given(fixture_copy: Path, server_factor
     layout = fixture_copy / "motia-workbench.json"
     with server.client() as client:
         assert client.put("/__steprunner/positions", content=b"nope").status_code == 400
-        assert client.put("/__steprunner/positions", json={"flow": "fixture", "file": "steps/echo_api_step.py", "x": "left", "y": 1}).status_code == 400
-        missing = client.put("/__steprunner/positions", json={"flow": "nope", "file": "steps/echo_api_step.py", "x": 1, "y": 1})
+        assert (
+            client.put(
+                "/__steprunner/positions",
+                json={"flow": "fixture", "file": "steps/echo_api_step.py", "x": "left", "y": 1},
+            ).status_code
+            == 400
+        )
+        missing = client.put(
+            "/__steprunner/positions", json={"flow": "nope", "file": "steps/echo_api_step.py", "x": 1, "y": 1}
+        )
         assert missing.status_code == 404 and "nope" in missing.json()["message"]
-        outside = client.put("/__steprunner/positions", json={"flow": "fixture", "file": "steps/chain_hop1_step.py", "x": 1, "y": 1})
+        outside = client.put(
+            "/__steprunner/positions", json={"flow": "fixture", "file": "steps/chain_hop1_step.py", "x": 1, "y": 1}
+        )
         assert outside.status_code == 404  # Hop1 is not in the fixture flow
         assert not layout.exists()
-        saved = client.put("/__steprunner/positions", json={"flow": "fixture", "file": "steps/echo_api_step.py", "x": 10.5, "y": -3})
+        saved = client.put(
+            "/__steprunner/positions", json={"flow": "fixture", "file": "steps/echo_api_step.py", "x": 10.5, "y": -3}
+        )
         assert saved.status_code == 200 and saved.json()["x"] == 10.5
-        assert json.loads(layout.read_text()) == [{"id": "fixture", "config": {"steps/echo_api_step.py": {"x": 10.5, "y": -3}}}]
+        assert json.loads(layout.read_text()) == [
+            {"id": "fixture", "config": {"steps/echo_api_step.py": {"x": 10.5, "y": -3}}}
+        ]
         flow = client.get("/__steprunner/flow", params={"name": "fixture"}).json()
         echo = next(n for n in flow["nodes"] if n["name"] == "Echo")
         assert (echo["x"], echo["y"], echo["saved"]) == (10.5, -3, True)
         layout.write_text("{broken")
-        refused = client.put("/__steprunner/positions", json={"flow": "fixture", "file": "steps/echo_api_step.py", "x": 1, "y": 1})
+        refused = client.put(
+            "/__steprunner/positions", json={"flow": "fixture", "file": "steps/echo_api_step.py", "x": 1, "y": 1}
+        )
         assert refused.status_code == 409 and "motia-workbench.json" in refused.json()["message"]
         assert layout.read_text() == "{broken"
         shown = client.get("/__steprunner/flow", params={"name": "fixture"}).json()
@@ -113,7 +135,9 @@ def test_traces_are_pushed_as_server_sent_events(server_factory: Callable[..., S
         first = sse_events(lines, lambda event, data: event == "snapshot")
         assert first == [("snapshot", {"traces": []})]
         trace_id = client.post("/fanout", json={"topic": "t.hop1"}).json()["traceId"]
-        events = sse_events(lines, lambda event, data: event == "trace" and data["traceId"] == trace_id and data["status"] == "ok")
+        events = sse_events(
+            lines, lambda event, data: event == "trace" and data["traceId"] == trace_id and data["status"] == "ok"
+        )
         done = events[-1][1]
         assert done["origin"] == {"kind": "api", "step": "Fanout", "method": "POST", "path": "/fanout"}
         assert done["steps"] == 4  # Fanout, Hop1, Hop2, Hop3

@@ -1,6 +1,13 @@
 import time
 
-config = {"type": "api", "name": "EmitOne", "path": "/emit", "method": "POST", "emits": ["bench.hop"], "flows": ["bench"]}
+config = {
+    "type": "api",
+    "name": "EmitOne",
+    "path": "/emit",
+    "method": "POST",
+    "emits": ["bench.hop"],
+    "flows": ["bench"],
+}
 
 
 async def handler(req, context):

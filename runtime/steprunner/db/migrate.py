@@ -67,7 +67,9 @@ def migrations_in(folder: Path, component: str) -> list[Migration]:
     for path in sorted(folder.glob("*.sql")):
         match = _FILE_NAME.match(path.name)
         if match is None:
-            raise MigrationError(f"{path}: a migration file is named NNNN_what_it_does.sql (four digits, lower-case words)")
+            raise MigrationError(
+                f"{path}: a migration file is named NNNN_what_it_does.sql (four digits, lower-case words)"
+            )
         version = int(match.group(1))
         if version in found:
             raise MigrationError(f"{path}: version {version} is also {found[version].path.name}")
@@ -97,7 +99,9 @@ def migrate(url: str, root: Path) -> list[Migration]:
             conn.execute(VERSION_TABLE)
             applied = {
                 (component, version): checksum
-                for component, version, checksum in conn.execute("SELECT component, version, checksum FROM steprunner_schema")
+                for component, version, checksum in conn.execute(
+                    "SELECT component, version, checksum FROM steprunner_schema"
+                )
             }
             done = []
             for migration in wanted:

@@ -145,8 +145,13 @@ class Database:
     async def _opened_pool(self) -> AsyncConnectionPool:
         if self._pool is None:
             self._pool = AsyncConnectionPool(
-                self.url, min_size=1, max_size=self.pool_settings.size, timeout=self.pool_settings.timeout_seconds, open=False,
-                kwargs={"application_name": APPLICATION_NAME, "autocommit": True}, name=f"steprunner-{os.getpid()}",
+                self.url,
+                min_size=1,
+                max_size=self.pool_settings.size,
+                timeout=self.pool_settings.timeout_seconds,
+                open=False,
+                kwargs={"application_name": APPLICATION_NAME, "autocommit": True},
+                name=f"steprunner-{os.getpid()}",
             )
             await self._pool.open(wait=False)
             self._handler_slots = asyncio.Semaphore(self.handler_connections)
@@ -177,7 +182,9 @@ class Database:
         failures = 0
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(self.url, autocommit=True, application_name=APPLICATION_NAME) as conn:
+                async with await psycopg.AsyncConnection.connect(
+                    self.url, autocommit=True, application_name=APPLICATION_NAME
+                ) as conn:
                     await conn.execute(f"LISTEN {channel}".encode())
                     if failures:
                         runtime_log.info(f"{what}: listening again", {"database": describe(self.url)})
@@ -188,8 +195,10 @@ class Database:
             except psycopg.Error as exc:
                 delay = LISTEN_RETRY_SECONDS[min(failures, len(LISTEN_RETRY_SECONDS) - 1)]
                 failures += 1
-                runtime_log.warn(f"{what}: lost the wake-up connection; polling meanwhile; connecting again in {delay:g}s",
-                                 {"database": describe(self.url), "error": f"{type(exc).__name__}: {str(exc).strip()}"})
+                runtime_log.warn(
+                    f"{what}: lost the wake-up connection; polling meanwhile; connecting again in {delay:g}s",
+                    {"database": describe(self.url), "error": f"{type(exc).__name__}: {str(exc).strip()}"},
+                )
                 await asyncio.sleep(delay)  # a backoff before reconnecting, not a wait for another task
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:

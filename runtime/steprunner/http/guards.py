@@ -28,7 +28,9 @@ INTERNAL_MAX_BODY_BYTES = 64 * 1024
 _HOST_ALLOWED = "steprunner.host_allowed"
 
 
-async def send_json_error(scope: Scope, send: Send, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+async def send_json_error(
+    scope: Scope, send: Send, status: int, message: str, headers: dict[str, str] | None = None
+) -> None:
     """A runtime error straight from middleware: JSON `message`, the trace id, no body read."""
     body = json.dumps({"message": message}).encode()
     raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -81,7 +83,12 @@ class HostAllowList:
             if scope.get(_HOST_ALLOWED) is True:
                 return await send(message)
             if message["type"] == "http.response.start":  # Starlette's plain-text "Invalid host header"
-                await send_json_error(scope, send, 400, "Invalid Host header: this server answers only to the names in ALLOWED_HOSTS (and loopback)")
+                await send_json_error(
+                    scope,
+                    send,
+                    400,
+                    "Invalid Host header: this server answers only to the names in ALLOWED_HOSTS (and loopback)",
+                )
 
         await self.check(scope, receive, refusal_as_json)
 
@@ -152,5 +159,9 @@ class StaffKey:
         authorized = self._authorized(scope)
         if authorized:
             return await self.app(scope, receive, send)
-        message = "Wrong staff key" if authorized is False else "A staff key is required: send `Authorization: Bearer <STAFF_API_KEY>`"
+        message = (
+            "Wrong staff key"
+            if authorized is False
+            else "A staff key is required: send `Authorization: Bearer <STAFF_API_KEY>`"
+        )
         await send_json_error(scope, send, 401, message, headers={"WWW-Authenticate": "Bearer"})

@@ -75,15 +75,24 @@ class TraceIdMiddleware:
         await self.app(scope, receive, send_with_trace)
 
 
-def error(status: int, message: str, trace_id: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    return JSONResponse({"message": message, **extra}, status_code=status, headers={**(headers or {}), TRACE_HEADER: trace_id})
+def error(
+    status: int, message: str, trace_id: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse(
+        {"message": message, **extra}, status_code=status, headers={**(headers or {}), TRACE_HEADER: trace_id}
+    )
 
 
 def busy(exc: DatabaseBusy, trace_id: str, logger: Logger) -> JSONResponse:
     """503 with `Retry-After` for a request that met DatabaseBusy: logged as a warning, without a traceback."""
     logger.warn("no database connection came free in time: answered 503 with Retry-After", {"error": str(exc)})
-    return error(503, "The service is busy (no database connection came free in time); try again shortly", trace_id,
-                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)}, traceId=trace_id)
+    return error(
+        503,
+        "The service is busy (no database connection came free in time); try again shortly",
+        trace_id,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        traceId=trace_id,
+    )
 
 
 def starlette_path(motia_path: str) -> str:
@@ -161,7 +170,7 @@ Handler = Callable[[dict[str, Any], Context], Awaitable[Any]]
 def chain(middleware: list[Any], handler: Handler) -> Handler:
     """Motia middleware: `async def mw(req, context, next)`; `next()` runs the rest of the chain."""
     for mw in reversed(middleware):
-        handler = (lambda m, nxt: (lambda req, ctx: m(req, ctx, lambda: nxt(req, ctx))))(mw, handler)
+        handler = (lambda m, nxt: lambda req, ctx: m(req, ctx, lambda: nxt(req, ctx)))(mw, handler)
     return handler
 
 
@@ -189,7 +198,9 @@ def api_route(step: Step, bus: EventBus, max_body: int) -> Route:
             return error(413, f"Request body is larger than {max_body} bytes", trace_id)
         if raw and not is_json_content_type(request.headers.get("content-type")):
             sent = request.headers.get("content-type") or "no Content-Type"
-            return error(415, f"Request body must be JSON: send `Content-Type: application/json` (got {sent})", trace_id)
+            return error(
+                415, f"Request body must be JSON: send `Content-Type: application/json` (got {sent})", trace_id
+            )
         try:
             body = parse_body(raw)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -204,6 +215,7 @@ def api_route(step: Step, bus: EventBus, max_body: int) -> Route:
         bus.notify(RequestStarted(trace_id, logger_name, request.method, request.scope["path"]))
         status = 500
         try:
+
             async def respond() -> Response:
                 return to_response(await run(req, bus.context_for(step, trace_id)), trace_id)
 
@@ -272,6 +284,8 @@ async def server_error(request: Request, exc: Exception) -> Response:
     trace_id = trace_id_of(request)
     if isinstance(exc, DatabaseBusy):
         return busy(exc, trace_id, Logger("steprunner", trace_id))
-    Logger("steprunner", trace_id).error(f"unhandled error on {request.method} {request.url.path}: {exc!r}",
-                                         {"traceback": "".join(traceback.format_exception(exc))})
+    Logger("steprunner", trace_id).error(
+        f"unhandled error on {request.method} {request.url.path}: {exc!r}",
+        {"traceback": "".join(traceback.format_exception(exc))},
+    )
     return error(500, "Internal server error", trace_id, traceId=trace_id)

@@ -59,7 +59,9 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         super().data_received(data)
         if self._head_bytes is None or self.transport.is_closing():
             return
-        self._head_bytes += len(data)  # counted after parsing: a chunk that completes the head (and carries a body) is fine
+        self._head_bytes += len(
+            data
+        )  # counted after parsing: a chunk that completes the head (and carries a body) is fine
         if self._head_bytes > MAX_HEAD_BYTES:
             self._refuse_head()
 
@@ -70,8 +72,10 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         answer before the client reads it."""
         self._disarm_header_deadline()
         self.transport.pause_reading()
-        self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
-                             b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(HEAD_TOO_LARGE), HEAD_TOO_LARGE))
+        self.transport.write(
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+            b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(HEAD_TOO_LARGE), HEAD_TOO_LARGE)
+        )
         if self.transport.can_write_eof():
             self.transport.write_eof()
         self.loop.call_later(self.header_timeout, self.transport.close)

@@ -80,8 +80,12 @@ class PgJournal:
         self.owner = new_owner_id()
         self._listener: concurrent.futures.Future[None] | None = None
 
-    async def _call(self, work: Callable[[psycopg.AsyncConnection[Any]], Coroutine[Any, Any, T]], transaction: bool = False,
-                    joins: str | None = None) -> T:
+    async def _call(
+        self,
+        work: Callable[[psycopg.AsyncConnection[Any]], Coroutine[Any, Any, T]],
+        transaction: bool = False,
+        joins: str | None = None,
+    ) -> T:
         """Run `work` on a pooled connection (in one transaction if asked), on the database's loop.
         `joins="write"` or `"read"`: in the running handler's transaction, if there is one (state)."""
 
@@ -102,8 +106,10 @@ class PgJournal:
         try:
             return await self.db.submit(on_the_database_loop)
         except psycopg.errors.UndefinedTable:
-            raise JournalError(f"the journal's tables are missing from {self.where}: run `python -m steprunner db migrate` "
-                               "(a steprunner server does it as it starts)") from None
+            raise JournalError(
+                f"the journal's tables are missing from {self.where}: run `python -m steprunner db migrate` "
+                "(a steprunner server does it as it starts)"
+            ) from None
         except psycopg.Error as exc:
             raise JournalError(f"journal database {self.where}: {type(exc).__name__}: {str(exc).strip()}") from None
 
@@ -112,11 +118,18 @@ class PgJournal:
     async def insert(self, rows: list[NewDelivery], lease_seconds: float | None) -> list[int]:
         return await self._call(lambda conn: self._insert_on(conn, rows, lease_seconds))
 
-    async def _insert_on(self, conn: psycopg.AsyncConnection[Any], rows: list[NewDelivery], lease_seconds: float | None) -> list[int]:
+    async def _insert_on(
+        self, conn: psycopg.AsyncConnection[Any], rows: list[NewDelivery], lease_seconds: float | None
+    ) -> list[int]:
         params = {
-            "owner": self.owner, "lease": lease_seconds,
-            "topics": [r.topic for r in rows], "steps": [r.step for r in rows], "data": [json.dumps(r.data) for r in rows],
-            "traces": [r.trace_id for r in rows], "max_attempts": [r.max_attempts for r in rows], "delays": [float(r.delay) for r in rows],
+            "owner": self.owner,
+            "lease": lease_seconds,
+            "topics": [r.topic for r in rows],
+            "steps": [r.step for r in rows],
+            "data": [json.dumps(r.data) for r in rows],
+            "traces": [r.trace_id for r in rows],
+            "max_attempts": [r.max_attempts for r in rows],
+            "delays": [float(r.delay) for r in rows],
             "claimed": [lease_seconds is not None and r.delay <= 0 for r in rows],
         }
         found = await (await conn.execute(_INSERT, params)).fetchall()
@@ -140,10 +153,13 @@ class PgJournal:
             ids = await self._insert_on(conn, rows, lease_seconds) if rows else []
             if ack is not None:
                 cur = await conn.execute(
-                    "DELETE FROM steprunner_deliveries WHERE id = %s AND status = 'claimed' AND lease_owner = %s", (ack, self.owner)
+                    "DELETE FROM steprunner_deliveries WHERE id = %s AND status = 'claimed' AND lease_owner = %s",
+                    (ack, self.owner),
                 )
                 if cur.rowcount != 1:
-                    raise ClaimLost(f"delivery {ack} was taken over by another node; what its handler wrote is rolled back")
+                    raise ClaimLost(
+                        f"delivery {ack} was taken over by another node; what its handler wrote is rolled back"
+                    )
             return ids
 
         return await self._mapped(tx.finish(last))
@@ -152,7 +168,9 @@ class PgJournal:
         async def work(conn: psycopg.AsyncConnection[Any]) -> list[Delivery]:
             params = {"steps": steps, "owner": self.owner, "limit": limit, "lease": lease_seconds}
             rows = await (await conn.execute(_CLAIM, params)).fetchall()
-            return sorted((Delivery(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in rows), key=lambda d: d.id)
+            return sorted(
+                (Delivery(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in rows), key=lambda d: d.id
+            )
 
         return await self._call(work)
 
@@ -187,7 +205,9 @@ class PgJournal:
                 " ON CONFLICT (owner) DO UPDATE SET alive_until = EXCLUDED.alive_until",
                 (self.owner, float(lease_seconds)),
             )
-            await conn.execute(f"DELETE FROM steprunner_nodes WHERE alive_until < now() - interval '{NODES_KEPT}'".encode())
+            await conn.execute(
+                f"DELETE FROM steprunner_nodes WHERE alive_until < now() - interval '{NODES_KEPT}'".encode()
+            )
 
         await self._call(work)
 
@@ -232,7 +252,9 @@ class PgJournal:
         )
 
     async def replay(self, delivery_id: int | None) -> int:
-        where, args = ("status = 'dead'", ()) if delivery_id is None else ("status = 'dead' AND id = %s", (delivery_id,))
+        where, args = (
+            ("status = 'dead'", ()) if delivery_id is None else ("status = 'dead' AND id = %s", (delivery_id,))
+        )
 
         async def work(conn: psycopg.AsyncConnection[Any]) -> int:
             cur = await conn.execute(
@@ -261,23 +283,31 @@ class PgJournal:
     # --- `context.state` ---
 
     async def state_get(self, group_id: str, key: str) -> Any:
-        rows = await self._rows("SELECT value FROM steprunner_state WHERE group_id = %s AND key = %s", (group_id, key), joins="read")
+        rows = await self._rows(
+            "SELECT value FROM steprunner_state WHERE group_id = %s AND key = %s", (group_id, key), joins="read"
+        )
         return json.loads(rows[0]["value"]) if rows else None
 
     async def state_set(self, group_id: str, key: str, value: Any) -> Any:
         await self._execute(
             "INSERT INTO steprunner_state (group_id, key, value) VALUES (%s, %s, %s) ON CONFLICT (group_id, key) DO UPDATE SET value = EXCLUDED.value",
-            (group_id, key, json.dumps(value)), joins="write",
+            (group_id, key, json.dumps(value)),
+            joins="write",
         )
         return value
 
     async def state_delete(self, group_id: str, key: str) -> Any:
-        rows = await self._rows("DELETE FROM steprunner_state WHERE group_id = %s AND key = %s RETURNING value", (group_id, key),
-                                 joins="write")
+        rows = await self._rows(
+            "DELETE FROM steprunner_state WHERE group_id = %s AND key = %s RETURNING value",
+            (group_id, key),
+            joins="write",
+        )
         return json.loads(rows[0]["value"]) if rows else None
 
     async def state_get_group(self, group_id: str) -> list[Any]:
-        rows = await self._rows("SELECT value FROM steprunner_state WHERE group_id = %s ORDER BY key", (group_id,), joins="read")
+        rows = await self._rows(
+            "SELECT value FROM steprunner_state WHERE group_id = %s ORDER BY key", (group_id,), joins="read"
+        )
         return [json.loads(r["value"]) for r in rows]
 
     async def state_clear(self, group_id: str) -> None:

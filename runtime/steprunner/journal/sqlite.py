@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS cron_ticks (
 );
 """
 
+
 def owner_is_dead(owner: str, me: str) -> bool:
     """Whether the process behind a claim is gone. Only decidable on this host; elsewhere the lease decides."""
     if owner == me:
@@ -89,7 +90,15 @@ def owner_is_dead(owner: str, me: str) -> bool:
 
 
 def _delivery(row: sqlite3.Row) -> Delivery:
-    return Delivery(row["id"], row["topic"], row["step"], json.loads(row["data"]), row["trace_id"], row["attempts"], row["max_attempts"])
+    return Delivery(
+        row["id"],
+        row["topic"],
+        row["step"],
+        json.loads(row["data"]),
+        row["trace_id"],
+        row["attempts"],
+        row["max_attempts"],
+    )
 
 
 def _prepare_folder(folder: Path) -> None:
@@ -97,11 +106,17 @@ def _prepare_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise JournalError(f"DATA_DIR {folder} is a file (or under one), not a folder: set DATA_DIR to a folder") from None
+        raise JournalError(
+            f"DATA_DIR {folder} is a file (or under one), not a folder: set DATA_DIR to a folder"
+        ) from None
     except OSError as exc:
-        raise JournalError(f"DATA_DIR {folder} cannot be created ({exc.strerror or exc}): set DATA_DIR to a writable folder") from None
+        raise JournalError(
+            f"DATA_DIR {folder} cannot be created ({exc.strerror or exc}): set DATA_DIR to a writable folder"
+        ) from None
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise JournalError(f"DATA_DIR {folder} is not writable: set DATA_DIR to a writable folder, or fix its permissions")
+        raise JournalError(
+            f"DATA_DIR {folder} is not writable: set DATA_DIR to a writable folder, or fix its permissions"
+        )
 
 
 def connect(path: Path, sync: str = "FULL") -> sqlite3.Connection:
@@ -119,14 +134,22 @@ def connect(path: Path, sync: str = "FULL") -> sqlite3.Connection:
         if conn is not None:
             conn.close()
         if "not a database" in str(exc) or "malformed" in str(exc):
-            raise JournalError(f"{path} is not a steprunner journal ({exc}): move it away (a new one is created) or set DATA_DIR to another folder") from None
+            raise JournalError(
+                f"{path} is not a steprunner journal ({exc}): move it away (a new one is created) or set DATA_DIR to another folder"
+            ) from None
         raise JournalError(f"{path} cannot be opened ({exc}): check DATA_DIR and its permissions") from None
     return conn
 
 
 # --- operations: plain functions on a connection, used by the runtime and the CLI alike ---------
 
-def insert_deliveries(conn: sqlite3.Connection, rows: list[tuple[str, str, Any, str, int, float]], owner: str | None, lease_until: float | None) -> list[int]:
+
+def insert_deliveries(
+    conn: sqlite3.Connection,
+    rows: list[tuple[str, str, Any, str, int, float]],
+    owner: str | None,
+    lease_until: float | None,
+) -> list[int]:
     """rows: (topic, step, data, trace_id, max_attempts, available_at). With an owner, insert already claimed."""
     now = time.time()
     ids = []
@@ -135,8 +158,20 @@ def insert_deliveries(conn: sqlite3.Connection, rows: list[tuple[str, str, Any, 
         cur = conn.execute(
             "INSERT INTO deliveries (topic, step, data, trace_id, status, attempts, max_attempts, available_at, lease_owner, lease_until, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (topic, step, json.dumps(data), trace_id, "claimed" if claimed else "pending", 1 if claimed else 0, max_attempts, available_at,
-             owner if claimed else None, lease_until if claimed else None, now, now),
+            (
+                topic,
+                step,
+                json.dumps(data),
+                trace_id,
+                "claimed" if claimed else "pending",
+                1 if claimed else 0,
+                max_attempts,
+                available_at,
+                owner if claimed else None,
+                lease_until if claimed else None,
+                now,
+                now,
+            ),
         )
         assert cur.lastrowid is not None  # an INSERT into a rowid table always has one
         ids.append(cur.lastrowid)
@@ -218,13 +253,17 @@ def replay(conn: sqlite3.Connection, delivery_id: int | None) -> int:
     """Dead-lettered -> pending with a fresh try count. None replays every dead delivery."""
     where, args = ("status='dead'", ()) if delivery_id is None else ("status='dead' AND id=?", (delivery_id,))
     return conn.execute(
-        f"UPDATE deliveries SET status='pending', attempts=0, available_at=?, updated_at=? WHERE {where}", (time.time(), time.time(), *args)
+        f"UPDATE deliveries SET status='pending', attempts=0, available_at=?, updated_at=? WHERE {where}",
+        (time.time(), time.time(), *args),
     ).rowcount
 
 
 def claim_cron_tick(conn: sqlite3.Connection, step: str, tick: int, owner: str) -> bool:
     """True for exactly one process per (step, tick)."""
-    cur = conn.execute("INSERT OR IGNORE INTO cron_ticks (step, tick, owner, fired_at) VALUES (?, ?, ?, ?)", (step, tick, owner, time.time()))
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO cron_ticks (step, tick, owner, fired_at) VALUES (?, ?, ?, ?)",
+        (step, tick, owner, time.time()),
+    )
     conn.execute("DELETE FROM cron_ticks WHERE step=? AND tick < ?", (step, tick - 7 * 86400))
     return cur.rowcount == 1
 
@@ -246,7 +285,9 @@ def state_get(conn: sqlite3.Connection, group_id: str, key: str) -> Any:
 
 
 def state_set(conn: sqlite3.Connection, group_id: str, key: str, value: Any) -> Any:
-    conn.execute("INSERT OR REPLACE INTO state (group_id, key, value) VALUES (?, ?, ?)", (group_id, key, json.dumps(value)))
+    conn.execute(
+        "INSERT OR REPLACE INTO state (group_id, key, value) VALUES (?, ?, ?)", (group_id, key, json.dumps(value))
+    )
     return value
 
 
@@ -257,7 +298,9 @@ def state_delete(conn: sqlite3.Connection, group_id: str, key: str) -> Any:
 
 
 def state_get_group(conn: sqlite3.Connection, group_id: str) -> list[Any]:
-    return [json.loads(r[0]) for r in conn.execute("SELECT value FROM state WHERE group_id=? ORDER BY key", (group_id,))]
+    return [
+        json.loads(r[0]) for r in conn.execute("SELECT value FROM state WHERE group_id=? ORDER BY key", (group_id,))
+    ]
 
 
 def state_clear(conn: sqlite3.Connection, group_id: str) -> None:
@@ -265,6 +308,7 @@ def state_clear(conn: sqlite3.Connection, group_id: str) -> None:
 
 
 # --- the async front: one writer thread, group commit -------------------------------------------
+
 
 class Journal:
     """Runs journal operations on one thread, many per transaction, and hands results back to asyncio.

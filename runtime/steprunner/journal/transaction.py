@@ -92,7 +92,9 @@ class HandlerTransaction:
         try:
             result = await last(conn)
             if conn.info.transaction_status != TransactionStatus.INTRANS:
-                raise TransactionFailed("a statement of the handler's transaction failed earlier; everything it wrote is rolled back")
+                raise TransactionFailed(
+                    "a statement of the handler's transaction failed earlier; everything it wrote is rolled back"
+                )
         except BaseException:
             await self._end(commit=False)
             raise

@@ -99,6 +99,7 @@ class StreamDef:
 
 # --- discovery ----------------------------------------------------------------------------------
 
+
 def discover_streams(root: Path) -> list[Path]:
     """Every `*_stream.py` under `steps/` and `src/`, in a stable order (Motia's `**/*_stream.py`)."""
     found: list[Path] = []
@@ -117,7 +118,9 @@ def parse_stream(config: Any, rel: str) -> StreamDef:
         raise StepLoadError(f"{rel}: config.name: a stream needs a non-empty string name")
     base = config.get("baseConfig")
     if not isinstance(base, dict) or base.get("storageType") != "default":
-        raise StepLoadError(f"{rel}: config.baseConfig must be {{'storageType': 'default'}} (custom storage needs a JavaScript factory)")
+        raise StepLoadError(
+            f"{rel}: config.baseConfig must be {{'storageType': 'default'}} (custom storage needs a JavaScript factory)"
+        )
     schema = config.get("schema")
     validator = None
     if schema is not None:
@@ -144,7 +147,9 @@ def load_streams(root: Path) -> list[StreamDef]:
             raise StepLoadError(f"{rel}: no `config` defined")
         stream = parse_stream(module.config, rel)
         if stream.name in streams:
-            raise StepLoadError(f"{rel}: config.name: stream name {stream.name!r} is already used by {streams[stream.name].file}")
+            raise StepLoadError(
+                f"{rel}: config.name: stream name {stream.name!r} is already used by {streams[stream.name].file}"
+            )
         streams[stream.name] = stream
     return list(streams.values())
 
@@ -154,6 +159,7 @@ def now_ms() -> int:
 
 
 # --- the handler API: context.streams.<name> ------------------------------------------------------
+
 
 def _wrap(stream: str, group_id: str, item_id: str, item: dict[str, Any] | None) -> dict[str, Any] | None:
     """What Motia's Python API returns: the item plus `__motia`."""
@@ -165,7 +171,9 @@ def _wrap(stream: str, group_id: str, item_id: str, item: dict[str, Any] | None)
 class Stream:
     """`context.streams.<name>`: the same methods and return shapes as Motia's `RpcStreamManager`."""
 
-    def __init__(self, definition: StreamDef, store: StreamStore, changed: Callable[[], None], faults: Faults | None = None) -> None:
+    def __init__(
+        self, definition: StreamDef, store: StreamStore, changed: Callable[[], None], faults: Faults | None = None
+    ) -> None:
         self.definition = definition
         self.name = definition.name
         self._store = store
@@ -181,15 +189,21 @@ class Stream:
         if data is None:
             return None  # Motia: `if (!data) return null`
         if not isinstance(data, dict):
-            raise StreamItemError(f"stream {self.name!r}: an item must be an object (a dict), got {type(data).__name__}")
+            raise StreamItemError(
+                f"stream {self.name!r}: an item must be an object (a dict), got {type(data).__name__}"
+            )
         fields = {k: v for k, v in data.items() if k not in ITEM_META_KEYS}
         if self.definition.validator is not None:
             wrong = problems(self.definition.validator, fields)
             if wrong:
-                raise StreamItemError(f"stream {self.name!r}: item {group_id}/{id} does not match the stream's schema: {'; '.join(wrong)}")
+                raise StreamItemError(
+                    f"stream {self.name!r}: item {group_id}/{id} does not match the stream's schema: {'; '.join(wrong)}"
+                )
         item = {**fields, "id": id, "_createdAt": data.get("_createdAt") or now_ms()}
         if self._faults is not None:
-            self._faults.inject(self._fault)  # test-only (STEPRUNNER_FAULT=kill:stream:<name>): fail or die before the write
+            self._faults.inject(
+                self._fault
+            )  # test-only (STEPRUNNER_FAULT=kill:stream:<name>): fail or die before the write
         await self._store.set(self.name, group_id, id, item)
         self._changed()
         return _wrap(self.name, group_id, id, item)
@@ -210,7 +224,9 @@ class Stream:
     async def send(self, channel: dict[str, Any], event: dict[str, Any]) -> None:
         """Push `event` ({type, data}) to the clients of `channel` ({groupId, id?}); nothing is stored."""
         if not isinstance(channel, dict) or not isinstance(channel.get("groupId"), str):
-            raise TypeError(f"stream {self.name!r}: send takes a channel {{'groupId': str, 'id'?: str}}, got {channel!r}")
+            raise TypeError(
+                f"stream {self.name!r}: send takes a channel {{'groupId': str, 'id'?: str}}, got {channel!r}"
+            )
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             raise TypeError(f"stream {self.name!r}: send takes an event {{'type': str, 'data': ...}}, got {event!r}")
         item_id = channel.get("id")
@@ -230,6 +246,7 @@ class StreamsNamespace(dict[str, Stream]):
 
 
 # --- the WebSocket side ---------------------------------------------------------------------------
+
 
 @dataclass
 class Subscription:
@@ -294,8 +311,14 @@ def _host_of(origin: str) -> str:
 class StreamHub:
     """This process's streams: the handler API, the change-log tail and the WebSocket endpoint."""
 
-    def __init__(self, definitions: list[StreamDef], store: StreamStore, allowed_hosts: list[str], staff_key: str | None,
-                 faults: Faults | None = None) -> None:
+    def __init__(
+        self,
+        definitions: list[StreamDef],
+        store: StreamStore,
+        allowed_hosts: list[str],
+        staff_key: str | None,
+        faults: Faults | None = None,
+    ) -> None:
         self.definitions = {d.name: d for d in definitions}
         self.store = store
         self.allowed_hosts = [h.strip("[]") for h in allowed_hosts]
@@ -384,7 +407,10 @@ class StreamHub:
             return None
         sent = self._sent_key(websocket)
         if sent is None:
-            return 401, "A staff key is required: send `Authorization: Bearer <key>`, `?authToken=<key>` or the subprotocols `Authorization, <key>`"
+            return (
+                401,
+                "A staff key is required: send `Authorization: Bearer <key>`, `?authToken=<key>` or the subprotocols `Authorization, <key>`",
+            )
         if not hmac.compare_digest(sent.encode(), self.staff_key):
             return 401, "Wrong staff key"
         return None
@@ -473,5 +499,7 @@ class StreamHub:
                 allowed = await allowed
             return bool(allowed)
         except Exception as exc:  # noqa: BLE001 - a failing canAccess denies, as under Motia
-            runtime_log.error("stream canAccess failed", {"stream": definition.name, "file": definition.file, "error": repr(exc)})
+            runtime_log.error(
+                "stream canAccess failed", {"stream": definition.name, "file": definition.file, "error": repr(exc)}
+            )
             return False

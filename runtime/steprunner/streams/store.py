@@ -98,6 +98,7 @@ class StreamStore(Protocol):
 
 # --- SQLite: plain functions on a connection (the journal's writer thread, or the reader) ----------
 
+
 def create_tables(conn: sqlite3.Connection) -> None:
     for statement in TABLES:
         conn.execute(statement)
@@ -111,12 +112,16 @@ def _record(conn: sqlite3.Connection, stream: str, group_id: str, item_id: str |
 
 
 def item_get(conn: sqlite3.Connection, stream: str, group_id: str, item_id: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT item FROM stream_items WHERE stream=? AND group_id=? AND id=?", (stream, group_id, item_id)).fetchone()
+    row = conn.execute(
+        "SELECT item FROM stream_items WHERE stream=? AND group_id=? AND id=?", (stream, group_id, item_id)
+    ).fetchone()
     return json.loads(row[0]) if row else None
 
 
 def item_set(conn: sqlite3.Connection, stream: str, group_id: str, item_id: str, item: dict[str, Any]) -> None:
-    existed = conn.execute("SELECT 1 FROM stream_items WHERE stream=? AND group_id=? AND id=?", (stream, group_id, item_id)).fetchone()
+    existed = conn.execute(
+        "SELECT 1 FROM stream_items WHERE stream=? AND group_id=? AND id=?", (stream, group_id, item_id)
+    ).fetchone()
     conn.execute(
         "INSERT OR REPLACE INTO stream_items (stream, group_id, id, item, created_at) VALUES (?, ?, ?, ?, ?)",
         (stream, group_id, item_id, json.dumps(item), created_at(item)),
@@ -133,7 +138,9 @@ def item_delete(conn: sqlite3.Connection, stream: str, group_id: str, item_id: s
 
 
 def group_items(conn: sqlite3.Connection, stream: str, group_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute("SELECT item FROM stream_items WHERE stream=? AND group_id=? ORDER BY created_at, rowid", (stream, group_id))
+    rows = conn.execute(
+        "SELECT item FROM stream_items WHERE stream=? AND group_id=? ORDER BY created_at, rowid", (stream, group_id)
+    )
     return [json.loads(r[0]) for r in rows]
 
 
@@ -144,7 +151,8 @@ def high_water(conn: sqlite3.Connection) -> int:
 
 def changes_after(conn: sqlite3.Connection, seq: int, limit: int) -> list[Change]:
     rows = conn.execute(
-        "SELECT seq, stream, group_id, item_id, kind, payload FROM stream_changes WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        "SELECT seq, stream, group_id, item_id, kind, payload FROM stream_changes WHERE seq > ? ORDER BY seq LIMIT ?",
+        (seq, limit),
     ).fetchall()
     return [Change(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
 
@@ -152,7 +160,9 @@ def changes_after(conn: sqlite3.Connection, seq: int, limit: int) -> list[Change
 def snapshot(conn: sqlite3.Connection, stream: str, group_id: str, item_id: str | None) -> tuple[Any, int]:
     conn.execute("BEGIN")
     try:
-        data: Any = item_get(conn, stream, group_id, item_id) if item_id is not None else group_items(conn, stream, group_id)
+        data: Any = (
+            item_get(conn, stream, group_id, item_id) if item_id is not None else group_items(conn, stream, group_id)
+        )
         return data, high_water(conn)
     finally:
         conn.execute("COMMIT")

@@ -92,8 +92,10 @@ class PgStreamStore:
         try:
             return await self.db.submit(on_the_database_loop())
         except psycopg.errors.UndefinedTable:
-            raise StreamStoreError(f"the stream tables are missing from {self.where}: run `python -m steprunner db migrate` "
-                                   "(a steprunner server does it as it starts)") from None
+            raise StreamStoreError(
+                f"the stream tables are missing from {self.where}: run `python -m steprunner db migrate` "
+                "(a steprunner server does it as it starts)"
+            ) from None
         except psycopg.Error as exc:
             raise StreamStoreError(f"stream database {self.where}: {type(exc).__name__}: {str(exc).strip()}") from None
 
@@ -102,15 +104,24 @@ class PgStreamStore:
 
     async def get(self, stream: str, group_id: str, item_id: str) -> dict[str, Any] | None:
         async def work(conn: psycopg.AsyncConnection[Any]) -> dict[str, Any] | None:
-            row = await (await conn.execute(
-                "SELECT item FROM steprunner_stream_items WHERE stream = %s AND group_id = %s AND id = %s", (stream, group_id, item_id)
-            )).fetchone()
+            row = await (
+                await conn.execute(
+                    "SELECT item FROM steprunner_stream_items WHERE stream = %s AND group_id = %s AND id = %s",
+                    (stream, group_id, item_id),
+                )
+            ).fetchone()
             return json.loads(row[0]) if row else None
 
         return await self._call(work)
 
     async def set(self, stream: str, group_id: str, item_id: str, item: dict[str, Any]) -> None:
-        params = {"stream": stream, "group": group_id, "id": item_id, "payload": json.dumps(item), "created": created_at(item)}
+        params = {
+            "stream": stream,
+            "group": group_id,
+            "id": item_id,
+            "payload": json.dumps(item),
+            "created": created_at(item),
+        }
 
         async def work(conn: psycopg.AsyncConnection[Any]) -> None:
             await conn.execute(_SET.encode(), params)
@@ -119,7 +130,9 @@ class PgStreamStore:
 
     async def delete(self, stream: str, group_id: str, item_id: str) -> dict[str, Any] | None:
         async def work(conn: psycopg.AsyncConnection[Any]) -> dict[str, Any] | None:
-            row = await (await conn.execute(_DELETE.encode(), {"stream": stream, "group": group_id, "id": item_id})).fetchone()
+            row = await (
+                await conn.execute(_DELETE.encode(), {"stream": stream, "group": group_id, "id": item_id})
+            ).fetchone()
             if row is None:
                 return None
             item: dict[str, Any] = json.loads(row[0])
@@ -151,7 +164,9 @@ class PgStreamStore:
         )
 
         async def work(conn: psycopg.AsyncConnection[Any]) -> tuple[Any, int]:
-            rows = await (await conn.execute(query.encode(), {"stream": stream, "group": group_id, "id": item_id})).fetchall()
+            rows = await (
+                await conn.execute(query.encode(), {"stream": stream, "group": group_id, "id": item_id})
+            ).fetchall()
             items = [json.loads(item) for _, item in rows if item is not None]
             seq = int(rows[0][0])
             if item_id is not None:
@@ -169,17 +184,22 @@ class PgStreamStore:
 
     async def changes_after(self, seq: int, limit: int = 1000) -> list[Change]:
         async def work(conn: psycopg.AsyncConnection[Any]) -> list[Change]:
-            rows = await (await conn.execute(
-                "SELECT seq, stream, group_id, item_id, kind, payload FROM steprunner_stream_changes WHERE seq > %s ORDER BY seq LIMIT %s",
-                (seq, limit),
-            )).fetchall()
+            rows = await (
+                await conn.execute(
+                    "SELECT seq, stream, group_id, item_id, kind, payload FROM steprunner_stream_changes WHERE seq > %s ORDER BY seq LIMIT %s",
+                    (seq, limit),
+                )
+            ).fetchall()
             return [Change(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
 
         return await self._call(work)
 
     async def prune(self, keep_seconds: float) -> int:
         async def work(conn: psycopg.AsyncConnection[Any]) -> int:
-            cur = await conn.execute("DELETE FROM steprunner_stream_changes WHERE at < now() - make_interval(secs => %s)", (float(keep_seconds),))
+            cur = await conn.execute(
+                "DELETE FROM steprunner_stream_changes WHERE at < now() - make_interval(secs => %s)",
+                (float(keep_seconds),),
+            )
             return cur.rowcount
 
         return await self._call(work)

@@ -83,8 +83,16 @@ def _error(status: int, message: str) -> JSONResponse:
 class WebUI:
     """Routes and live state of the built-in pages for one runtime."""
 
-    def __init__(self, steps: list[Step], root: Path, data_dir: Path, bus: Observable, show_tracebacks: bool,
-                 streams: Sequence[StreamDef] = (), sharing: Sharing | None = None) -> None:
+    def __init__(
+        self,
+        steps: list[Step],
+        root: Path,
+        data_dir: Path,
+        bus: Observable,
+        show_tracebacks: bool,
+        streams: Sequence[StreamDef] = (),
+        sharing: Sharing | None = None,
+    ) -> None:
         """`bus`: where the trace recorder subscribes. `show_tracebacks`: whether the trace view may
         show tracebacks and absolute paths (only when the server is bound to loopback). `streams`:
         the project's stream configs, listed by `streams`. `sharing`: the other nodes' traces
@@ -98,9 +106,13 @@ class WebUI:
         self.sharing = sharing
         self.show_tracebacks = show_tracebacks
         self.redaction = Redaction(root, data_dir)
-        self.recorder = TraceRecorder(node=sharing.node if sharing else None, shown=None if show_tracebacks else self.redaction)
+        self.recorder = TraceRecorder(
+            node=sharing.node if sharing else None, shown=None if show_tracebacks else self.redaction
+        )
         # `openapi.json` at the root is the docs page's data unless a step took the path
-        taken = {starlette_path(s.config.path) for s in steps if isinstance(s.config, ApiConfig) and s.config.method == "GET"}
+        taken = {
+            starlette_path(s.config.path) for s in steps if isinstance(s.config, ApiConfig) and s.config.method == "GET"
+        }
         self._public_data_paths = {"/openapi.json"} - taken
         self._openapi: dict[str, Any] | None = None
         self._restore_signals: Restore = lambda: None
@@ -142,7 +154,9 @@ class WebUI:
     async def flows(self, _: Request) -> Response:
         names = flow_names(self.steps)
         default = PREFERRED_FLOW if PREFERRED_FLOW in names else (names[0] if names else None)
-        return JSONResponse({"flows": names, "default": default, "steps": len(self.steps), "layoutFile": WORKBENCH_FILE})
+        return JSONResponse(
+            {"flows": names, "default": default, "steps": len(self.steps), "layoutFile": WORKBENCH_FILE}
+        )
 
     async def flow(self, request: Request) -> Response:
         name = request.query_params.get("name") or None
@@ -172,7 +186,9 @@ class WebUI:
         if update.file not in {s.file for s in steps_in(self.steps, update.flow)}:
             return _error(404, f"No step {update.file!r} in flow {update.flow!r}")
         try:
-            stored = await asyncio.to_thread(save_position, self.workbench_path, self.lock_path, update.flow, update.file, update.x, update.y)
+            stored = await asyncio.to_thread(
+                save_position, self.workbench_path, self.lock_path, update.flow, update.file, update.x, update.y
+            )
         except WorkbenchFileError as exc:
             return _error(409, f"{exc}; fix or remove it to save positions")
         return JSONResponse({"flow": update.flow, "file": update.file, **stored, "savedTo": WORKBENCH_FILE})

@@ -53,10 +53,20 @@ def steps_in(steps: list[Step], flow: str | None) -> list[Step]:
 def _emits(step: Step) -> list[dict[str, Any]]:
     """Every emit of a step, real then virtual, as `{topic, label, conditional, virtual}`."""
     out = []
-    for entries, virtual in ((getattr(step.config, "emits", None) or [], False), (step.config.virtualEmits or [], True)):
+    for entries, virtual in (
+        (getattr(step.config, "emits", None) or [], False),
+        (step.config.virtualEmits or [], True),
+    ):
         for emit in entries:
             spec = emit if isinstance(emit, EmitSpec) else None
-            out.append({"topic": topic_of(emit), "label": spec.label if spec else None, "conditional": bool(spec and spec.conditional), "virtual": virtual})
+            out.append(
+                {
+                    "topic": topic_of(emit),
+                    "label": spec.label if spec else None,
+                    "conditional": bool(spec and spec.conditional),
+                    "virtual": virtual,
+                }
+            )
     return out
 
 
@@ -137,7 +147,9 @@ def flow_graph(steps: list[Step], flow: str | None, saved: dict[str, tuple[float
     nodes = [node(s) for s in members]
     edges = links(members)
     unplaced = [n for n in nodes if n["id"] not in saved]
-    placed = layered_layout([Box(n["id"], n["width"], n["height"]) for n in unplaced], [(e.source, e.target) for e in edges])
+    placed = layered_layout(
+        [Box(n["id"], n["width"], n["height"]) for n in unplaced], [(e.source, e.target) for e in edges]
+    )
     arranged = [saved[n["id"]] for n in nodes if n["id"] in saved]
     shift = max(x for x, _ in arranged) + NODE_WIDTH + COMPONENT_GAP if arranged and unplaced else 0.0
     for n in nodes:

@@ -93,7 +93,7 @@ def _rewrite_refs(node: Any, mapping: dict[str, str], root_name: str | None) -> 
                 out["$ref"] = f"#/components/schemas/{root_name}"
             for prefix in _REF_PREFIXES:
                 if ref.startswith(prefix):
-                    target = _unescape_pointer(ref[len(prefix):])
+                    target = _unescape_pointer(ref[len(prefix) :])
                     if target in mapping:
                         out["$ref"] = f"#/components/schemas/{mapping[target]}"
         return out
@@ -108,7 +108,9 @@ class _Components:
     def __init__(self) -> None:
         self.schemas: dict[str, Any] = {}
 
-    def _other_name(self, key: str, base: str, mapping: dict[str, str], defs: dict[str, Any], root_key: str | None, fresh: bool) -> str:
+    def _other_name(
+        self, key: str, base: str, mapping: dict[str, str], defs: dict[str, Any], root_key: str | None, fresh: bool
+    ) -> str:
         """`base2`, `base3`, ...: the first that is free or already holds this very schema (unless `fresh`)."""
         others = {v for k, v in mapping.items() if k != key}
         n = 2
@@ -138,7 +140,9 @@ class _Components:
             return body
         base = {key: _component_name(body["title"] if key == root_key else key) for key in defs}
         renamed: dict[str, str] = {}
-        for attempt in range(100):  # rename only what clashes with a different schema already registered; repeat until stable
+        for attempt in range(
+            100
+        ):  # rename only what clashes with a different schema already registered; repeat until stable
             mapping = {key: renamed.get(key, base[key]) for key in defs}
             root_name = mapping.get(root_key) if root_key else None
             bodies = {key: _rewrite_refs(defs[key], mapping, root_name) for key in defs}
@@ -177,7 +181,10 @@ def _json_content(schema: Any) -> dict[str, Any]:
 
 
 def _response(status: str, schema: dict[str, Any] | None, description: str) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": description, "headers": {TRACE_HEADER: {"$ref": f"#/components/headers/{TRACE_ID_HEADER}"}}}
+    response: dict[str, Any] = {
+        "description": description,
+        "headers": {TRACE_HEADER: {"$ref": f"#/components/headers/{TRACE_ID_HEADER}"}},
+    }
     if schema is not None:
         response["content"] = _json_content(schema)
     return response
@@ -207,7 +214,9 @@ def _responses(config: ApiConfig, components: _Components, has_body: bool) -> di
         else:
             responses[status] = _response(status, error_ref, _RUNTIME_ANSWERS[status])
     if not declared:
-        responses["default"] = _response("default", None, "Whatever the handler returns: this step declares no `responseSchema`.")
+        responses["default"] = _response(
+            "default", None, "Whatever the handler returns: this step declares no `responseSchema`."
+        )
     return dict(sorted(responses.items()))
 
 
@@ -248,10 +257,14 @@ def _operation(step: Step, components: _Components) -> dict[str, Any]:
 def openapi_document(steps: list[Step], root: Path | None = None) -> dict[str, Any]:
     """The whole document: one operation per API step, shared schemas under `components`."""
     components = _Components()
-    components.schemas[RUNTIME_ERROR] = _RUNTIME_ERROR_SCHEMA  # first, so a step's model of that name is the one renamed
+    components.schemas[RUNTIME_ERROR] = (
+        _RUNTIME_ERROR_SCHEMA  # first, so a step's model of that name is the one renamed
+    )
     paths: dict[str, dict[str, Any]] = {}
     tags: set[str] = set()
-    for step in sorted((s for s in steps if isinstance(s.config, ApiConfig)), key=lambda s: (s.config.path, s.config.method)):  # type: ignore[union-attr]
+    for step in sorted(
+        (s for s in steps if isinstance(s.config, ApiConfig)), key=lambda s: (s.config.path, s.config.method)
+    ):  # type: ignore[union-attr]
         config = step.config
         assert isinstance(config, ApiConfig)
         paths.setdefault(starlette_path(config.path), {})[config.method.lower()] = _operation(step, components)
@@ -262,7 +275,12 @@ def openapi_document(steps: list[Step], root: Path | None = None) -> dict[str, A
         "paths": paths,
         "components": {
             "schemas": dict(sorted(components.schemas.items())),
-            "headers": {TRACE_ID_HEADER: {"description": "The trace id of this request: every step it sets off logs under it.", "schema": {"type": "string"}}},
+            "headers": {
+                TRACE_ID_HEADER: {
+                    "description": "The trace id of this request: every step it sets off logs under it.",
+                    "schema": {"type": "string"},
+                }
+            },
         },
     }
     if tags:

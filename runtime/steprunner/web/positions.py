@@ -45,7 +45,9 @@ def read_workbench(path: Path) -> list[dict[str, Any]]:
     except json.JSONDecodeError as exc:
         raise WorkbenchFileError(f"{path.name}: not valid JSON ({exc})") from None
     if not isinstance(data, list) or not all(isinstance(e, dict) and isinstance(e.get("id"), str) for e in data):
-        raise WorkbenchFileError(f'{path.name}: expected a list of {{"id": flow, "config": {{step file: {{"x", "y"}}}}}}')
+        raise WorkbenchFileError(
+            f'{path.name}: expected a list of {{"id": flow, "config": {{step file: {{"x", "y"}}}}}}'
+        )
     return data
 
 
@@ -56,7 +58,9 @@ def saved_positions(path: Path, flow: str) -> dict[str, tuple[float, float]]:
         if entry["id"] != flow or not isinstance(entry.get("config"), dict):
             continue
         for file, spot in entry["config"].items():
-            if isinstance(spot, dict) and all(isinstance(spot.get(k), (int, float)) and not isinstance(spot.get(k), bool) for k in ("x", "y")):
+            if isinstance(spot, dict) and all(
+                isinstance(spot.get(k), (int, float)) and not isinstance(spot.get(k), bool) for k in ("x", "y")
+            ):
                 positions[file] = (float(spot["x"]), float(spot["y"]))
     return positions
 

@@ -18,8 +18,15 @@ class Redaction:
 
     def __init__(self, root: Path, data_dir: Path) -> None:
         # absolute paths a log line may carry, longest first, and what is shown instead
-        self._paths = sorted({(str(root), "<project>"), (str(data_dir), "<DATA_DIR>"),
-                              (sys.prefix, "<python>"), (sys.base_prefix, "<python>")}, key=lambda r: -len(r[0]))
+        self._paths = sorted(
+            {
+                (str(root), "<project>"),
+                (str(data_dir), "<DATA_DIR>"),
+                (sys.prefix, "<python>"),
+                (sys.base_prefix, "<python>"),
+            },
+            key=lambda r: -len(r[0]),
+        )
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, dict):

@@ -78,7 +78,9 @@ def on_exit_signal(callback: Callable[[], None]) -> Restore:
         if not callable(previous):
             continue
 
-        def handler(signum: int, frame: FrameType | None, previous: Callable[[int, FrameType | None], Any] = previous) -> None:
+        def handler(
+            signum: int, frame: FrameType | None, previous: Callable[[int, FrameType | None], Any] = previous
+        ) -> None:
             loop.call_soon_threadsafe(callback)
             previous(signum, frame)
 

@@ -41,7 +41,15 @@ from pydantic import TypeAdapter
 
 from steprunner.db.pool import Database, database
 from steprunner.log import runtime_log
-from steprunner.observe import CronEnded, CronStarted, DeliveryEnded, DeliveryStarted, Emitted, RequestEnded, RequestStarted
+from steprunner.observe import (
+    CronEnded,
+    CronStarted,
+    DeliveryEnded,
+    DeliveryStarted,
+    Emitted,
+    RequestEnded,
+    RequestStarted,
+)
 from steprunner.web.traces import RAW_LIMIT, Entry, LogLine, TraceRecorder, bounded_fields
 
 CHANNEL = "steprunner_traces"  # NOTIFY: a node shared a batch
@@ -55,8 +63,10 @@ FETCH_RECORDS = RAW_LIMIT
 RETRY_SECONDS = 1.0  # after a failed write, the next try
 STOP_FLUSH_SECONDS = 2.0  # a stopping node writes what it still holds, for at most this long
 
-KINDS: dict[str, type[Any]] = {cls.__name__: cls for cls in (
-    RequestStarted, RequestEnded, CronStarted, CronEnded, Emitted, DeliveryStarted, DeliveryEnded, LogLine)}
+KINDS: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (RequestStarted, RequestEnded, CronStarted, CronEnded, Emitted, DeliveryStarted, DeliveryEnded, LogLine)
+}
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {name: TypeAdapter(cls) for name, cls in KINDS.items()}
 
 _INSERT = f"""
@@ -86,7 +96,9 @@ def encode(records: Iterable[tuple[float, Entry]], redact: Callable[[Any], Any])
     for when, entry in records:
         kind = type(entry).__name__
         if isinstance(entry, LogLine):
-            entry = dataclasses.replace(entry, fields=bounded_fields(redact(entry.fields)))  # before bounding: a cut traceback can't be dropped
+            entry = dataclasses.replace(
+                entry, fields=bounded_fields(redact(entry.fields))
+            )  # before bounding: a cut traceback can't be dropped
         out.append([when, kind, redact(_ADAPTERS[kind].dump_python(entry, mode="json"))])
     return json.dumps(out, ensure_ascii=False), len(out)
 
@@ -251,15 +263,19 @@ class PgTraceShare:
     async def _fetch(self, after: int) -> tuple[int, list[tuple[str, list[tuple[float, Entry]]]]]:
         """The counter and the other nodes' batches after `after`, decoded (on the database's loop, off the server's)."""
         async with self.db.connection() as conn:
-            rows = await (await conn.execute(_FETCH, {"after": after, "node": self.node, "limit": FETCH_RECORDS})).fetchall()
+            rows = await (
+                await conn.execute(_FETCH, {"after": after, "node": self.node, "limit": FETCH_RECORDS})
+            ).fetchall()
         batches = [(node, decode(text)) for _, node, text in rows if node is not None]
         return (int(rows[0][0]) if rows else after), batches
 
     def _failed(self, what: str, exc: Exception) -> None:
         if what not in self._failing:  # once, until it works again
             self._failing.add(what)
-            runtime_log.warn(f"could not {what}; live traces may miss other nodes' steps meanwhile",
-                             {"error": f"{type(exc).__name__}: {str(exc).strip()}"})
+            runtime_log.warn(
+                f"could not {what}; live traces may miss other nodes' steps meanwhile",
+                {"error": f"{type(exc).__name__}: {str(exc).strip()}"},
+            )
 
     def _works(self, what: str) -> None:
         if what in self._failing:

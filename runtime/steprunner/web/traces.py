@@ -38,7 +38,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from steprunner.observe import CronEnded, CronStarted, DeliveryEnded, DeliveryStarted, Emitted, Observation, RequestEnded, RequestStarted
+from steprunner.observe import (
+    CronEnded,
+    CronStarted,
+    DeliveryEnded,
+    DeliveryStarted,
+    Emitted,
+    Observation,
+    RequestEnded,
+    RequestStarted,
+)
 
 FLUSH_DELAY_SECONDS = 0.05
 RAW_LIMIT = 20_000  # observer calls and log lines queued while nobody watches (the oldest go first)
@@ -66,8 +75,14 @@ def log_line(record: dict[str, Any]) -> LogLine | None:
     trace_id = record.get("traceId")
     if not trace_id:
         return None
-    return LogLine(str(trace_id), float(record.get("time") or time.time()), record.get("level"), record.get("step"), record.get("message"),
-                   dict(record.get("fields") or {}))  # bounded when recorded: most lines are never looked at
+    return LogLine(
+        str(trace_id),
+        float(record.get("time") or time.time()),
+        record.get("level"),
+        record.get("step"),
+        record.get("message"),
+        dict(record.get("fields") or {}),
+    )  # bounded when recorded: most lines are never looked at
 
 
 @dataclass
@@ -205,8 +220,14 @@ class Sharing(Protocol):
 
 
 class TraceRecorder:
-    def __init__(self, max_traces: int = 300, max_entries: int = 300, max_total: int = 20_000, node: str | None = None,
-                 shown: Callable[[Any], Any] | None = None) -> None:
+    def __init__(
+        self,
+        max_traces: int = 300,
+        max_entries: int = 300,
+        max_total: int = 20_000,
+        node: str | None = None,
+        shown: Callable[[Any], Any] | None = None,
+    ) -> None:
         """`node`: this process's name when traces are shared between nodes (database mode), else None.
         `shown`: what of a log line's fields may be shown (runtime/steprunner/web/redaction.py), applied before a long
         value is cut: once cut into one string, a traceback inside could no longer be dropped."""
@@ -356,7 +377,13 @@ class TraceRecorder:
     def _log(self, line: LogLine, now: float, node: str | None) -> None:
         trace = self._trace(line.trace_id, now, {"kind": "log", "step": line.step})
         if self._room(trace, trace.logs):
-            shown = {"time": line.time, "level": line.level, "step": line.step, "message": line.message, "fields": bounded_fields(self._shown(line.fields))}
+            shown = {
+                "time": line.time,
+                "level": line.level,
+                "step": line.step,
+                "message": line.message,
+                "fields": bounded_fields(self._shown(line.fields)),
+            }
             if node is not None:
                 shown["node"] = node
             trace.logs.append(shown)
@@ -402,13 +429,30 @@ class TraceRecorder:
 
     def _delivery_started(self, o: DeliveryStarted, now: float, node: str | None) -> None:
         trace = self._trace(o.trace_id, now, {"kind": "event", "step": o.step, "topic": o.topic})
-        self._add_span(trace, Span(key=f"delivery:{o.delivery_id}:{o.attempt}", step=o.step, kind="event", started=now, topic=o.topic,
-                                   attempt=o.attempt, node=node))
+        self._add_span(
+            trace,
+            Span(
+                key=f"delivery:{o.delivery_id}:{o.attempt}",
+                step=o.step,
+                kind="event",
+                started=now,
+                topic=o.topic,
+                attempt=o.attempt,
+                node=node,
+            ),
+        )
 
     def _delivery_ended(self, o: DeliveryEnded, now: float, node: str | None) -> None:
         trace = self._trace(o.trace_id, now, {"kind": "event", "step": o.step})
         prefix = f"delivery:{o.delivery_id}:"
-        span = next((s for s in reversed(trace.spans) if s.key.startswith(prefix) and s.outcome == "running" and s.node == node), None)
+        span = next(
+            (
+                s
+                for s in reversed(trace.spans)
+                if s.key.startswith(prefix) and s.outcome == "running" and s.node == node
+            ),
+            None,
+        )
         if span:
             span.started = o.started or span.started
             span.duration = o.duration if o.duration else now - span.started
@@ -421,8 +465,16 @@ class TraceRecorder:
         trace.failed |= o.outcome == "dead"
         self._ended(trace, now)
 
-    _folds = {RequestStarted: _request_started, RequestEnded: _request_ended, CronStarted: _cron_started, CronEnded: _cron_ended,
-              Emitted: _emitted, DeliveryStarted: _delivery_started, DeliveryEnded: _delivery_ended, LogLine: _log}
+    _folds = {
+        RequestStarted: _request_started,
+        RequestEnded: _request_ended,
+        CronStarted: _cron_started,
+        CronEnded: _cron_ended,
+        Emitted: _emitted,
+        DeliveryStarted: _delivery_started,
+        DeliveryEnded: _delivery_ended,
+        LogLine: _log,
+    }
 
     # --- pushing --------------------------------------------------------------------------
 

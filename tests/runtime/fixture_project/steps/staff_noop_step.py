@@ -1,1 +1,7 @@
-config = {"type": "noop", "name": "Operator", "virtualEmits": ["t.fanout"], "virtualSubscribes": [], "flows": ["fixture"]}
+config = {
+    "type": "noop",
+    "name": "Operator",
+    "virtualEmits": ["t.fanout"],
+    "virtualSubscribes": [],
+    "flows": ["fixture"],
+}

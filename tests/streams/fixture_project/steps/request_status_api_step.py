@@ -10,5 +10,7 @@ config = {
 
 async def handler(req, context):
     p = req["pathParams"]
-    await context.emit({"topic": "status.requested", "data": {"groupId": p["groupId"], "id": p["id"], "item": req["body"]}})
+    await context.emit(
+        {"topic": "status.requested", "data": {"groupId": p["groupId"], "id": p["id"], "item": req["body"]}}
+    )
     return {"status": 202, "body": {"queued": True}}
