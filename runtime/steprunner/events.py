@@ -228,9 +228,11 @@ class EventBus:
         if d.attempts == 1 and isinstance(step.config, EventConfig) and step.config.input is not None:
             check_event_input(step, d.topic, d.data, context)
         try:
+            handler = step.handler
+            assert handler is not None  # event steps always have one (the loader checks)
             _, acked = await self.run_in_transaction(
-                lambda: asyncio.wait_for(step.handler(d.data, context), timeout), ack=d.id
-            )  # type: ignore[misc]
+                lambda: asyncio.wait_for(handler(d.data, context), timeout), ack=d.id
+            )
         except TimeoutError:
             error = f"handler timed out after {timeout:g}s"
         except ClaimLost as exc:

@@ -262,11 +262,8 @@ def openapi_document(steps: list[Step], root: Path | None = None) -> dict[str, A
     )
     paths: dict[str, dict[str, Any]] = {}
     tags: set[str] = set()
-    for step in sorted(
-        (s for s in steps if isinstance(s.config, ApiConfig)), key=lambda s: (s.config.path, s.config.method)
-    ):  # type: ignore[union-attr]
-        config = step.config
-        assert isinstance(config, ApiConfig)
+    api_steps = [(s, s.config) for s in steps if isinstance(s.config, ApiConfig)]
+    for step, config in sorted(api_steps, key=lambda pair: (pair[1].path, pair[1].method)):
         paths.setdefault(starlette_path(config.path), {})[config.method.lower()] = _operation(step, components)
         tags.update(config.flows or [])
     document: dict[str, Any] = {
