@@ -20,7 +20,7 @@ $(DEV_STAMP): $(STAMP) requirements-dev.txt
 venv: $(STAMP)
 
 dev: $(STAMP)
-	$(PY) -m steprunner dev
+	$(VENV)/bin/steprunner dev
 
 test: $(DEV_STAMP)
 	@$(MAKE) --no-print-directory --keep-going test-tools || echo "make test: Motia, Chromium or PostgreSQL could not be installed; the tests that need them skip and say why"
@@ -34,10 +34,10 @@ lint: $(DEV_STAMP)
 	$(PY) -m mypy
 
 steps: $(STAMP)
-	$(PY) -m steprunner steps
+	$(VENV)/bin/steprunner steps
 
 events: $(STAMP)
-	$(PY) -m steprunner events
+	$(VENV)/bin/steprunner events
 
 clean:
 	rm -rf $(VENV) .pytest_cache
