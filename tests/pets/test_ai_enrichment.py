@@ -72,17 +72,17 @@ def test_a_new_pet_gets_the_models_profile(server_factory: Callable[..., Server]
 def test_failures_store_the_fallback_or_a_trimmed_profile_and_never_touch_status(
     server_factory: Callable[..., Server], fake_openai: FakeOpenAI
 ) -> None:
-    """One server, one pet per misbehaviour of the model, in turn."""
-    server = server_factory(env=ai_env(fake_openai, OPENAI_TIMEOUT_SECONDS="0.5"))
+    """One pet per misbehaviour of the model, in turn. A slow model gets its own server with a short
+    timeout; the others a long one, so a loaded machine's first request never reads as a timeout."""
+    server = server_factory(env=ai_env(fake_openai, OPENAI_TIMEOUT_SECONDS="30"))
     with server.client() as client:
-        for mode, name in [("rate_limit", "Rex"), ("server_error", "Bella"), ("slow", "Max"), ("malformed", "Kiwi")]:
+        for mode, name in [("rate_limit", "Rex"), ("server_error", "Bella"), ("malformed", "Kiwi")]:
             fake_openai.mode = mode  # type: ignore[assignment]
             pet = create_pet(client, name, "dog")
             after = wait_for_pet(
                 client, pet["id"], has_profile_and_quarantine, f"{name} ({mode}) in quarantine with a profile"
             )
             assert after["profile"] == fallback_profile(name, "dog").model_dump(), mode
-            fake_openai.release_slow_requests()
 
         fake_openai.mode = "oversized"  # extra keys include "status": "adopted" and "id": "999"
         pet = create_pet(client, "Rocky", "dog")
@@ -95,13 +95,20 @@ def test_failures_store_the_fallback_or_a_trimmed_profile_and_never_touch_status
         len(after["profile"]["bio"]) <= BIO_MAX_CHARS and len(after["profile"]["breedGuess"]) <= BREED_GUESS_MAX_CHARS
     )
     assert after["profile"]["temperamentTags"] == ["playful", "loyal", "smart", "brave", "goofy"]
-
     logs = server.logs()
     assert "OpenAI API rate limit exceeded" in logs
     assert "OpenAI API error 500" in logs
-    assert "OpenAI API timed out after 0.5s" in logs
     assert "not valid JSON" in logs
-    assert logs.count("❌ AI Profile Enrichment failed") == 4
+    assert logs.count("❌ AI Profile Enrichment failed") == 3
+
+    slow_server = server_factory(env=ai_env(fake_openai, OPENAI_TIMEOUT_SECONDS="0.5"))
+    fake_openai.mode = "slow"
+    with slow_server.client() as client:
+        pet = create_pet(client, "Max", "dog")
+        after = wait_for_pet(client, pet["id"], has_profile_and_quarantine, "Max (slow) in quarantine with a profile")
+    fake_openai.release_slow_requests()
+    assert after["profile"] == fallback_profile("Max", "dog").model_dump()
+    wait_until(lambda: "OpenAI API timed out after 0.5s" in slow_server.logs(), message="the timeout in the console")
 
 
 def test_without_a_key_every_pet_gets_the_fallback_and_no_model_is_called(
