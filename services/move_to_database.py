@@ -29,8 +29,9 @@ from typing import Any
 
 from dotenv import load_dotenv
 
-from services.pet_file import FILE_NAME, StoreError, encode_file, encode_line, replace_durably
-from services.pet_store import PetStore
+from services.pet_file import FILE_NAME, encode_file, encode_line, replace_durably
+from services.pet_store_file import PetStore
+from services.store_contract import StoreError
 from steprunner.db.migrate import migrate
 from steprunner.settings import JOURNAL_FILE_NAME, data_dir_from_env, database_url_from_env
 
