@@ -24,7 +24,7 @@ if str(BENCH.parent) not in sys.path:
     sys.path.insert(0, str(BENCH.parent))
 
 from bench.load import Client  # noqa: E402
-from services.pet_store import PetStore  # noqa: E402
+from services.pet_store_file import PetStore  # noqa: E402
 
 DoneAt = Callable[[str], "int | None"]  # pet id -> updatedAt once the chain is done, else None
 POLL_SECONDS = 0.002

@@ -7,11 +7,11 @@ promise on steprunner and on real Motia (docs/decisions.md#21):
   again, with `Idempotent-Replayed: true`, and runs nothing;
 - the same key with a different request is a 422; while the first is still running, a 409.
 
-Keys live in SQLite, `DATA_DIR/idempotency.db` (one small table shared by every process; WAL, fsync
-on commit), or with DATABASE_URL set in PostgreSQL (services/idempotency_pg.py: every node shares
-them, so a retry may reach any node), for KEEP_HOURS and survive restarts. A 5xx answer forgets
-the key (the change did not happen; a retry may run it again). The database work runs off the
-event loop.
+Keys live in SQLite, `DATA_DIR/idempotency.db` (services/idempotency_file.py: one small table
+shared by every process), or with DATABASE_URL set in PostgreSQL (services/idempotency_pg.py: every
+node shares them, so a retry may reach any node), for KEEP_HOURS, and survive restarts;
+services/idempotency_store.py picks one. A 5xx answer forgets the key (the change did not happen;
+a retry may run it again). The database work runs off the event loop.
 
 In SQLite, and on real Motia, the key is recorded as pending in a transaction of its own *before*
 the handler runs, so two concurrent tries can't both run (the second gets 409), and its answer in
@@ -30,120 +30,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import sqlite3
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from steprunner.settings import data_dir_from_env, database_url_from_env
+from services.idempotency_contract import KEEP_HOURS, Response, Seen
+from services.idempotency_store import keys_store
 
 HEADER = "idempotency-key"
-KEEP_HOURS = 48  # at least 24 h, promised; 48 so a client retrying over a day boundary is still covered
 MAX_KEY_CHARS = 255
-FILE_NAME = "idempotency.db"
 
-Response = dict[str, Any]
 Next = Callable[[], Awaitable[Response]]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS idempotency_keys (
-    key TEXT PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
-    response TEXT,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS idempotency_keys_age ON idempotency_keys (created_at);
-"""
-
-
-@dataclass(frozen=True)
-class Seen:
-    """What the table says about a key: nothing yet (`None` from `claim`), or this."""
-
-    fingerprint: str
-    state: str
-    response: Response | None
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.executescript(_SCHEMA)
-    return conn
-
-
-def claim(path: Path, key: str, fingerprint: str, now: float) -> Seen | None:
-    """Record `key` as pending for this request and return None, or return what was recorded before."""
-    conn = _connect(path)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (now - KEEP_HOURS * 3600,))
-        row = conn.execute("SELECT fingerprint, state, response FROM idempotency_keys WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            conn.execute(
-                "INSERT INTO idempotency_keys (key, fingerprint, state, created_at) VALUES (?, ?, 'pending', ?)",
-                (key, fingerprint, now),
-            )
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-    return None if row is None else Seen(row[0], row[1], json.loads(row[2]) if row[2] else None)
-
-
-def settle(path: Path, key: str, response: Response | None) -> None:
-    """Keep the answer with the key; None forgets the key (the change did not happen)."""
-    conn = _connect(path)
-    try:
-        if response is None:
-            conn.execute("DELETE FROM idempotency_keys WHERE key = ? AND state = 'pending'", (key,))
-        else:
-            conn.execute(
-                "UPDATE idempotency_keys SET state = 'done', response = ? WHERE key = ?", (json.dumps(response), key)
-            )
-    finally:
-        conn.close()
-
-
-class Keys(Protocol):
-    """Where keys are kept: `claim` records a new key as pending (None) or says what was recorded before.
-
-    `in_transaction`: `claim` wrote the key into the running handler's transaction, so a request that
-    raises leaves no key without being told (the transaction rolls back)."""
-
-    in_transaction: bool
-
-    async def claim(self, key: str, fingerprint: str) -> Seen | None: ...
-    async def settle(self, key: str, response: Response | None) -> None: ...
-
-
-class FileKeys:
-    """The keys in `DATA_DIR/idempotency.db`, worked on off the event loop."""
-
-    in_transaction = False
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    async def claim(self, key: str, fingerprint: str) -> Seen | None:
-        return await asyncio.to_thread(claim, self.path, key, fingerprint, time.time())
-
-    async def settle(self, key: str, response: Response | None) -> None:
-        await asyncio.to_thread(settle, self.path, key, response)
-
-
-def keys_store() -> Keys:
-    """PostgreSQL's table when DATABASE_URL is set, else DATA_DIR's file (read on each request, as `get_store` does)."""
-    url = database_url_from_env()
-    if url is not None:
-        from services.idempotency_pg import PgKeys  # psycopg is imported only by those who use it
-
-        return PgKeys(url)
-    return FileKeys(data_dir_from_env() / FILE_NAME)
 
 
 def fingerprint(step: str, req: dict[str, Any]) -> str:

@@ -1,5 +1,6 @@
 """`Idempotency-Key`s in PostgreSQL, when DATABASE_URL is set: every node sees every key, so a
-client's retry may reach any node and still gets the first answer (services/idempotency.py).
+client's retry may reach any node and still gets the first answer (services/idempotency.py; the
+contract is services/idempotency_contract.py).
 
 The table is `migrations/0002_idempotency_keys.sql`; times are the database's. Runs on the
 process's database loop (runtime/steprunner/db/pool.py), as the pet store does. One code path, two ways,
@@ -30,7 +31,7 @@ import json
 
 from psycopg.pq import TransactionStatus
 
-from services.idempotency import KEEP_HOURS, Response, Seen
+from services.idempotency_contract import KEEP_HOURS, Response, Seen
 from steprunner.db.pool import Database, database
 from steprunner.journal.transaction import joined, writing
 

@@ -27,26 +27,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from services.store_contract import Pet, StoreError
+
 FILE_NAME = "pets.json"
 
-Pet = dict[str, Any]
 # One pet as read from a file: (id, its encoded line, the pet or None when the line is one we hold).
 Row = tuple[str, bytes, Pet | None]
-
-
-class StoreError(Exception):
-    """The store can't do what was asked. `str()` names the file (for the log); `public` does not
-    (for HTTP answers, which must not show server paths).
-
-    `explains_itself`: raised while a step imports, the runtime prints the message alone, without
-    a traceback (the message already says what is wrong and how to fix it).
-    """
-
-    explains_itself = True
-
-    def __init__(self, message: str, public: str | None = None) -> None:
-        super().__init__(message)
-        self.public = public or "The pet store is unavailable; the server log says why"
 
 
 class StoreCorruptError(StoreError):

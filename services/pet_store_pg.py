@@ -1,6 +1,6 @@
 """The pet store on PostgreSQL, when DATABASE_URL is set: every node sees every pet.
 
-The same interface and promises as the JSON store (services/pet_store.py), so the steps don't
+The same contract and promises as the JSON store (services/store_contract.py), so the steps don't
 know which one `get_store()` gave them: the same documents, ids "1", "2", ... (from one sequence
 shared by every node, never reused), the same listing order, filters and cursors. A change is one
 transaction: `modify` runs `decide` on the row locked FOR UPDATE, so concurrent changes of one pet
@@ -25,20 +25,19 @@ from typing import Any, ParamSpec, TypeVar
 
 import psycopg
 
+from services.clock import Clock, now_ms
 from services.models import Status
 from services.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
-from services.pet_file import StoreError
-from services.pet_store import (
+from services.store_contract import (
     Change,
-    Clock,
     Decides,
     Judges,
     Page,
     Patch,
     Pet,
     StoreBusyError,
+    StoreError,
     decided,
-    now_ms,
     sort_key,
 )
 from steprunner.db.busy import DatabaseBusy
@@ -93,7 +92,7 @@ def _store_errors(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Co
 
 
 class PgPetStore:
-    """The pets in one PostgreSQL database. Use `get_store()` with DATABASE_URL set."""
+    """The pets in one PostgreSQL database. Use `pg_store(url)` (or `get_store()` with DATABASE_URL set)."""
 
     def __init__(self, url: str, clock: Clock = now_ms) -> None:
         self.db: Database = database(url)

@@ -23,9 +23,7 @@ from typing import Any, TypeVar
 
 from services import timeline
 from services.decisions import FollowUp
-from services.pet_file import StoreError
-from services.pet_store import Change, Decides, Pet, StoreBusyError
-from services.store_contract import Store
+from services.store_contract import Change, Decides, Pet, Store, StoreBusyError, StoreError
 
 Response = dict[str, Any]
 D = TypeVar("D", bound=Decides)

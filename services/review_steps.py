@@ -23,11 +23,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from services import decisions, timeline
+from services.clock import now_ms
 from services.decisions import Decision, Outcome
 from services.models import Agent, ReviewDecided, ReviewRequested
-from services.pet_store import get_store, now_ms
 from services.responses import Response, load_pet
 from services.review_agent import AGENTS, decide
+from services.store import get_store
 from services.validation import one_line
 
 

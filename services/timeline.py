@@ -33,10 +33,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from services.clock import iso_time, now_ms
 from services.decisions import Decision, Outcome, StatusChange
 from services.models import ReviewRecord, Status, TimelineEntry, TimelineKind
-from services.pet_file import StoreError
-from services.pet_store import Pet, get_store, iso_time, now_ms
+from services.store import get_store
+from services.store_contract import Pet, StoreError
 
 STREAM = "petTimeline"
 ID_DIGITS = 6  # a million items per pet before ids stop sorting as text

@@ -17,8 +17,9 @@ from pydantic import ValidationError
 
 from services import decisions, timeline
 from services.adoption_posting import adoption_posting
+from services.clock import now_ms
 from services.models import PetCareRequested, schema
-from services.pet_store import get_store, now_ms
+from services.store import get_store
 from services.validation import one_line
 
 config = {

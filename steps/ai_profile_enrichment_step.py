@@ -16,9 +16,11 @@ from pydantic import ValidationError
 
 from services import decisions, timeline
 from services.ai_profile import generate_profile
+from services.clock import now_ms
 from services.decisions import Decision
 from services.models import PetCreated, ProfileRequested, schema
-from services.pet_store import Change, get_store, now_ms
+from services.store import get_store
+from services.store_contract import Change
 from services.validation import one_line
 
 config = {

@@ -8,12 +8,13 @@ The delete is told on the pet's timeline (once: deleting again tells nothing).
 from typing import Any
 
 from services import decisions, timeline
+from services.clock import iso_time, now_ms
 from services.decisions import FollowUp
 from services.idempotency import idempotent
 from services.models import ErrorBody, SoftDeleted, schema
-from services.pet_store import get_store, iso_time, now_ms
 from services.responses import answers_store_errors, emit_follow_ups, modify_pet
 from services.staff_auth import require_staff
+from services.store import get_store
 
 config = {
     "type": "api",

@@ -9,8 +9,9 @@ A store failure raises: the run fails loudly and the next tick tries again.
 from typing import Any
 
 from services import timeline
+from services.clock import iso_time, now_ms
 from services.decisions import purge_verdict
-from services.pet_store import get_store, iso_time, now_ms
+from services.store import get_store
 
 config = {
     "type": "cron",

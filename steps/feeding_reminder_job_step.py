@@ -14,9 +14,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from services import decisions, timeline
+from services.clock import iso_time
 from services.decisions import Outcome
 from services.models import FeedingReminderEnqueued, schema
-from services.pet_store import get_store, iso_time
+from services.store import get_store
 from services.validation import one_line
 
 config = {

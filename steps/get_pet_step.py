@@ -3,8 +3,8 @@
 from typing import Any
 
 from services.models import ErrorBody, Pet, schema
-from services.pet_store import get_store
 from services.responses import answers_store_errors, load_pet, shown
+from services.store import get_store
 
 config = {
     "type": "api",

@@ -9,8 +9,8 @@ from typing import Any
 
 from services import timeline
 from services.models import ErrorBody, PetTimeline, schema
-from services.pet_store import get_store
 from services.responses import answers_store_errors, load_pet
+from services.store import get_store
 
 config = {
     "type": "api",

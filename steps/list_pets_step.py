@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.models import ErrorBody, ListQuery, PetPage, schema
-from services.pet_store import get_store
 from services.responses import answers_store_errors, shown
+from services.store import get_store
 from services.validation import invalid_payload
 
 config = {

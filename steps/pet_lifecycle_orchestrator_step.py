@@ -33,7 +33,7 @@ from services import decisions, timeline, topics
 from services.decisions import Decision, Outcome
 from services.lifecycle import FEEDING_REMINDER_COMPLETED, STATUS_UPDATE_REQUESTED
 from services.models import FeedingReminderCompleted, ReviewDecided, StatusUpdateRequested, schema
-from services.pet_store import get_store
+from services.store import get_store
 from services.validation import one_line
 
 config = {

@@ -18,8 +18,9 @@ import os
 from typing import Any
 
 from services import timeline
+from services.clock import now_ms
 from services.decisions import missing_follow_ups
-from services.pet_store import get_store, now_ms
+from services.store import get_store
 
 config = {
     "type": "cron",

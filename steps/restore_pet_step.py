@@ -9,12 +9,13 @@ the pet was deleted while its AI call ran), an automatic progression (healthy, i
 from typing import Any
 
 from services import decisions, timeline
+from services.clock import now_ms
 from services.decisions import Outcome
 from services.idempotency import idempotent
 from services.models import ErrorBody, Pet, schema
-from services.pet_store import get_store, now_ms
 from services.responses import answers_store_errors, emit_follow_ups, modify_pet, shown
 from services.staff_auth import require_staff
+from services.store import get_store
 
 config = {
     "type": "api",

@@ -15,8 +15,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from services import decisions, timeline
+from services.clock import iso_time, now_ms
 from services.models import PetCareRequested, schema
-from services.pet_store import get_store, iso_time, now_ms
+from services.store import get_store
 from services.treatment_plan import treatment_plan
 from services.validation import one_line
 

@@ -17,12 +17,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from services import decisions, timeline, topics
+from services.clock import now_ms
 from services.decisions import FollowUp, Outcome
 from services.idempotency import idempotent
 from services.models import ErrorBody, Pet, StatusRequestAnswer, UpdatePet, schema
-from services.pet_store import get_store, now_ms
 from services.responses import answers_store_errors, emit_follow_ups, modify_pet, shown
 from services.staff_auth import require_staff
+from services.store import get_store
 from services.validation import invalid_payload
 
 config = {

@@ -1,4 +1,4 @@
-"""`python -m steprunner [--root DIR] COMMAND`: dev, steps, events, emit, cron run, db migrate."""
+"""`python -m steprunner [--root DIR] COMMAND`: dev, steps, events, emit, cron run, db migrate, db import."""
 
 from __future__ import annotations
 
@@ -126,6 +126,30 @@ def cmd_db(args: argparse.Namespace) -> int:
         )
         return 2
     _migrate(settings)
+    return 0
+
+
+def cmd_db_import(args: argparse.Namespace) -> int:
+    from steprunner.db.pool import describe
+    from steprunner.move import MoveError, import_data_dir, moved_summary
+
+    settings = _settings(args)
+    if not settings.database_url:
+        print(
+            "db import: DATABASE_URL is not set (in the environment or .env): set it to the database to move into",
+            file=sys.stderr,
+        )
+        return 2
+    data_dir = args.data_dir.resolve() if args.data_dir is not None else settings.data_dir
+    if not data_dir.is_dir():
+        print(f"db import: {data_dir} is not a folder: give the DATA_DIR to move from", file=sys.stderr)
+        return 2
+    try:
+        moved = import_data_dir(data_dir, settings.database_url, root=settings.root, replace=args.replace)
+    except (MoveError, JournalError) as exc:
+        print(f"db import: {exc}", file=sys.stderr)
+        return 1
+    print(f"imported {moved_summary(moved)} from {data_dir} into {describe(settings.database_url)}")
     return 0
 
 
@@ -280,6 +304,20 @@ def parser() -> argparse.ArgumentParser:
     db_sub.add_parser(
         "migrate", help="create or update its tables (a server does it as it starts; safe from several nodes at once)"
     ).set_defaults(func=cmd_db)
+    db_import = db_sub.add_parser(
+        "import",
+        help="copy a DATA_DIR's events still to run, dead letters, state and stream items into it, in one transaction "
+        "(stop the servers first; the DATA_DIR is only read)",
+    )
+    db_import.add_argument(
+        "data_dir", nargs="?", type=Path, default=None, help="the folder to move from (default: $DATA_DIR)"
+    )
+    db_import.add_argument(
+        "--replace",
+        action="store_true",
+        help="empty the database's events, state and stream items first (else a non-empty one is refused)",
+    )
+    db_import.set_defaults(func=cmd_db_import)
 
     cron = sub.add_parser("cron", help="cron steps")
     cron_sub = cron.add_subparsers(dest="cron_command", required=True)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from services.decisions import CARE_ON_ENTRY
-from services.pet_store import PetStore
+from services.pet_store_file import PetStore
 from services.store_contract import Store
 from tests.support.databases import bound_url
 from tests.support.waiting import wait_until

@@ -2,8 +2,8 @@
 
 A shelter run on the JSON store (pets.json, the SQLite journal) is stopped, imported into a
 database, and carries on there: the same pets and ids, the next id where the file's sequence left
-off, and the events that were still pending run on the database. Exporting gives the file the
-JSON store reads back. A database that already holds pets is refused unless told to replace it.
+off, their timelines, and the events that were still pending run on the database. Exporting gives
+the file the JSON store reads back. A database that already holds pets is refused unless told to replace it.
 """
 
 from __future__ import annotations
@@ -28,23 +28,36 @@ def move(data_dir: Path, url: str, *args: str) -> subprocess.CompletedProcess[st
     )
 
 
-def shelter_on_files(server_factory: Any, data_dir: Path, names: list[str]) -> list[dict[str, Any]]:
-    """Pets made on the JSON store, each through its chain; the server is then stopped."""
+def shelter_on_files(
+    server_factory: Any, data_dir: Path, names: list[str], timelines: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Pets made on the JSON store, each through its chain (their timelines put in `timelines`); the
+    server is then stopped."""
     server = server_factory(data_dir)
     with server.client() as http:
         pets = [create(http, name=name) for name in names]
         settled_pets = [wait_for(http, pet["id"], settled, f"{pet['name']} to settle") for pet in pets]
         assert http.delete(f"/py/pets/{pets[-1]['id']}").status_code in (200, 202)  # a soft-deleted one moves too
         settled_pets[-1] = wait_for(http, pets[-1]["id"], lambda p: p["status"] == "deleted", "the soft delete")
+        if timelines is not None:
+            timelines.update({pet["id"]: timeline(http, pet["id"]) for pet in pets})
     server.stop()
     return settled_pets
+
+
+def timeline(http: Any, pet_id: str) -> list[dict[str, Any]]:
+    response = http.get(f"/py/pets/{pet_id}/timeline")
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
 
 
 def test_pets_move_to_the_database_keeping_ids_and_sequence_and_export_back_to_the_same_file(
     server_factory: Any, database_url: str, tmp_path: Path
 ) -> None:
     files = tmp_path / "on-files"
-    pets = shelter_on_files(server_factory, files, ["Rex", "Tom", "Kit"])
+    timelines: dict[str, Any] = {}
+    pets = shelter_on_files(server_factory, files, ["Rex", "Tom", "Kit"], timelines)
     original = json.loads((files / "pets.json").read_text(encoding="utf-8"))
 
     moved = move(files, database_url, "import")
@@ -54,6 +67,7 @@ def test_pets_move_to_the_database_keeping_ids_and_sequence_and_export_back_to_t
     node = server_factory(tmp_path / "node", env={"DATABASE_URL": database_url})
     with node.client() as http:
         assert [get(http, pet["id"]) for pet in pets] == pets, "every pet as it was, under its id"
+        assert {pet["id"]: timeline(http, pet["id"]) for pet in pets} == timelines, "and its timeline (stream items)"
         assert [p["id"] for p in list_all(http)] == [pets[0]["id"], pets[1]["id"]], "the deleted one hidden, as before"
         assert create(http, name="Next")["id"] == str(original["seq"] + 1), "the next id where the file left off"
     node.stop()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from services.clock import now_ms
 from services.decisions import DAY_MS
-from services.pet_store import now_ms
 from tests.pets.pets_api import admitted, create, get, move_to, put, store_of, wait_for, wait_for_status
 from tests.support.server import Server, run_cli
 

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.pet_store import now_ms
+from services.clock import now_ms
 from tests.pets.conftest import embedded_only, steprunner_only
 from tests.pets.pets_api import admitted, request_status, settled, store_of, wait_for
 from tests.streams.support import Watcher, client_unavailable_reason

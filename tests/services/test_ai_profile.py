@@ -342,7 +342,7 @@ class StepContext:
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from services.pet_store import get_store
+    from services.store import get_store
 
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     return get_store()
@@ -350,7 +350,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def soft_delete(store: Any, pet_id: str) -> None:
     from services import decisions
-    from services.pet_store import now_ms
+    from services.clock import now_ms
 
     store.modify(pet_id, lambda pet: decisions.soft_delete(pet, now_ms()))
 

@@ -31,16 +31,12 @@ import pytest
 
 from services import decisions
 from services.decisions import DAY_MS, Outcome, intake
-from services.pet_store import (
-    MAX_PAGE_SIZE,
-    Patch,
-    PetStore,
-    StoreCorruptError,
-    decode_cursor,
-    encode_cursor,
-    get_store,
-)
+from services.paging import MAX_PAGE_SIZE, decode_cursor, encode_cursor
+from services.pet_file import StoreCorruptError
+from services.pet_store_file import PetStore
 from services.pet_store_pg import PgPetStore
+from services.store import get_store
+from services.store_contract import Patch
 from tests.support.waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -378,10 +374,10 @@ def test_reads_do_not_reparse_an_unchanged_file(path: Path, monkeypatch: pytest.
     a.create(buddy())
     b.get("1")
     parses: list[int] = []
-    import services.pet_store as pet_store
+    import services.pet_store_file as file_store
 
-    original = pet_store.parse_file
-    monkeypatch.setattr(pet_store, "parse_file", lambda *args: (parses.append(1), original(*args))[1])
+    original = file_store.parse_file
+    monkeypatch.setattr(file_store, "parse_file", lambda *args: (parses.append(1), original(*args))[1])
 
     for _ in range(50):
         b.get("1")
@@ -561,7 +557,8 @@ WORKER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from services.pet_store import Patch, PetStore
+    from services.pet_store_file import PetStore
+    from services.store_contract import Patch
 
     path, worker, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     store = PetStore(path)
@@ -603,7 +600,7 @@ KILLED_WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from services.pet_store import PetStore
+    from services.pet_store_file import PetStore
 
     store = PetStore(Path(sys.argv[1]))
     while True:

@@ -20,8 +20,10 @@ import pytest
 
 from services import decisions
 from services.decisions import DAY_MS, intake
-from services.pet_store import PetStore, StoreError, get_store, sort_key
+from services.pet_store_file import PetStore
 from services.pet_store_pg import PgPetStore
+from services.store import get_store
+from services.store_contract import StoreError, sort_key
 from tests.support.server import REPO_ROOT, free_port
 
 
@@ -32,7 +34,7 @@ def buddy(**extra) -> dict:
 WORKER = textwrap.dedent(
     """
     import sys
-    from services.pet_store import Patch
+    from services.store_contract import Patch
     from services.pet_store_pg import PgPetStore
 
     url, worker, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])

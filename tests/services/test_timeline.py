@@ -12,7 +12,7 @@ import pytest
 from services import decisions, timeline
 from services.decisions import Decision, Outcome
 from services.models import StatusUpdateRequested
-from services.pet_store import PetStore
+from services.pet_store_file import PetStore
 from tests.services.test_ai_profile import MemoryStream, RecordingLogger
 
 T0 = 1_640_995_200_000
@@ -103,7 +103,7 @@ def test_a_care_document_is_told_once(field: str, kind: str) -> None:
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PetStore:
-    from services.pet_store import get_store
+    from services.store import get_store
 
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     return get_store()

@@ -1,4 +1,4 @@
-"""The pet store: every pet in `DATA_DIR/pets.json`, shared safely by every process.
+"""The pet store on a file, the default: every pet in `DATA_DIR/pets.json`, shared safely by every process.
 
 The store persists; it decides nothing (what a change means lives in `services/decisions.py`).
 Its promises, for any number of processes at once (under real Motia every call is a process):
@@ -31,23 +31,20 @@ import builtins
 import os
 import queue
 import threading
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from filelock import FileLock, Timeout
 
+from services.clock import Clock, now_ms
 from services.models import Status
 from services.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 from services.pet_file import (
     FILE_NAME,
-    Pet,
     StoreCorruptError,
-    StoreError,
     decode_line,
     encode_file,
     encode_line,
@@ -55,116 +52,25 @@ from services.pet_file import (
     remove_stale_temp_files,
     replace_durably,
 )
-from steprunner.settings import data_dir_from_env, database_url_from_env
-
-if TYPE_CHECKING:
-    from services.store_contract import Store
-
-__all__ = [
-    "DEFAULT_PAGE_SIZE",
-    "FILE_NAME",
-    "MAX_PAGE_SIZE",
-    "Change",
-    "Page",
-    "Pet",
-    "PetStore",
-    "StoreBusyError",
-    "StoreCorruptError",
-    "StoreError",
-    "decode_cursor",
-    "encode_cursor",
-    "get_store",
-    "iso_time",
-    "now_ms",
-]
+from services.store_contract import (
+    Change,
+    Decides,
+    Judges,
+    Page,
+    Patch,
+    Pet,
+    StoreBusyError,
+    StoreError,
+    decided,
+    sort_key,
+)
+from steprunner.settings import data_dir_from_env
 
 LOCK_TIMEOUT_SECONDS = 30.0
 
-Clock = Callable[[], int]
-D = TypeVar("D", bound="Decides")
-V = TypeVar("V", bound="Judges")
+D = TypeVar("D", bound=Decides)
+V = TypeVar("V", bound=Judges)
 T = TypeVar("T")
-
-
-class StoreBusyError(StoreError):
-    """Another process held the store's lock for longer than LOCK_TIMEOUT_SECONDS."""
-
-
-class Decides(Protocol):
-    """What `modify` needs from a decision: the patch to apply, or None to change nothing."""
-
-    @property
-    def patch(self) -> Mapping[str, Any] | None: ...
-
-
-class Judges(Protocol):
-    """What `purge` needs from a verdict: whether the pet goes."""
-
-    @property
-    def purge(self) -> bool: ...
-
-
-@dataclass(frozen=True)
-class Patch:
-    """A decision that is only a patch (plain updates)."""
-
-    patch: Mapping[str, Any] | None
-
-
-@dataclass(frozen=True)
-class Change(Generic[D]):
-    """One pet before and after a read-modify-write, and the decision taken on it."""
-
-    decision: D
-    before: Pet
-    after: Pet
-
-    @property
-    def changed(self) -> bool:
-        return self.before != self.after
-
-
-def decided(pet_id: str, before: Pet, decision: D, clock: Clock) -> Change[D]:
-    """The pet a decision's patch makes of `before` (the decision was taken on a copy of it): the
-    rule both stores follow. No patch: nothing to write. `updatedAt` is stamped unless the patch
-    sets it; an id can't change."""
-    patch = decision.patch
-    if not patch:
-        return Change(decision, before, before)
-    if "id" in patch and patch["id"] != pet_id:
-        raise ValueError("a pet's id can't be changed")
-    after = {**before, **patch}
-    if "updatedAt" not in patch:
-        after["updatedAt"] = clock()
-    return Change(decision, before, after)
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a listing; `next_cursor` is None on the last page."""
-
-    items: list[Pet]
-    next_cursor: str | None
-
-
-def now_ms() -> int:
-    """Wall-clock time in epoch milliseconds, the unit of every time field."""
-    return time.time_ns() // 1_000_000
-
-
-def iso_time(ms: int | float | None) -> str | None:
-    """Epoch ms as the spec's log lines show times: `2022-01-02T00:00:00.000Z`."""
-    if not isinstance(ms, (int, float)) or isinstance(ms, bool):
-        return None
-    stamp = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
-
-
-def sort_key(pet_id: str) -> tuple[int, int, str]:
-    """Numeric ids in numeric order ("2" before "10"), then any hand-made ids by text."""
-    if pet_id.isascii() and pet_id.isdigit():
-        return (0, int(pet_id), pet_id)
-    return (1, 0, pet_id)
 
 
 @dataclass
@@ -218,7 +124,7 @@ class _Job:
 
 
 class PetStore:
-    """The pets in one pets.json. Use `get_store()`: one instance per file per process."""
+    """The pets in one pets.json. Use `file_store()` (or `get_store()`): one instance per file per process."""
 
     def __init__(self, path: Path, clock: Clock = now_ms) -> None:
         self.path = path
@@ -552,23 +458,17 @@ def _as_store_error(exc: BaseException, store: PetStore) -> BaseException:
 
 _stores: dict[Path, PetStore] = {}
 _stores_lock = threading.Lock()
-# (DATA_DIR as set, working folder) -> store: every handler calls get_store(), and building and
+# (DATA_DIR as set, working folder) -> store: every handler calls file_store(), and building and
 # hashing a Path per call cost a tenth of a create's time in the server (py-spy, bench/writes.py).
 _by_setting: dict[tuple[str | None, str], PetStore] = {}
 
 
-def get_store() -> Store:
-    """The store the steps use: PostgreSQL when DATABASE_URL is set (services/pet_store_pg.py), else
-    the pets.json of the current DATA_DIR, opened (and validated) on first use, then shared.
+def file_store() -> PetStore:
+    """The pets.json of the current DATA_DIR, opened (and validated) on first use, then shared.
 
     Raises StoreError when pets.json can't be read; nothing is cached then, so a repaired file is
     picked up by the next call.
     """
-    url = database_url_from_env()
-    if url is not None:
-        from services.pet_store_pg import pg_store  # psycopg is imported only by those who use it
-
-        return pg_store(url)
     setting = (os.environ.get("DATA_DIR"), os.getcwd())
     store = _by_setting.get(setting)
     if store is not None:
