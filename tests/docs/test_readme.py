@@ -22,6 +22,7 @@ would. No sleeps here: the only waits are the README's own bounded `until_status
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -49,6 +50,11 @@ WALKTHROUGHS = walkthroughs()
 
 
 def paste(block: Block, server: Server, timeout: float = 180.0) -> subprocess.CompletedProcess[str]:
+    for needed in ("bash", "curl"):
+        assert shutil.which(needed), f"the README's walkthroughs need {needed}, which is not on PATH"
+    assert (REPO_ROOT / ".venv" / "bin" / "python").exists(), (
+        "the timeline walkthrough runs .venv/bin/python (make dev)"
+    )
     # python3 is this venv's (stdlib only in the blocks): a pyenv shim costs ~0.5 s a call, ~40 calls a paste
     path = os.pathsep.join((str(Path(sys.executable).parent), server.env.get("PATH", os.defpath)))
     env = {**server.env, "PATH": path, "PORT": str(server.port), "PS1": "$ ", "PS2": "> "}
