@@ -49,7 +49,7 @@ def walkthroughs() -> list[tuple[Block, Block | None]]:
 WALKTHROUGHS = walkthroughs()
 
 
-def paste(block: Block, server: Server, timeout: float = 180.0) -> subprocess.CompletedProcess[str]:
+def paste(block: Block, server: Server, timeout: float = 150.0) -> subprocess.CompletedProcess[str]:
     for needed in ("bash", "curl"):
         assert shutil.which(needed), f"the README's walkthroughs need {needed}, which is not on PATH"
     assert (REPO_ROOT / ".venv" / "bin" / "python").exists(), (
@@ -81,6 +81,7 @@ def test_the_readme_has_its_walkthroughs_and_says_what_each_prints() -> None:
     assert all(block.language in {*SHELL_LANGUAGES, "text"} for block in BLOCKS), "a block in another language"
 
 
+@pytest.mark.timeout(360)  # two pastes of a few dozen calls each, on shared cores
 @pytest.mark.parametrize(("block", "shown"), WALKTHROUGHS, ids=[slug(block.heading) for block, _ in WALKTHROUGHS])
 def test_walkthrough_prints_what_the_readme_shows(
     block: Block, shown: Block, server_factory: Callable[..., Server], tmp_path: Path
