@@ -21,7 +21,7 @@ from steprunner.journal import sqlite as journal
 from steprunner.journal.contract import EventJournal, JournalError
 from steprunner.loader import StepLoadError, describe, load_steps
 from steprunner.settings import STRICT_VARIABLE, Settings, SettingsError, is_loopback
-from steprunner.streams.hub import load_streams
+from steprunner.streams.config import load_streams
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from steprunner.journal.contract import EventJournal
 from steprunner.log import Logger
-from steprunner.streams.hub import StreamsNamespace
+from steprunner.streams.api import StreamsNamespace
 
 if TYPE_CHECKING:
     from steprunner.loader import Step
@@ -81,7 +81,7 @@ class Context:
         self.state = State(db)
         self.streams = (
             streams if streams is not None else StreamsNamespace()
-        )  # `context.streams.<name>` (steprunner.streams.hub)
+        )  # `context.streams.<name>` (steprunner.streams.api)
         self._step = step
         self._publish = publish
         self._strict = strict

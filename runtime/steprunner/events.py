@@ -50,7 +50,7 @@ from steprunner.observe import DeliveryEnded, DeliveryStarted, Emitted, Observat
 from steprunner.schemas import InvalidSchema, Validator, compile_schema, problems
 from steprunner.settings import Settings
 from steprunner.step_config import EventConfig
-from steprunner.streams.hub import StreamsNamespace
+from steprunner.streams.api import StreamsNamespace
 
 T = TypeVar("T")
 

@@ -102,7 +102,8 @@ def _motia_package(path: Path, root: Path) -> str | None:
     return ".".join(parts) if all(p.isidentifier() for p in parts) else None
 
 
-def _import(path: Path, rel: str, root: Path | None = None) -> Any:
+def import_file(path: Path, rel: str, root: Path | None = None) -> Any:
+    """Import one project file (a step or a stream) under a name of its own; StepLoadError names it when it fails."""
     module_name = "steps_" + re.sub(r"\W", "_", rel[:-3])
     spec = importlib.util.spec_from_file_location(module_name, path)
     assert spec and spec.loader
@@ -124,7 +125,7 @@ def _import(path: Path, rel: str, root: Path | None = None) -> Any:
 
 def load_step(path: Path, root: Path) -> Step:
     rel = path.relative_to(root).as_posix()
-    module = _import(path, rel, root)
+    module = import_file(path, rel, root)
     if not hasattr(module, "config"):
         raise StepLoadError(f"{rel}: no `config` defined")
     try:

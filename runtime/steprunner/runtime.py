@@ -26,7 +26,8 @@ from steprunner.loader import Step, load_steps
 from steprunner.log import runtime_log
 from steprunner.settings import Settings, is_loopback
 from steprunner.step_config import ApiConfig, CronConfig
-from steprunner.streams.hub import StreamHub, load_streams
+from steprunner.streams.config import load_streams
+from steprunner.streams.hub import StreamHub
 from steprunner.streams.store import SqliteStreamStore, StreamStore
 from steprunner.web.app import WebUI
 from steprunner.web.traces import Sharing

@@ -13,7 +13,7 @@ import websockets
 from websockets.exceptions import InvalidStatus
 
 from steprunner.loader import StepLoadError
-from steprunner.streams.hub import load_streams
+from steprunner.streams.config import load_streams
 from tests.streams.support import Watcher, ws_url
 from tests.support.server import Server, run_cli
 

@@ -1,55 +1,8 @@
-"""Motia Streams: `*_stream.py` configs, `context.streams.<name>`, and Motia's WebSocket protocol.
+"""The WebSocket side of Motia Streams: clients join a stream's group or item and get its changes pushed.
 
-What Motia 0.17.6-beta.187 does, and steprunner copies (MotiaDev/motia at that tag):
-
-- Discovery: every `*_stream.py` under `steps/` and `src/` (Motia's `getStreamFiles`). The file exports `config = {"name", "schema",
-  "baseConfig": {"storageType": "default"}, "canAccess"?}`. Motia does not check these keys;
-  steprunner needs a `name`, a JSON Schema (or none) and the default storage (`custom` storage
-  takes a JavaScript factory), and checks the schema itself at start-up.
-- `context.streams.<name>` (also `context.streams["<name>"]`: Motia's is a dict with attribute
-  access) has `get(group_id, id)`, `set(group_id, id, data)`, `delete(group_id, id)`,
-  `getGroup(group_id)` (alias `get_group`) and `send(channel, event)`. An item is the data plus
-  `id` and `_createdAt` (epoch ms, what `motia dev`'s Redis adapter adds; reset by each `set`
-  unless the data carries it), and what the Python API returns also carries
-  `__motia: {"type": "state-stream", streamName, groupId, id}`. `getGroup` is ordered by
-  `_createdAt`. `get`/`delete` of a missing item return None; `send` returns None.
-- The WebSocket: on the server's own port, any path (Motia's `ws` server takes every upgrade).
-  A client sends `{"type": "join"|"leave", "data": {streamName, groupId, id?, subscriptionId}}`.
-  On join the server answers `{timestamp, streamName, groupId, id?, event: {type: "sync", data}}`
-  (the group's items, or the one item -- nothing for a missing item), then pushes every change
-  of that group (or item) as `event: {type: "create"|"update"|"delete", data: item}` and every
-  `send` as `event: {type: "event", event: {type, data}}`; one copy per subscription, as Motia's
-  rooms do. A refused join gets `event: {type: "event", event: {type: "error", data: {code:
-  "STREAM_ACCESS_DENIED", message}}}` (an unknown stream: a "Stream X not found" error first).
-- `canAccess(subscription, auth_context)` (sync or async) decides joins; `subscription` is
-  `{"groupId", "id"?}`. Motia's `auth_context` comes from `streamAuth.authenticate` in
-  motia.config.ts, which steprunner does not run: it is always None here.
-
-What steprunner adds or does differently:
-
-- Items are checked against the stream's schema on `set` (without `id`, `_createdAt`, `__motia`);
-  a mismatch raises `StreamItemError` in the handler. Motia stores anything.
-- Items are durable (they survive a restart) and shared by every process of the store
-  (runtime/steprunner/streams/store.py): DATA_DIR/steprunner.db for the processes of one machine, or
-  PostgreSQL for every node when DATABASE_URL is set. Every write also appends a change (an
-  increasing `seq`) to the store's change log in the same transaction. Each process tails that
-  log while it has subscribers -- at once after a write of its own or a NOTIFY from another node,
-  else every `poll_seconds` -- and pushes what it finds to its clients. Local and remote changes
-  take the same path, so every client sees one order. A join reads the sync data and the highest
-  `seq` in one snapshot, and the new subscription gets only changes after it: nothing is missed
-  or sent twice. Changes older than `KEEP_SECONDS` are pruned.
-- Timestamps are epoch ms, made strictly increasing per process: Motia's clients drop an item
-  message whose timestamp is not above the last one they saw, which loses the second of two
-  writes in one millisecond under Motia.
-- A `delete` of a missing item pushes nothing (Motia pushes `data: null`, which makes its own
-  group client throw). An item room is (stream, group, id); Motia's is (stream, id), which sends
-  clients other groups' items for their client library to drop.
-- Guards: the Host header passes the runtime's allow-list (`HostAllowList` also sees WebSocket
-  scopes); an `Origin` header, which browsers send, must name an allowed host too (a page
-  elsewhere cannot read the streams of a server on 127.0.0.1). With `STAFF_API_KEY` set a client
-  must send the key: `Authorization: Bearer <key>`, `?authToken=<key>` in the URL, or the
-  subprotocols `Authorization, <key>` (the two forms Motia's examples use, for clients that
-  cannot set headers); otherwise 401 before the upgrade, as Motia answers a failed authenticate.
+One hub per process tails the stream store's change log (shared by every process, and every node
+on PostgreSQL) and speaks Motia's WebSocket protocol on every path of the server's port. The
+protocol, its guards and where steprunner differs from Motia: runtime/docs/streams.md.
 """
 
 from __future__ import annotations
@@ -60,9 +13,7 @@ import hmac
 import inspect
 import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -70,182 +21,15 @@ from starlette.responses import JSONResponse
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from steprunner.loader import StepLoadError, _import
 from steprunner.log import runtime_log
-from steprunner.schemas import InvalidSchema, Validator, compile_schema, problems
 from steprunner.settings import Faults
+from steprunner.streams.api import Stream, StreamsNamespace, now_ms
+from steprunner.streams.config import StreamDef
 from steprunner.streams.store import KEEP_SECONDS, Change, StreamStore
 
 PRUNE_EVERY_SECONDS = 30.0
 MAX_QUEUED_MESSAGES = 1000  # a client this far behind is disconnected rather than buffered for ever
 ACCESS_DENIED_CODE = "STREAM_ACCESS_DENIED"
-ITEM_META_KEYS = ("id", "_createdAt", "__motia")
-
-
-class StreamItemError(ValueError):
-    """`set` was given data that is not an object, or does not match the stream's schema."""
-
-
-@dataclass(frozen=True)
-class StreamDef:
-    """One `*_stream.py`: its name, schema and optional `canAccess`."""
-
-    file: str
-    name: str
-    schema: dict[str, Any] | None
-    can_access: Callable[..., Any] | None = None
-    validator: Validator | None = field(default=None, compare=False, repr=False)
-
-
-# --- discovery ----------------------------------------------------------------------------------
-
-
-def discover_streams(root: Path) -> list[Path]:
-    """Every `*_stream.py` under `steps/` and `src/`, in a stable order (Motia's `**/*_stream.py`)."""
-    found: list[Path] = []
-    for name in ("steps", "src"):
-        if (root / name).is_dir():
-            found += sorted(p for p in (root / name).rglob("*_stream.py") if "__pycache__" not in p.parts)
-    return found
-
-
-def parse_stream(config: Any, rel: str) -> StreamDef:
-    """Check a stream's `config`; StepLoadError names the file and the key."""
-    if not isinstance(config, dict):
-        raise StepLoadError(f"{rel}: `config` must be a dict")
-    name = config.get("name")
-    if not isinstance(name, str) or not name:
-        raise StepLoadError(f"{rel}: config.name: a stream needs a non-empty string name")
-    base = config.get("baseConfig")
-    if not isinstance(base, dict) or base.get("storageType") != "default":
-        raise StepLoadError(
-            f"{rel}: config.baseConfig must be {{'storageType': 'default'}} (custom storage needs a JavaScript factory)"
-        )
-    schema = config.get("schema")
-    validator = None
-    if schema is not None:
-        if not isinstance(schema, dict):
-            raise StepLoadError(f"{rel}: config.schema must be a JSON Schema object (a dict)")
-        try:
-            validator = compile_schema(schema)
-        except InvalidSchema as exc:
-            raise StepLoadError(f"{rel}: config.schema is not a valid JSON Schema: {exc}") from None
-    can_access = config.get("canAccess")
-    if can_access is not None and not callable(can_access):
-        raise StepLoadError(f"{rel}: config.canAccess must be a function (subscription, auth_context) -> bool")
-    return StreamDef(file=rel, name=name, schema=schema, can_access=can_access, validator=validator)
-
-
-def load_streams(root: Path) -> list[StreamDef]:
-    """Import and check every stream config; start-up stops on a bad one or a duplicate name."""
-    root = root.resolve()
-    streams: dict[str, StreamDef] = {}
-    for path in discover_streams(root):
-        rel = path.relative_to(root).as_posix()
-        module = _import(path, rel)
-        if not hasattr(module, "config"):
-            raise StepLoadError(f"{rel}: no `config` defined")
-        stream = parse_stream(module.config, rel)
-        if stream.name in streams:
-            raise StepLoadError(
-                f"{rel}: config.name: stream name {stream.name!r} is already used by {streams[stream.name].file}"
-            )
-        streams[stream.name] = stream
-    return list(streams.values())
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-# --- the handler API: context.streams.<name> ------------------------------------------------------
-
-
-def _wrap(stream: str, group_id: str, item_id: str, item: dict[str, Any] | None) -> dict[str, Any] | None:
-    """What Motia's Python API returns: the item plus `__motia`."""
-    if item is None:
-        return None
-    return {**item, "__motia": {"type": "state-stream", "streamName": stream, "groupId": group_id, "id": item_id}}
-
-
-class Stream:
-    """`context.streams.<name>`: the same methods and return shapes as Motia's `RpcStreamManager`."""
-
-    def __init__(
-        self, definition: StreamDef, store: StreamStore, changed: Callable[[], None], faults: Faults | None = None
-    ) -> None:
-        self.definition = definition
-        self.name = definition.name
-        self._store = store
-        self._changed = changed
-        self._fault = f"stream:{self.name}"
-        self._faults = faults if faults is not None and self._fault in faults.topics else None  # test-only, see Faults
-
-    async def get(self, group_id: str, id: str) -> dict[str, Any] | None:
-        item = await self._store.get(self.name, group_id, id)
-        return _wrap(self.name, group_id, id, item)
-
-    async def set(self, group_id: str, id: str, data: Any) -> dict[str, Any] | None:
-        if data is None:
-            return None  # Motia: `if (!data) return null`
-        if not isinstance(data, dict):
-            raise StreamItemError(
-                f"stream {self.name!r}: an item must be an object (a dict), got {type(data).__name__}"
-            )
-        fields = {k: v for k, v in data.items() if k not in ITEM_META_KEYS}
-        if self.definition.validator is not None:
-            wrong = problems(self.definition.validator, fields)
-            if wrong:
-                raise StreamItemError(
-                    f"stream {self.name!r}: item {group_id}/{id} does not match the stream's schema: {'; '.join(wrong)}"
-                )
-        item = {**fields, "id": id, "_createdAt": data.get("_createdAt") or now_ms()}
-        if self._faults is not None:
-            self._faults.inject(
-                self._fault
-            )  # test-only (STEPRUNNER_FAULT=kill:stream:<name>): fail or die before the write
-        await self._store.set(self.name, group_id, id, item)
-        self._changed()
-        return _wrap(self.name, group_id, id, item)
-
-    async def delete(self, group_id: str, id: str) -> dict[str, Any] | None:
-        item = await self._store.delete(self.name, group_id, id)
-        if item is not None:
-            self._changed()
-        return _wrap(self.name, group_id, id, item)
-
-    async def getGroup(self, group_id: str) -> list[dict[str, Any]]:  # noqa: N802 - Motia's name
-        items = await self._store.group(self.name, group_id)
-        return [w for w in (_wrap(self.name, group_id, i["id"], i) for i in items) if w is not None]
-
-    async def get_group(self, group_id: str) -> list[dict[str, Any]]:
-        return await self.getGroup(group_id)
-
-    async def send(self, channel: dict[str, Any], event: dict[str, Any]) -> None:
-        """Push `event` ({type, data}) to the clients of `channel` ({groupId, id?}); nothing is stored."""
-        if not isinstance(channel, dict) or not isinstance(channel.get("groupId"), str):
-            raise TypeError(
-                f"stream {self.name!r}: send takes a channel {{'groupId': str, 'id'?: str}}, got {channel!r}"
-            )
-        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-            raise TypeError(f"stream {self.name!r}: send takes an event {{'type': str, 'data': ...}}, got {event!r}")
-        item_id = channel.get("id")
-        body = {"type": event["type"], "data": event.get("data")}
-        await self._store.send(self.name, channel["groupId"], item_id if isinstance(item_id, str) else None, body)
-        self._changed()
-
-
-class StreamsNamespace(dict[str, Stream]):
-    """`context.streams`: a dict of streams by name that also answers `context.streams.<name>` (Motia's DotDict)."""
-
-    def __getattr__(self, name: str) -> Stream:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"no stream named {name!r} (streams: {sorted(self)})") from None
-
-
-# --- the WebSocket side ---------------------------------------------------------------------------
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Where Motia Streams' items and their change log live, and how a process learns of changes.
 
 Two stores keep one contract (`StreamStore`), so the handler API and the WebSocket side
-(runtime/steprunner/streams/hub.py) are written once:
+(runtime/steprunner/streams/api.py and hub.py) are written once:
 - SQLite (`SqliteStreamStore`, the default): `stream_items` and `stream_changes` in
   DATA_DIR/steprunner.db, written through the journal's thread; the processes of one machine
   share it, and each tails the change log from a read connection of its own every

@@ -52,7 +52,7 @@ from steprunner.http.routes import INTERNAL_PREFIX, starlette_path
 from steprunner.loader import Step
 from steprunner.observe import Observable
 from steprunner.step_config import ApiConfig
-from steprunner.streams.hub import StreamDef
+from steprunner.streams.config import StreamDef
 from steprunner.web.flow import flow_graph, flow_names, steps_in
 from steprunner.web.openapi import openapi_document
 from steprunner.web.positions import WORKBENCH_FILE, WorkbenchFileError, save_position, saved_positions
