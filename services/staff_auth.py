@@ -4,15 +4,17 @@ Motia API middleware, listed in the `middleware` of every step that changes data
 delete, restore), so the same files enforce it on steprunner and on real Motia. Reads of `/py/pets`
 stay public: an adoption listing is meant to be seen (docs/decisions.md#22). Without the variable
 nothing is checked (a developer's machine, bound to loopback); steprunner refuses to bind to a
-non-loopback HOST without it.
+non-loopback HOST without it. The header is read as the runtime reads it (steprunner.staff_key;
+real Motia's Python venv installs steprunner too, from requirements.txt).
 """
 
 from __future__ import annotations
 
-import hmac
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from steprunner.staff_key import bearer_token, is_staff_key
 
 Response = dict[str, Any]
 
@@ -21,8 +23,7 @@ async def require_staff(req: dict[str, Any], context: Any, next_fn: Callable[[],
     key = os.environ.get("STAFF_API_KEY")
     if not key:
         return await next_fn()
-    scheme, _, token = ((req.get("headers") or {}).get("authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), key.encode()):
+    if not is_staff_key(bearer_token((req.get("headers") or {}).get("authorization")), key):
         return {
             "status": 401,
             "headers": {"WWW-Authenticate": 'Bearer realm="staff"'},

@@ -15,7 +15,6 @@ inside `TraceIdMiddleware`.
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Callable
 
@@ -23,6 +22,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from steprunner.http.routes import INTERNAL_PREFIX, TRACE_HEADER
+from steprunner.staff_key import bearer_token, is_staff_key
 
 INTERNAL_MAX_BODY_BYTES = 64 * 1024
 _HOST_ALLOWED = "steprunner.host_allowed"
@@ -135,23 +135,21 @@ class InternalBodyLimit:
 class StaffKey:
     """With a key set, the runtime's routes (but `public_paths`) need `Authorization: Bearer <key>`.
 
-    The key is compared in constant time (`hmac.compare_digest`); a missing or wrong key gets
+    The key is compared in constant time (steprunner.staff_key); a missing or wrong key gets
     401 JSON with `WWW-Authenticate: Bearer`. The page itself (`/`, `/__steprunner/`, its
     static files) is public: it holds no data, and asks for the key when its data routes refuse.
     """
 
     def __init__(self, app: ASGIApp, key: str, protected: Callable[[Scope], bool]) -> None:
         self.app = app
-        self.key = key.encode()
+        self.key = key
         self.protected = protected
 
     def _authorized(self, scope: Scope) -> bool | None:
         """True for the right key, False for a wrong one, None when none was sent."""
-        sent = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-        if sent is None:
-            return None
-        scheme, _, token = sent.strip().partition(b" ")
-        return scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self.key)
+        header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+        sent = bearer_token(header.decode("latin-1") if header is not None else None)  # Starlette's decoding
+        return None if sent is None else is_staff_key(sent, self.key)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.protected(scope):

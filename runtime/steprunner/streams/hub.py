@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import inspect
 import json
 import time
@@ -23,6 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from steprunner.log import runtime_log
 from steprunner.settings import Faults
+from steprunner.staff_key import bearer_token, is_staff_key
 from steprunner.streams.api import Stream, StreamsNamespace, now_ms
 from steprunner.streams.config import StreamDef
 from steprunner.streams.store import KEEP_SECONDS, Change, StreamStore
@@ -106,7 +106,7 @@ class StreamHub:
         self.definitions = {d.name: d for d in definitions}
         self.store = store
         self.allowed_hosts = [h.strip("[]") for h in allowed_hosts]
-        self.staff_key = staff_key.encode() if staff_key else None
+        self.staff_key = staff_key or None
         self.streams = StreamsNamespace({d.name: Stream(d, store, self.wake, faults) for d in definitions})
         self._subs: list[Subscription] = []
         self._last = 0  # the seq this process has pushed to its clients up to
@@ -195,7 +195,7 @@ class StreamHub:
                 401,
                 "A staff key is required: send `Authorization: Bearer <key>`, `?authToken=<key>` or the subprotocols `Authorization, <key>`",
             )
-        if not hmac.compare_digest(sent.encode(), self.staff_key):
+        if not is_staff_key(sent, self.staff_key):
             return 401, "Wrong staff key"
         return None
 
@@ -203,8 +203,7 @@ class StreamHub:
     def _sent_key(websocket: WebSocket) -> str | None:
         header = websocket.headers.get("authorization")
         if header:
-            scheme, _, token = header.strip().partition(" ")
-            return token.strip() if scheme.lower() == "bearer" else ""
+            return bearer_token(header)
         tokens = parse_qs(websocket.url.query).get("authToken")
         if tokens:
             return tokens[0]
