@@ -1,7 +1,8 @@
 """How API steps answer what is not their business logic: a missing pet, a store that can't be used,
 and an emit that failed after the change it follows was made durable.
 
-Plain Python (no runtime imports), so the same step files answer the same way on real Motia:
+The same step files answer the same way on real Motia (whose venv installs steprunner too; a 503's
+`Retry-After` is the runtime's `RETRY_AFTER_SECONDS`, so the runtime's own 503 and the store's agree):
 
     @answers_store_errors
     async def handler(req, context):
@@ -24,12 +25,11 @@ from typing import Any, TypeVar
 from services import timeline
 from services.decisions import FollowUp
 from services.store_contract import Change, Decides, Pet, Store, StoreBusyError, StoreError
+from steprunner.db.busy import RETRY_AFTER_SECONDS
 
 Response = dict[str, Any]
 D = TypeVar("D", bound=Decides)
 ApiHandler = Callable[[dict[str, Any], Any], Awaitable[Response]]
-
-RETRY_AFTER_SECONDS = 1  # a busy store's 503: a lock or a connection is usually free again within a second
 
 
 class PetNotFound(Exception):

@@ -10,7 +10,9 @@ not in database.py, so the HTTP layer knows it without importing psycopg.
 
 from __future__ import annotations
 
-RETRY_AFTER_SECONDS = 1  # what a 503 asks a client to wait: a connection is usually free again within a second
+# What a 503 asks a client to wait, the runtime's and the pet service's (services/responses.py):
+# a connection or a file lock is usually free again within a second.
+RETRY_AFTER_SECONDS = 1
 
 
 class DatabaseBusy(Exception):
