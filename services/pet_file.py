@@ -1,4 +1,4 @@
-"""The file format of `pets.json`: how pets become bytes and back, and how a file is replaced safely.
+"""The file format of `pets.json`: how pets become bytes and back (written by steprunner.durable_file).
 
 The file keeps the spec's shape, `{"seq": n, "pets": {id: pet}}`, and is written one pet per line:
 
@@ -21,13 +21,16 @@ never an empty store.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from services.store_contract import Pet, StoreError
+
+# pets.json is replaced with the runtime's helper; the store and move_to_database import it from here
+from steprunner.durable_file import replace_durably as replace_durably
+from steprunner.durable_file import temp_files
 
 FILE_NAME = "pets.json"
 
@@ -160,39 +163,7 @@ def _check_pet(path: Path, pet_id: str, pet: Any) -> None:
         raise StoreCorruptError(path, f"pet under key {pet_id!r} has id {pet.get('id')!r}")
 
 
-def temp_path(path: Path) -> Path:
-    """Where a new version of `path` is written before it replaces it (same folder: same disk)."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
 def remove_stale_temp_files(path: Path) -> None:
     """Temp files live only while their writer holds the lock, so any seen under the lock are debris."""
-    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+    for leftover in temp_files(path):
         leftover.unlink(missing_ok=True)
-
-
-def replace_durably(path: Path, data: bytes) -> int:
-    """Write `data` as the new `path`: temp file, fsync, rename over, fsync the folder.
-
-    A crash at any instant leaves the old file or the new one, never a torn one. Returns an open
-    read-only descriptor of the new file: the caller keeps it while it trusts its copy in memory
-    (an open file's inode can't be reused, so an equal inode later means the same file).
-    """
-    tmp = temp_path(path)
-    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return fd

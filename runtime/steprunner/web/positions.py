@@ -5,20 +5,21 @@
 Both tools read and write the same file, so a layout made in one shows in the other. Saving
 changes only the `x`/`y` of the one node that moved: other flows, other nodes and any other
 keys Motia keeps there (handle positions, say) are left as they were. The write is atomic
-(a temporary file in the same folder, fsynced, then renamed over the old one) and serialised
-by a file lock, so two browser tabs or two server workers never interleave a half-written
-file. A file that does not parse is an error naming it, never silently replaced.
+(steprunner.durable_file) and serialised by a file lock, so two browser tabs or two server
+workers never interleave a half-written file. A file that does not parse is an error naming
+it, never silently replaced.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
+
+from steprunner.durable_file import replace_durably
 
 WORKBENCH_FILE = "motia-workbench.json"
 
@@ -65,28 +66,6 @@ def saved_positions(path: Path, flow: str) -> dict[str, tuple[float, float]]:
     return positions
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def save_position(path: Path, lock_path: Path, flow: str, step_file: str, x: float, y: float) -> dict[str, float | int]:
     """Record where one node of one flow now is; returns the stored `{"x", "y"}`."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,5 +81,5 @@ def save_position(path: Path, lock_path: Path, flow: str, step_file: str, x: flo
         spot = dict(spot) if isinstance(spot, dict) else {}
         spot.update(x=_number(x), y=_number(y))
         entry["config"][step_file] = spot
-        _write_atomically(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        os.close(replace_durably(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()))
     return {"x": spot["x"], "y": spot["y"]}
