@@ -173,28 +173,28 @@ def cmd_events(args: argparse.Namespace) -> int:
     if args.action == "replay" and args.id is None and not args.all:
         print("events replay: give a delivery id, or --all", file=sys.stderr)
         return 2
-    db = open_journal(settings)
+    journal = open_journal(settings)
     try:
-        return asyncio.run(_events(args, settings, db))
+        return asyncio.run(_events(args, settings, journal))
     finally:
-        db.close()
+        journal.close()
 
 
-async def _events(args: argparse.Namespace, settings: Settings, db: EventJournal) -> int:
+async def _events(args: argparse.Namespace, settings: Settings, journal: EventJournal) -> int:
     if args.action == "replay":
-        n = await db.replay(None if args.all else args.id)
+        n = await journal.replay(None if args.all else args.id)
         when = "at once" if settings.database_url else f"within {settings.poll_seconds:g}s"
         print(f"replayed {n} dead-lettered deliver{'y' if n == 1 else 'ies'}; a running server picks them up {when}")
         return 0 if n else 1
-    rows = await db.stats()
-    print(f"journal: {db.where}")
+    rows = await journal.stats()
+    print(f"journal: {journal.where}")
     if not rows:
         print("no pending, running or dead-lettered events")
     else:
         print(f"{'TOPIC':<40} {'STEP':<30} {'PENDING':>7} {'RUNNING':>7} {'DEAD':>5}")
         for r in rows:
             print(f"{r['topic']:<40} {r['step']:<30} {r['pending']:>7} {r['claimed']:>7} {r['dead']:>5}")
-    dead = await db.dead_letters()
+    dead = await journal.dead_letters()
     if dead:
         print("\ndead-lettered (replay with `python -m steprunner events replay ID`):")
         for r in dead:
@@ -299,8 +299,8 @@ def parser() -> argparse.ArgumentParser:
     emit.add_argument("--no-run", action="store_true", help="only journal it; a running server delivers it")
     emit.set_defaults(func=cmd_emit)
 
-    db = sub.add_parser("db", help="the PostgreSQL database of DATABASE_URL")
-    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_command = sub.add_parser("db", help="the PostgreSQL database of DATABASE_URL")
+    db_sub = db_command.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser(
         "migrate", help="create or update its tables (a server does it as it starts; safe from several nodes at once)"
     ).set_defaults(func=cmd_db)

@@ -41,25 +41,25 @@ class State:
     returns the value, `delete` the value deleted (or None), `clear` None.
     """
 
-    def __init__(self, db: EventJournal) -> None:
-        self._db = db
+    def __init__(self, journal: EventJournal) -> None:
+        self._journal = journal
 
     async def get(self, group_id: str, key: str) -> Any:
-        return motia_wrapped(await self._db.state_get(group_id, key))
+        return motia_wrapped(await self._journal.state_get(group_id, key))
 
     async def set(self, group_id: str, key: str, value: Any) -> Any:
-        return await self._db.state_set(group_id, key, value)
+        return await self._journal.state_set(group_id, key, value)
 
     async def delete(self, group_id: str, key: str) -> Any:
-        return await self._db.state_delete(group_id, key)
+        return await self._journal.state_delete(group_id, key)
 
     async def get_group(self, group_id: str) -> Any:
-        return motia_wrapped(await self._db.state_get_group(group_id))
+        return motia_wrapped(await self._journal.state_get_group(group_id))
 
     getGroup = get_group  # noqa: N815 - Motia's Python API has both spellings
 
     async def clear(self, group_id: str) -> None:
-        await self._db.state_clear(group_id)
+        await self._journal.state_clear(group_id)
 
 
 class Context:
@@ -71,14 +71,14 @@ class Context:
         step: Step,
         trace_id: str,
         publish: Publish,
-        db: EventJournal,
+        journal: EventJournal,
         streams: StreamsNamespace | None = None,
         strict: bool = False,
     ) -> None:
         self.trace_id = trace_id
         self.flows = step.flows
         self.logger = Logger(step.name, trace_id)
-        self.state = State(db)
+        self.state = State(journal)
         self.streams = (
             streams if streams is not None else StreamsNamespace()
         )  # `context.streams.<name>` (steprunner.streams.api)

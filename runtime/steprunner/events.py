@@ -120,9 +120,9 @@ def check_event_input(step: Step, topic: str, data: Any, context: Context) -> No
 
 
 class EventBus:
-    def __init__(self, steps: list[Step], settings: Settings, db: EventJournal, capacity: int = 256) -> None:
+    def __init__(self, steps: list[Step], settings: Settings, journal: EventJournal, capacity: int = 256) -> None:
         self.settings = settings
-        self.journal = db
+        self.journal = journal
         self.capacity = capacity
         self.by_name = {s.name: s for s in steps}
         self.streams = StreamsNamespace()  # the runtime puts its `StreamHub.streams` here
@@ -159,9 +159,9 @@ class EventBus:
             tx.emitted.extend(rows)  # journaled as the handler's transaction commits (`run_in_transaction`)
             return
         ids = await self.journal.insert(rows, self._lease_for(subscribers) if self.running else None)
-        self._journaled(ids, rows)
+        self._start_deliveries(ids, rows)
 
-    def _journaled(self, ids: list[int], rows: list[NewDelivery]) -> None:
+    def _start_deliveries(self, ids: list[int], rows: list[NewDelivery]) -> None:
         """Start (or hold, or wake the sweep for) the deliveries just journaled, claimed by this process."""
         if not self.running:
             return
@@ -288,7 +288,7 @@ class EventBus:
                 result = await run()
             rows = tx.emitted
             lease = self._lease_for([self.by_name[r.step] for r in rows]) if self.running and rows else None
-            self._journaled(await self.journal.commit_handler(tx, lease, ack), rows)
+            self._start_deliveries(await self.journal.commit_handler(tx, lease, ack), rows)
             return result, ack is not None
         finally:
             await asyncio.shield(tx.rollback())  # after a commit, nothing is left to roll back

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from steprunner.cron import schedule_loop, schedule_of
 from steprunner.events import EventBus
 from steprunner.http.guards import HostAllowList, InternalBodyLimit, StaffKey
-from steprunner.http.routes import INTERNAL_PREFIX, TraceIdMiddleware, api_route, not_found, server_error
+from steprunner.http.routes import INTERNAL_PREFIX, TraceIdMiddleware, api_route, http_exception, server_error
 from steprunner.journal.contract import EventJournal
 from steprunner.journal.sqlite import Journal
 from steprunner.loader import Step, load_steps
@@ -126,9 +126,9 @@ class Runtime:
         if self.settings.staff_api_key:
             middleware.append(Middleware(StaffKey, key=self.settings.staff_api_key, protected=web.needs_staff_key))
         middleware.append(Middleware(InternalBodyLimit))
-        handlers: dict[Any, Any] = {404: not_found, 405: not_found, 500: server_error}
+        handlers: dict[Any, Any] = {404: http_exception, 405: http_exception, 500: server_error}
         app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers=handlers)
-        app.router.redirect_slashes = False  # `not_found` redirects, with a relative Location
+        app.router.redirect_slashes = False  # `http_exception` redirects, with a relative Location
         return app
 
 

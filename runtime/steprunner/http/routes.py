@@ -265,7 +265,8 @@ def slash_redirect(request: Request) -> str | None:
     return other + (f"?{query}" if query else "")
 
 
-async def not_found(request: Request, exc: HTTPException) -> Response:
+async def http_exception(request: Request, exc: HTTPException) -> Response:
+    """Every HTTPException as JSON: 404 (or a redirect to the path with or without its slash), 405 with `Allow`."""
     trace_id = trace_id_of(request)
     if exc.status_code == 404 and (location := slash_redirect(request)):
         return RedirectResponse(location, status_code=307, headers={TRACE_HEADER: trace_id})

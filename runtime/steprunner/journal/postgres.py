@@ -75,7 +75,7 @@ class PgJournal:
     """The journal in one PostgreSQL database. The tables come from `python -m steprunner db migrate`."""
 
     def __init__(self, url: str) -> None:
-        self.db: Database = database(url)
+        self.database: Database = database(url)
         self.where = describe(url)
         self.owner = new_owner_id()
         self._listener: concurrent.futures.Future[None] | None = None
@@ -91,11 +91,11 @@ class PgJournal:
 
         async def on_the_database_loop() -> T:
             if joins == "write":
-                opened = writing(self.db, one_statement=not transaction)
+                opened = writing(self.database, one_statement=not transaction)
             elif joins == "read":
-                opened = reading(self.db)
+                opened = reading(self.database)
             else:
-                opened = self.db.transaction() if transaction else self.db.connection()
+                opened = self.database.transaction() if transaction else self.database.connection()
             async with opened as conn:
                 return await work(conn)
 
@@ -104,7 +104,7 @@ class PgJournal:
     async def _mapped(self, on_the_database_loop: Coroutine[Any, Any, T]) -> T:
         """Run on the database's loop, its failures as JournalError."""
         try:
-            return await self.db.submit(on_the_database_loop)
+            return await self.database.submit(on_the_database_loop)
         except psycopg.errors.UndefinedTable:
             raise JournalError(
                 f"the journal's tables are missing from {self.where}: run `python -m steprunner db migrate` "
@@ -138,7 +138,7 @@ class PgJournal:
     # --- one transaction per handler ---
 
     def handler_transaction(self) -> HandlerTransaction:
-        return HandlerTransaction(self.db)
+        return HandlerTransaction(self.database)
 
     async def commit_handler(self, tx: Transaction, lease_seconds: float | None, ack: int | None) -> list[int]:
         assert isinstance(tx, HandlerTransaction), "a handler transaction of this journal's"
@@ -229,7 +229,7 @@ class PgJournal:
 
     def listen(self, wake: Callable[[], None]) -> None:
         if self._listener is None:
-            self._listener = self.db.listen(CHANNEL, wake, "other nodes' events")
+            self._listener = self.database.listen(CHANNEL, wake, "other nodes' events")
 
     def close(self) -> None:
         """Stop listening (the pool is the process's: `database.close_all` lets it go)."""

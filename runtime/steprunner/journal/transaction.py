@@ -48,8 +48,8 @@ class TransactionFailed(Exception):
 class HandlerTransaction:
     """The transaction of one running handler, on one database. Made by the journal (`handler_transaction()`)."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, database: Database) -> None:
+        self.database = database
         self.open = True  # False once it committed or rolled back: a task the handler left behind writes on its own
         self.emitted: list[NewDelivery] = []  # journaled as it commits
         self._conn: AsyncConnection[Any] | None = None
@@ -65,11 +65,11 @@ class HandlerTransaction:
             self._beginning = asyncio.Lock()
         async with self._beginning:  # two tasks of one handler writing at once begin it once
             if self._conn is None:
-                conn = await self.db.acquire()
+                conn = await self.database.acquire()
                 try:
                     await conn.execute(b"BEGIN")
                 except BaseException:
-                    await self.db.give_back(conn)
+                    await self.database.give_back(conn)
                     raise
                 self._conn = conn
         return self._conn
@@ -77,13 +77,13 @@ class HandlerTransaction:
     async def finish(self, last: Callable[[AsyncConnection[Any]], Awaitable[T]]) -> T:
         """Run `last` in the transaction (beginning it if need be), then commit; roll back if anything fails."""
         self.open = False
-        return await self.db.submit(self._commit(last))
+        return await self.database.submit(self._commit(last))
 
     async def rollback(self) -> None:
         """Roll back whatever it wrote (nothing to do once committed or never begun)."""
         self.open = False
         if self._conn is not None:
-            await self.db.submit(self._end(commit=False))
+            await self.database.submit(self._end(commit=False))
 
     async def _commit(self, last: Callable[[AsyncConnection[Any]], Awaitable[T]]) -> T:
         from psycopg.pq import TransactionStatus
@@ -113,12 +113,12 @@ class HandlerTransaction:
                 raise
             await self._discard(conn)  # a connection that can't even roll back is closed: the server rolls back
             return
-        await self.db.give_back(conn)
+        await self.database.give_back(conn)
 
     async def _discard(self, conn: AsyncConnection[Any]) -> None:
         with contextlib.suppress(Exception):
             await conn.close()
-        await self.db.give_back(conn)
+        await self.database.give_back(conn)
 
 
 def current() -> HandlerTransaction | None:
@@ -137,34 +137,34 @@ def bound(tx: Transaction | None) -> Iterator[None]:
         _current.reset(token)
 
 
-def joined(db: Database) -> HandlerTransaction | None:
-    """The running handler's open transaction if it is on `db` (what `writing` and `reading` join)."""
+def joined(database: Database) -> HandlerTransaction | None:
+    """The running handler's open transaction if it is on `database` (what `writing` and `reading` join)."""
     tx = current()
-    return tx if tx is not None and tx.db is db else None
+    return tx if tx is not None and tx.database is database else None
 
 
 @contextlib.asynccontextmanager
-async def writing(db: Database, one_statement: bool = False) -> AsyncIterator[AsyncConnection[Any]]:
+async def writing(database: Database, one_statement: bool = False) -> AsyncIterator[AsyncConnection[Any]]:
     """Where to write: the running handler's transaction (begun now if need be), else a transaction of
     its own (or, for `one_statement`, a pooled connection in autocommit). Only on the database's loop."""
-    tx = joined(db)
+    tx = joined(database)
     if tx is not None:
         yield await tx.connection()
     elif one_statement:
-        async with db.connection() as conn:
+        async with database.connection() as conn:
             yield conn
     else:
-        async with db.transaction() as conn:
+        async with database.transaction() as conn:
             yield conn
 
 
 @contextlib.asynccontextmanager
-async def reading(db: Database) -> AsyncIterator[AsyncConnection[Any]]:
+async def reading(database: Database) -> AsyncIterator[AsyncConnection[Any]]:
     """Where to read: the running handler's transaction once it has begun (a handler reads what it
     wrote), else a pooled connection in autocommit. Only on the database's loop."""
-    tx = joined(db)
+    tx = joined(database)
     if tx is not None and tx.begun:
         yield await tx.connection()
     else:
-        async with db.connection() as conn:
+        async with database.connection() as conn:
             yield conn

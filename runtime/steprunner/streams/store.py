@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from steprunner.journal import sqlite as journal
+from steprunner.journal.sqlite import Journal
 
 SQLITE_POLL_SECONDS = 0.1  # how often a process with subscribers looks for other processes' changes
 KEEP_SECONDS = 60.0  # how long a change stays in the log for lagging processes
@@ -180,14 +180,14 @@ class SqliteStreamStore:
 
     poll_seconds = SQLITE_POLL_SECONDS
 
-    def __init__(self, db: journal.Journal) -> None:
-        self.db = db
-        self.where = str(db.path)
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.where = str(journal.path)
         self._reader: sqlite3.Connection | None = None
 
     async def start(self) -> None:
-        await self.db.call(create_tables)
-        self._reader = sqlite3.connect(self.db.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        await self.journal.call(create_tables)
+        self._reader = sqlite3.connect(self.journal.path, isolation_level=None, check_same_thread=False, timeout=30.0)
         self._reader.execute("PRAGMA busy_timeout=30000")
 
     async def _read(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
@@ -196,19 +196,19 @@ class SqliteStreamStore:
         return await asyncio.to_thread(fn, reader)
 
     async def get(self, stream: str, group_id: str, item_id: str) -> dict[str, Any] | None:
-        return await self.db.call(lambda c: item_get(c, stream, group_id, item_id))
+        return await self.journal.call(lambda c: item_get(c, stream, group_id, item_id))
 
     async def set(self, stream: str, group_id: str, item_id: str, item: dict[str, Any]) -> None:
-        await self.db.call(lambda c: item_set(c, stream, group_id, item_id, item))
+        await self.journal.call(lambda c: item_set(c, stream, group_id, item_id, item))
 
     async def delete(self, stream: str, group_id: str, item_id: str) -> dict[str, Any] | None:
-        return await self.db.call(lambda c: item_delete(c, stream, group_id, item_id))
+        return await self.journal.call(lambda c: item_delete(c, stream, group_id, item_id))
 
     async def group(self, stream: str, group_id: str) -> list[dict[str, Any]]:
-        return await self.db.call(lambda c: group_items(c, stream, group_id))
+        return await self.journal.call(lambda c: group_items(c, stream, group_id))
 
     async def send(self, stream: str, group_id: str, item_id: str | None, event: dict[str, Any]) -> None:
-        await self.db.call(lambda c: _record(c, stream, group_id, item_id, "event", event))
+        await self.journal.call(lambda c: _record(c, stream, group_id, item_id, "event", event))
 
     async def snapshot(self, stream: str, group_id: str, item_id: str | None) -> tuple[Any, int]:
         result: tuple[Any, int] = await self._read(lambda c: snapshot(c, stream, group_id, item_id))
@@ -223,7 +223,9 @@ class SqliteStreamStore:
 
     async def prune(self, keep_seconds: float) -> int:
         before = time.time() - keep_seconds
-        return await self.db.call(lambda c: c.execute("DELETE FROM stream_changes WHERE at < ?", (before,)).rowcount)
+        return await self.journal.call(
+            lambda c: c.execute("DELETE FROM stream_changes WHERE at < ?", (before,)).rowcount
+        )
 
     def listen(self, wake: Callable[[], None]) -> None:
         """Nothing to listen to: another process's change is found by the poll."""

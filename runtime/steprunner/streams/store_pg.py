@@ -80,17 +80,17 @@ class PgStreamStore:
 
     def __init__(self, url: str, poll_seconds: float) -> None:
         self.poll_seconds = poll_seconds
-        self.db: Database = database(url)
+        self.database: Database = database(url)
         self.where = describe(url)
         self._listener: concurrent.futures.Future[None] | None = None
 
     async def _call(self, work: Callable[[psycopg.AsyncConnection[Any]], Coroutine[Any, Any, T]]) -> T:
         async def on_the_database_loop() -> T:
-            async with self.db.connection() as conn:
+            async with self.database.connection() as conn:
                 return await work(conn)
 
         try:
-            return await self.db.submit(on_the_database_loop())
+            return await self.database.submit(on_the_database_loop())
         except psycopg.errors.UndefinedTable:
             raise StreamStoreError(
                 f"the stream tables are missing from {self.where}: run `python -m steprunner db migrate` "
@@ -206,7 +206,7 @@ class PgStreamStore:
 
     def listen(self, wake: Callable[[], None]) -> None:
         if self._listener is None:
-            self._listener = self.db.listen(CHANNEL, wake, "stream changes of other nodes")
+            self._listener = self.database.listen(CHANNEL, wake, "stream changes of other nodes")
 
     async def close(self) -> None:
         """Stop listening (the pool is the process's: `database.close_all` lets it go)."""

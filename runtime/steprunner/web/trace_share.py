@@ -120,7 +120,7 @@ class PgTraceShare:
 
     def __init__(self, url: str, node: str, poll_seconds: float) -> None:
         self.node = node
-        self.db: Database = database(url)
+        self.database: Database = database(url)
         self.poll_seconds = poll_seconds
         self._recorder: TraceRecorder | None = None
         self._redact: Callable[[Any], Any] = lambda value: value
@@ -142,9 +142,9 @@ class PgTraceShare:
     async def start(self, recorder: TraceRecorder, redact: Callable[[Any], Any]) -> None:
         """Share `recorder`'s records from now on, and fold in the others' from now on (call on the server's loop)."""
         self._recorder, self._redact = recorder, redact
-        self._after = await self.db.submit(self._high_water())
+        self._after = await self.database.submit(self._high_water())
         recorder.tap = self.queue
-        self._flusher = self.db.spawn(self._flush_loop())
+        self._flusher = self.database.spawn(self._flush_loop())
         self._watcher = asyncio.create_task(self._watch_loop())
 
     async def stop(self) -> None:
@@ -159,7 +159,7 @@ class PgTraceShare:
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.db.submit(self._write_queued()), STOP_FLUSH_SECONDS)
+                await asyncio.wait_for(self.database.submit(self._write_queued()), STOP_FLUSH_SECONDS)
 
     # --- writing --------------------------------------------------------------------------
 
@@ -217,11 +217,11 @@ class PgTraceShare:
 
     async def _insert(self, batch: list[tuple[float, Entry]]) -> None:
         text, count = encode(batch, self._redact)
-        async with self.db.connection() as conn:
+        async with self.database.connection() as conn:
             await conn.execute(_INSERT, (self.node, count, text))
 
     async def _trim(self) -> None:
-        async with self.db.connection() as conn:
+        async with self.database.connection() as conn:
             await conn.execute(_TRIM, {"seconds": KEEP_SECONDS, "records": KEEP_RECORDS})
 
     # --- reading --------------------------------------------------------------------------
@@ -229,7 +229,7 @@ class PgTraceShare:
     def watch(self) -> None:
         """Someone subscribed (call on the server's loop): listen for the others' batches from now on."""
         if self._listener is None:
-            self._listener = self.db.listen(CHANNEL, self._notified.set, "live traces of other nodes")
+            self._listener = self.database.listen(CHANNEL, self._notified.set, "live traces of other nodes")
 
     async def catch_up(self) -> None:
         """Fold the other nodes' batches since the last read into the recorder; a failure is logged, not raised."""
@@ -238,7 +238,7 @@ class PgTraceShare:
             return
         async with self._reading:  # one read at a time: each batch is folded in once
             try:
-                high, batches = await self.db.submit(self._fetch(self._after))
+                high, batches = await self.database.submit(self._fetch(self._after))
                 self._works("read the other nodes' trace records")
             except Exception as exc:  # noqa: BLE001 - the page shows this node's traces meanwhile
                 self._failed("read the other nodes' trace records", exc)
@@ -256,13 +256,13 @@ class PgTraceShare:
                 await self.catch_up()
 
     async def _high_water(self) -> int:
-        async with self.db.connection() as conn:
+        async with self.database.connection() as conn:
             row = await (await conn.execute("SELECT seq FROM steprunner_trace_seq")).fetchone()
             return int(row[0]) if row else 0
 
     async def _fetch(self, after: int) -> tuple[int, list[tuple[str, list[tuple[float, Entry]]]]]:
         """The counter and the other nodes' batches after `after`, decoded (on the database's loop, off the server's)."""
-        async with self.db.connection() as conn:
+        async with self.database.connection() as conn:
             rows = await (
                 await conn.execute(_FETCH, {"after": after, "node": self.node, "limit": FETCH_RECORDS})
             ).fetchall()
