@@ -7,7 +7,7 @@ PetLifecycleOrchestrator writes `in_quarantine`). The chain is done when both wr
 How it is timed: the wall clock just before the POST is sent, against the pet's own `updatedAt`
 (the time, in epoch ms, of whichever of those two writes came last), both read from the same
 machine's clock. So the moment we notice completion does not matter and the check can poll at
-leisure: through GET on steprunner (~1 ms a call), through the file on Motia (where every GET
+leisure: through GET on steprunner, through the file on Motia (where every GET
 would start a Python process and slow the chain it measures). `updatedAt` has whole ms, so a
 sample can read up to 1 ms short. Pets go one at a time: this is the latency of an idle server.
 """

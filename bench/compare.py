@@ -3,9 +3,8 @@
 Each server starts fresh on its own port and data folder, seeded with the same pets, and gets
 the same load: the event chain (POST -> in_quarantine with profile) one pet at a time, then
 wrk on GET /py/pets/:id and POST /py/pets at 1 and 32 clients. The chain goes first, on a
-fresh server. Motia slows down as it runs (seen here: its chain took 0.85 s fresh, 1.4 s after
-one 15 s GET load, 3.5 s after a few hundred more requests), so it is started afresh for each
-line, its best case. The POSTs go last: each sets off an event chain that keeps the server
+fresh server. Motia slows down as it runs (by how much: bench/README.md), so it is started
+afresh for each line, its best case. The POSTs go last: each sets off an event chain that keeps the server
 busy after the load stops. For the GETs, steprunner and the ceiling are pinned to core 0 and
 wrk to core 1 (see `servers.pin`); Motia, several processes by design, is never pinned.
 """
@@ -81,8 +80,7 @@ def run(plan: Plan, log: Any) -> dict[str, Any]:
 
 def run_motia(plan: Plan, log: Any) -> dict[str, Any]:
     """Every line on a freshly started Motia (with freshly seeded pets): it slows down as it runs
-    (its event chain went from 0.85 s to 3.5 s over a few hundred requests here), so each line
-    gets its best case rather than the leftovers of the one before."""
+    (bench/README.md), so each line gets its best case rather than the leftovers of the one before."""
     missing = servers.motia_missing()
     if missing:
         log(f"Motia: skipped: {missing}")

@@ -6,7 +6,7 @@
   numbers.
 - `Client`: one keep-alive connection from `http.client`, one request at a time, for the
   latency of single operations (create, get, update, list) and for the event chain. It adds
-  ~0.1 ms of its own per call, far less than httpx.
+  far less of its own per call than httpx (bench/README.md, "Reading results/results.md").
 
 Every load is bounded: wrk by its duration, the client by a count of calls, each with a
 timeout; everything goes to 127.0.0.1.

@@ -2,25 +2,8 @@
 
     python bench/nodes.py [--seconds 10] [--pets 40] [--nodes 1,2,3] [--out bench/results/nodes.md]
 
-Per line, on a fresh server set (each node its own DATA_DIR and port, no OpenAI key):
-- embedded: one node, no DATABASE_URL (pets.json and the SQLite journal in DATA_DIR);
-- postgres xN: N nodes with DATABASE_URL on one fresh database of one PostgreSQL cluster.
-
-Measured, in this order:
-1. the chain: POST /py/pets until the pet is `in_quarantine` with its (fallback) profile, one pet
-   at a time (bench/chain.py: the wall clock before the POST against the pet's `updatedAt`).
-   With several nodes the POSTs go round the nodes and completion is read through the next node
-   (a pet created on one is read on another);
-2. create throughput: wrk POSTing /py/pets for --seconds at `CLIENTS` connections in all, split
-   evenly over the nodes (one wrk per node, at once; the rates are added up), every create
-   setting off its chain, as in bench/writes.py;
-3. how long after the load every pet was settled (`in_quarantine` with a profile).
-
-The cluster is a throwaway one from Debian's binaries (tests/support/postgres.py, `make
-postgres`), never a running server; here with fsync and synchronous commit on, as PostgreSQL's
-defaults have them, so both stores pay for durability. Everything shares the machine's cores:
-the nodes, PostgreSQL and wrk. "Other work" counts PostgreSQL's processes too (they are not this
-run's children), so on the postgres lines it is mostly the database.
+Per line the chain, create throughput under wrk and the settle time, on a throwaway cluster with
+PostgreSQL's durable defaults: bench/README.md, section 5 ("Several nodes on one PostgreSQL").
 """
 
 from __future__ import annotations

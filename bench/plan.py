@@ -1,8 +1,8 @@
 """How much load each measurement gets: one place to read, and `--quick` for a smoke run.
 
 Every number here bounds a load in time or count. Motia gets longer runs than steprunner, not
-more requests: at ~0.2-0.3 s per call (a fresh Python process each), 15 s is 50 calls at one
-client; its event chain is capped by a time budget as well as by the pet count.
+more requests, since each of its calls starts a Python process (bench/README.md, section 1); its
+event chain is capped by a time budget as well as by the pet count.
 """
 
 from __future__ import annotations

@@ -129,8 +129,8 @@ def pin(pid: int, cores: set[int]) -> None:
     """Keep a server (every thread of it and of its children) on `cores`.
 
     Section 1 puts the server on core 0 and wrk on core 1: left to the scheduler, the two
-    single-threaded processes sometimes share a core, and a run's rate then halves (seen here:
-    the bare Starlette app gave 8,000 or 16,000 requests/s from one run to the next).
+    single-threaded processes sometimes share a core, and a run's rate then halves (bench/README.md,
+    section 1).
     """
     todo = [pid]
     while todo:

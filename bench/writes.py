@@ -2,36 +2,9 @@
 
     python bench/writes.py [--seconds 10] [--runs 1] [--root DIR] [--out bench/results/NAME.md]
 
-What it measures, and why: a create is cheap on its own, but every POST /py/pets sets off its
-chain of background steps (profile, feeding reminder, quarantine), each of which writes
-pets.json and commits to the event journal. Under sustained writes the question is whether the
-server keeps accepting creates quickly, and whether a plain read stays fast while all that
-background work shares the one event loop. So, per run, on a fresh DATA_DIR and a freshly
-started `python -m steprunner dev` (no OpenAI key: the AI step uses its fallback at once):
-
-1. one pet is created and its chain awaited (the pet the reader reads);
-2. for --seconds, wrk (the same one-thread wrk and Lua POST script as the other sections)
-   keeps 32 connections POSTing `/py/pets` with `Content-Type: application/json` and a valid
-   pet; meanwhile one keep-alive `http.client` connection in this process GETs that first pet
-   every 10 ms (the next GET is sent on the next 10 ms tick, or at once if one took longer);
-3. after the load: how long until every pet is `in_quarantine` with a profile (the chains have
-   settled), polling `GET /py/pets?limit=100` page by page every 0.1 s, with a deadline.
-
-Printed: POST requests/s, p50/p99 and non-2xx (wrk); GET p50/p99 and how many GETs; the settle
-time; how busy other processes kept the cores. Next to them the targets: POST >= 500/s at 32
-clients on these 2 cores, GET p99 < 20 ms under that load.
-
-`--root DIR` runs another checkout of the project (its steps/, services/, steprunner/) with this
-checkout's Python and packages, e.g. the old code for a before/after.
-
-Caveats: wrk and the reader share the machine's 2 cores with the server, and so do other
-processes on a shared machine ("other work" says how much). The reader is closed-loop: while one GET is stuck, no other is
-sent, so a long stall counts once, not once per 10 ms it lasted (p99 reads optimistic under
-stalls). The settle time is at the 0.1 s poll's resolution, and the polling adds a few GETs of
-100 pets each to the server's work. The store grows during the load (~1,200 pets after 10 s on
-the old code) and each write rewrites pets.json, so a longer run gives a lower rate. Kernel work
-done for our fsyncs and loopback traffic counts as "other work", and other processes' fsyncs
-slow ours without showing as CPU.
+Whether creates stay quick and a plain read stays fast while every create's chain of background
+writes shares the one event loop. What is measured, the targets and the caveats: bench/README.md,
+section 4 ("Writes under load").
 """
 
 from __future__ import annotations

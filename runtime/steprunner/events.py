@@ -1,33 +1,8 @@
 """Event delivery: journal first, then run the subscribers, at least once.
 
-Hot path: `publish` journals one delivery per subscriber, already claimed by this process, and
-starts the handlers at once -- an in-process queue with a durable write in front of it. What an
-API handler emits starts as soon as that handler has returned (`hold_deliveries`), so its
-response goes out first: a subscriber that works synchronously (a store write of tens of ms)
-would otherwise run while the request awaits its next journal write, and hold up the answer. The
-sweep (woken by retries and shutdowns, and every `poll_seconds` as a fallback) picks up what
-this process did not start itself: events from other processes, retries that came due, and
-claims abandoned by a process that died. With the journal on PostgreSQL, other nodes' work also
-wakes it (LISTEN/NOTIFY, `EventJournal.listen`), and the poll is only a safety net.
-
-Liveness: while this process runs, a beat every `lease_seconds / 3` renews the leases of what it
-runs and tells the journal it is alive (`heartbeat`); a claim is taken over when its lease ran
-out or its process is known gone (a pid on this host, or a node whose heartbeat lapsed).
-
-Observers (`add_observer`, the records of `steprunner.observe`) hear about emits and
-deliveries from here, and about requests and cron runs from the layers that run those
-(`notify`). Handlers get their `context` from `context_for`.
-
-Writing a delivery's outcome (ack, retry, dead letter) is retried a few times when the journal
-fails for a moment (`BOOKKEEPING_RETRY_DELAYS`), each failure logged.
-
-With the journal on PostgreSQL every handler runs in one transaction with the pet store
-(`run_in_transaction`, runtime/steprunner/journal/transaction.py): what it emits is kept and journaled
-as it returns, in the transaction that holds its store writes and its delivery's ack.
-
-Test-only: `STEPRUNNER_FAULT` (see `settings.Faults`) makes `publish` of chosen topics raise
-OSError or SIGKILL the process before anything is journaled, so tests can prove what happens
-when a step's state was written but its events never reached the journal.
+`publish` journals a delivery per subscriber and starts the handlers at once; a sweep picks up
+what this process did not start (other processes' events, retries, abandoned claims). The hot
+path, liveness, bookkeeping and the handler transaction are told in runtime/docs/events.md.
 """
 
 from __future__ import annotations

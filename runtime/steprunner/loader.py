@@ -1,17 +1,8 @@
 """Find, import and check every `*_step.py` under `steps/` and `src/` (as Motia 0.17 does).
 
-Start-up stops on the first problem with a message naming the file: an import error (with its
-traceback), a duplicate step name or an API route defined twice. What Motia only skips with a
-message -- a step whose config it refuses, a file without `config`, an old-style `*.step.py` --
-is skipped here too with an ERROR/WARN line, unless strict mode (`--strict`,
-`STEPRUNNER_STRICT=1`) asks for start-up to stop on it, as steprunner always did before.
-
-The `explains_itself` protocol: an exception whose class has the attribute
-`explains_itself = True` carries a message that is the whole story for a person starting
-the server (say a store's "pets.json is not valid JSON: fix or remove it", raised while a
-step module opens the store at import). Such an import failure is reported as one line,
-`<step file>: <message>`, without the traceback. Any other exception keeps its traceback: a
-SyntaxError or a bug in a step is worth it.
+Start-up stops on a problem with a message naming the file; what Motia only skips is skipped with
+a log line unless strict mode is on. The rules, and the `explains_itself` protocol for errors that
+need no traceback: runtime/docs/steps.md.
 """
 
 from __future__ import annotations
@@ -91,7 +82,7 @@ def discover(root: Path, strict: bool = False) -> list[Path]:
 
 
 def explains_itself(exc: BaseException) -> bool:
-    """Whether `exc`'s class says its message needs no traceback (see the module docstring)."""
+    """Whether `exc`'s class says its message needs no traceback (runtime/docs/steps.md)."""
     return getattr(type(exc), "explains_itself", False) is True
 
 

@@ -166,8 +166,7 @@ def settle_garbage_collector() -> None:
 
     Everything loaded so far (steps, schemas, the runtime) lives as long as the process: `gc.freeze()`
     moves it out of the collector's sight, and fewer, larger young-generation passes cut its
-    overhead. Measured with bench/writes.py: about 8% less CPU per create, and the slowest POSTs at
-    32 clients went from ~850 ms to ~300 ms (a full pass over every object paused the event loop).
+    overhead: a full pass over every object paused the event loop (measured: bench/README.md).
     """
     gc.collect()
     gc.freeze()

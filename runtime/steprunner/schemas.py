@@ -1,13 +1,9 @@
 """JSON Schema checks of step data: an event step's `input` and a stream's items.
 
-Both are checked on every delivery and every stream write, so the check is on the hot path of
-every event chain. jsonschema-rs (a compiled validator, the same Draft 2020-12 rules as the
-Python `jsonschema` package, draft picked by `$schema`) takes about 0.2 us where `jsonschema`
-took 20-40 us per item: under 32 clients creating pets the two checks were a fifth of the
-server's CPU (bench/writes.py with py-spy; docs/decisions.md#39).
-
-A validator is built once per schema by its owner (the loader's stream definition, the bus's
-cache per step) and kept.
+Both run on every delivery and every stream write, on the hot path of every event chain, so they
+use jsonschema-rs (a compiled validator, the same rules as the `jsonschema` package, the draft
+picked by `$schema`); what it saved: docs/decisions.md#39. A validator is built once per schema
+by its owner (the loader's stream definition, the bus's cache per step) and kept.
 """
 
 from __future__ import annotations

@@ -1,20 +1,8 @@
 """PostgreSQL, when DATABASE_URL is set: the process's connection pool for it, on a loop of its own.
 
-psycopg 3 and its pool (requirements.txt): the well-kept async driver, with a pool of its own.
-An async pool belongs to one event loop and lives only as long as that loop runs: opened on a
-loop that someone else's `asyncio.run` ends (a CLI command, a test, Motia's Python runner), its
-workers are cancelled mid-connect and the loop hangs as it closes. So each `Database` runs one
-loop on a thread of its own, with one pool on it, for the life of the process, and every caller
-hands its work to that loop: `await db.submit(coro)` from any event loop, `db.run(coro)` without
-one. The hop costs tens of microseconds a call (the JSON store's committer thread makes the same
-one). The coroutines handed over use `db.connection()` and `db.transaction()`, which work only there.
-That loop is uvloop's, as the server's is: each statement is a few loop callbacks and selector
-changes (psycopg waits on the socket), which asyncio's own loop runs in Python; uvloop took about
-10% off a database node's CPU per pet chain (bench/README.md).
-
-The pool holds STEPRUNNER_DATABASE_POOL_SIZE connections (10); a caller that waits
-STEPRUNNER_DATABASE_POOL_TIMEOUT_SECONDS (10) for one gets DatabaseBusy (runtime/steprunner/db/busy.py), not
-psycopg_pool's PoolTimeout: "try again", which the HTTP layer answers 503, not a failure of the database.
+An async pool dies with the loop it was opened on, so one loop on its own thread holds the pool for
+the life of the process and callers hand it their work (`submit`, `run`); a caller that waits too
+long for a connection gets DatabaseBusy. Why, and what the hop costs: runtime/docs/database.md.
 """
 
 from __future__ import annotations

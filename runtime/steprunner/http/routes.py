@@ -144,7 +144,7 @@ def query_params(request: Request) -> dict[str, str | list[str]]:
 
 def header_dict(request: Request) -> dict[str, str]:
     """`req["headers"]`: lower-case names, the first value of a repeated header (as `dict(request.headers)`
-    gives), decoded straight from the ASGI scope: `dict(Headers)` looks every name up again, ~5 us."""
+    gives), decoded straight from the ASGI scope: `dict(Headers)` looks every name up again (bench/README.md)."""
     headers: dict[str, str] = {}
     for name, value in request.scope["headers"]:
         headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))

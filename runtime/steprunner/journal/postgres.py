@@ -1,19 +1,7 @@
 """The event journal on PostgreSQL, when DATABASE_URL is set: every node shares the work.
 
-The same contract as the SQLite journal (runtime/steprunner/journal/contract.py), on the tables of
-`runtime/steprunner/db/migrations/0001_journal.sql`:
-- competing consumers: a claim locks the due rows `FOR UPDATE SKIP LOCKED`, so nodes claiming at
-  once each get different deliveries and never wait for one another;
-- leases on the database's clock (`now()`), renewed while a handler runs; a node also beats its
-  row in `steprunner_nodes`, and its claims are taken over when their lease ran out or its
-  heartbeat lapsed (`STEPRUNNER_LEASE_SECONDS`): a pid can only be checked on its own host;
-- wake-ups: journaling pending work (an emit by a process not delivering, a replay, the claims a
-  stopping node hands back) sends NOTIFY in the same transaction, and every delivering node
-  LISTENs on one connection of its own and sweeps at once; the poll stays as the safety net.
-- outcomes of a claim taken over meanwhile (a retry, a dead letter) are written only by the claim's
-  current owner, so a node that was presumed dead can't put back a delivery another node is running.
-
-Every call runs on the process's database loop (runtime/steprunner/db/pool.py), as the pet store's do.
+The SQLite journal's contract (journal/contract.py) on competing consumers, leases on the
+database's clock and LISTEN/NOTIFY wake-ups: runtime/docs/database.md.
 """
 
 from __future__ import annotations

@@ -1,23 +1,8 @@
 """One transaction per handler on PostgreSQL: what a handler writes commits when it returns, or not at all.
 
-While a step handler runs on steprunner with DATABASE_URL set, the runtime binds a
-`HandlerTransaction` to it (`EventBus.run_in_transaction`, for event, cron and API steps alike).
-The pet store's writes join it (`writing`), its reads see it once it has begun (`reading`), and
-the handler's emits are kept in it and journaled as it commits, together with the delivery's
-ack (runtime/steprunner/journal/postgres.py). So a crash, a timeout or an exception anywhere in the handler
-leaves neither the store writes nor the events, and the redelivery does both, once.
-
-It begins at the handler's first write, not when the handler starts: a handler that waits on an
-AI model first holds no connection and no row lock meanwhile. From then on it holds one pooled
-connection and the rows it wrote until it returns. An API step's middleware runs inside it too:
-the Idempotency-Key middleware's first write is the key (services/idempotency_pg.py), so the key
-commits with the change, or not at all.
-
-The binding is a context variable, so each handler's task sees its own, and the steps don't
-change (they don't know which store they have); `Database.submit` carries it to the database's
-loop, since asyncio runs the coroutine there in a copy of the caller's context. Real Motia, or
-the SQLite journal, never binds one: every store call is then its own transaction, as before.
-This module imports no psycopg (the bus imports it with or without a database).
+The store's writes join the handler's transaction (`writing`, `reading`) and its emits commit with
+it, so a crash leaves neither; why it begins at the first write and how the binding travels to the
+database's loop: runtime/docs/events.md. No psycopg here: the bus imports this module either way.
 """
 
 from __future__ import annotations

@@ -1,18 +1,7 @@
 """Where Motia Streams' items and their change log live, and how a process learns of changes.
 
-Two stores keep one contract (`StreamStore`), so the handler API and the WebSocket side
-(runtime/steprunner/streams/api.py and hub.py) are written once:
-- SQLite (`SqliteStreamStore`, the default): `stream_items` and `stream_changes` in
-  DATA_DIR/steprunner.db, written through the journal's thread; the processes of one machine
-  share it, and each tails the change log from a read connection of its own every
-  `SQLITE_POLL_SECONDS` while it has subscribers (SQLite can't notify another process).
-- PostgreSQL (runtime/steprunner/streams/store_pg.py) when DATABASE_URL is set: every node shares it, and
-  LISTEN/NOTIFY wakes the nodes at once.
-
-The rule both keep: `seq` numbers changes in commit order with no gaps a reader could see later
-(SQLite has one writer at a time), so a reader that has seen `seq` N has seen every change up to
-N, and a join's snapshot (its sync data and the highest `seq`, read together) says exactly which
-changes the new subscription still needs.
+One contract (`StreamStore`) and its SQLite implementation; PostgreSQL's is store_pg.py. Both
+number changes in commit order, which is what lets a join miss nothing: runtime/docs/streams.md.
 """
 
 from __future__ import annotations

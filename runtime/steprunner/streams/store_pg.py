@@ -1,19 +1,7 @@
 """Motia Streams' items and change log on PostgreSQL, when DATABASE_URL is set: every node shares them.
 
-The same contract as the SQLite store (runtime/steprunner/streams/store.py), on the tables of
-`runtime/steprunner/db/migrations/0002_streams.sql`:
-- a write is one statement (one transaction in autocommit, one round trip): it takes the next
-  `seq` from the one row of `steprunner_stream_seq` (whose lock it holds until it commits, so
-  changes commit in `seq` order and a reader never sees change N+1 before change N), writes the
-  item and its change row, and sends NOTIFY, which PostgreSQL delivers at commit: a node woken
-  finds the row there;
-- each node with streams LISTENs on a connection of its own and reads the log at once when
-  woken; the poll (`STEPRUNNER_POLL_SECONDS`, the journal's safety net too) covers a lost connection;
-- a join's sync data and the `seq` it is current to come from one statement, so one snapshot.
-
-The cost: stream writes are serialized across the nodes on that row (one statement each, the
-lock held for no round trip), which suits status and progress streams, not thousands of writes a second.
-Every call runs on the process's database loop (runtime/steprunner/db/pool.py).
+The SQLite store's contract (streams/store.py) with one-statement writes ordered by a counter row
+and LISTEN/NOTIFY wake-ups; the rule and its cost: runtime/docs/streams.md.
 """
 
 from __future__ import annotations

@@ -1,35 +1,7 @@
 """The built-in pages and their internal API: flow view with live traces, OpenAPI, API docs.
 
-Public routes, where users of Motia and of Python web frameworks look for them:
-
-    GET /               the flow view and traces (Motia serves its Workbench at the root)
-    GET /openapi.json   the OpenAPI 3.1 document of the API steps
-    GET /docs           Swagger UI, its assets served from the `swagger-ui-bundle-v2` package
-
-A step route always wins: they are mounted after the step routes, so a step that declares
-`GET /` or `GET /docs` gets it. The same pages stay reachable under the reserved prefix
-(`/__steprunner/`, `/__steprunner/docs`, `/__steprunner/openapi.json`), which the loader
-refuses to steps; the pages themselves only ever call those prefixed URLs.
-
-Internal API (all under `/__steprunner/`): `flows`, `flow?name=F` (every step without
-`name`), `PUT positions` (save a dragged node to motia-workbench.json), `traces`,
-`traces/{id}`, `trace-stream` (server-sent events) and `streams` (each `*_stream.py`: name,
-file, JSON schema; the page reads a group's items over the streams' own WebSocket). Nothing is fetched from elsewhere:
-the page works on 127.0.0.1 with no internet.
-
-With `STAFF_API_KEY` set, every data route (the internal API, both `openapi.json`) needs
-`Authorization: Bearer <key>` (`needs_staff_key`); the pages' HTML and static files, and
-`/__steprunner/health`, stay public: they hold no data. The pages ask for the key on a 401
-and keep it in sessionStorage.
-
-Tracebacks (and the project's absolute paths) are shown in the trace view only while the
-server is bound to loopback: the person reading them is then on this machine. Bound to any
-other address, they are removed from what the trace view answers (runtime/steprunner/web/redaction.py).
-
-In database mode (`sharing`, runtime/steprunner/web/trace_share.py) the trace view shows every node's
-records: a read first folds in what the others shared since, and while a browser is subscribed
-they are folded in as they are shared. Another node's records come without tracebacks and with
-its paths replaced, whatever either node is bound to.
+Mounted after the step routes, so a step's own route always wins; the same pages stay under
+`/__steprunner/`. The routes, the staff key and what the trace view hides: runtime/docs/web.md.
 """
 
 from __future__ import annotations
@@ -216,7 +188,7 @@ class WebUI:
         return JSONResponse(detail if self.show_tracebacks else self.redaction(detail))
 
     def needs_staff_key(self, scope: MutableMapping[str, Any]) -> bool:
-        """Whether a request reads or changes data of the runtime's (see the module docstring)."""
+        """Whether a request reads or changes data of the runtime's (the staff key: runtime/docs/web.md)."""
         path: str = scope.get("path", "")
         if path in self._public_data_paths:
             return True

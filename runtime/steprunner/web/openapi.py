@@ -1,27 +1,7 @@
-"""The OpenAPI 3.1 document of a project, generated from its API steps' configs.
+"""The OpenAPI 3.1 document of a project, generated from its API steps' configs (nothing is declared twice).
 
-Everything comes from what a step already declares for Motia: `path` and `method`, the
-`:name` path parameters, `queryParams`, `bodySchema` (the request body), `responseSchema`
-(`{"201": schema, ...}`), `description` and `flows` (used as tags). Nothing is declared twice.
-
-Two things need care:
-
-- pydantic's `model_json_schema()` puts nested models under `$defs` and points at them with
-  `#/$defs/Name`. Inside an OpenAPI document `#` is the document, not the schema, so those
-  definitions are moved to `components/schemas` and every reference rewritten; two steps that
-  define the same model share one component, and two different models that happen to share a
-  name get `Name2`, `Name3`, ... (draft-07 style `definitions` are handled the same way). A
-  top-level schema with a `title` (a pydantic model) becomes a named component too, so the
-  docs page lists the models.
-- The runtime itself answers some requests, whatever the handler would say: 500 when a
-  handler raises, and 400 / 413 for a body that is not JSON or is too large. Those responses
-  are documented on every operation they can happen on (merged with `anyOf` when the step
-  declares the same status), so the document tells the truth about the live server.
-
-A step's Motia `middleware` may change what an operation takes or answers (a header it reads, a
-401 it gives). A middleware function says so with an `openapi` attribute, a dict with
-`parameters` (OpenAPI parameter objects) and `responses` (`{"401": "why"}`); both are added to
-every operation that uses it. Motia ignores the attribute.
+How pydantic's `$defs` become components, which runtime answers are documented on every
+operation, and a middleware's `openapi` attribute: runtime/docs/web.md.
 """
 
 from __future__ import annotations

@@ -1,27 +1,8 @@
 """Live traces of every node, when DATABASE_URL is set: one trace id shows its whole chain, whichever node ran each part.
 
-Writing, off the request's path: the recorder tells the share of every record this process makes
-(`TraceRecorder.tap`), which only appends it to a bounded queue. A flusher on the database's loop
-gathers the queue for `BATCH_SECONDS` (or until `BATCH_RECORDS` are queued) and writes it as one row
-of `steprunner_trace_batches` (`runtime/steprunner/db/migrations/0003_traces.sql`) in one statement, which also
-takes the batch's `seq` from the counter row (so batches commit in `seq` order, as stream changes
-do) and sends NOTIFY. Every record goes through the node's `Redaction` first: no traceback and no
-absolute path of this machine reaches the database, whatever the node is bound to. Every node trims
-the table now and then to the last `KEEP_SECONDS` and the newest `KEEP_RECORDS` records.
-
-Reading is lazy, as the recorder is: a node reads the other nodes' batches only when its traces are
-read (`catch_up`: before the trace list, a trace's detail, a new stream's snapshot) and while a
-browser is subscribed (`watch`: LISTEN on one more connection, opened at the first subscriber, and
-the poll, `STEPRUNNER_POLL_SECONDS`, as the safety net). A read takes the batches after the last one
-it read, at most the newest `FETCH_RECORDS` records (what the recorder would keep anyway).
-
-A record is the recorder's own (`steprunner.traces.Entry`: the frozen records of `steprunner.observe`
-and `LogLine`), written as `[time, kind, fields]` with its class's name as the kind and read back
-into that class by pydantic; one that does not validate (a kind a newer node added) is skipped.
-
-Lost, and acceptable for observability (nothing else reads them): what a process had queued when it
-died, a batch whose write failed (logged once until writing works again), what did not fit the
-queue while the database was slow, and the whole table if the database crashes (UNLOGGED).
+Records are batched off the request's path into one table and read lazily by the other nodes;
+what is written, when it is read and what may be lost: runtime/docs/traces.md, and why
+docs/decisions.md#40.
 """
 
 from __future__ import annotations

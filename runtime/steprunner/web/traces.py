@@ -1,30 +1,8 @@
-"""Live traces: what each request, event and cron tick set off, kept in memory for the page.
+"""Live traces: what each request, event and cron tick set off, kept in memory for the flow view.
 
-The recorder observes the event bus (`bus.add_observer(recorder.observe)`: the records of
-`steprunner.observe`) and every log line (`steprunner.log.add_listener`),
-and groups them by trace id. A trace is `running` while its request or cron handler runs or
-an event it emitted has not been handled for good yet; then `ok`, or `error` when the request
-answered 5xx, the cron handler raised or a delivery was dead-lettered. A delivery that failed
-and will be retried shows as `retried`, and its later attempt as a step of its own.
-
-It is bounded: the newest `max_traces` traces, at most `max_entries` steps and log lines in
-each, at most `max_total` entries in all (the oldest traces go first), log fields cut at
-2,000 characters; a few tens of MB at worst. Without DATABASE_URL it is local to the process:
-with `--workers N` each worker shows what it ran itself, and a trace whose events another
-process handles stays `running` here. With it, every process is a node that shares what it
-records and folds in what the others recorded (`ingest`, runtime/steprunner/web/trace_share.py): spans
-and log lines are marked with the node that ran them (`node`), and since another node's records
-arrive late, a trace's fold does not depend on their order (an emit may come after the delivery
-it set off ended).
-
-Browsers are told about changes by server-sent events (`subscribe`): changes within a short
-window are coalesced into one message per trace, so a burst of log lines costs one update.
-
-While no browser is subscribed, an observer call or log line (a record: `Entry`) is only queued
-(`_raw`, bounded) and turned into traces when someone reads them (`summaries`, `detail`, a new subscriber):
-building them at once cost ~10 us of a ~50 us GET, for pages nobody had open.
-Observers may be called from any thread (a handler may log from a worker thread); state is
-guarded by a lock and pushes are handed to the event loop.
+The recorder observes the bus and the log, groups records by trace id, and builds traces only
+when someone reads them; bounded, shared between nodes with DATABASE_URL (web/trace_share.py).
+States, bounds and threading: runtime/docs/traces.md.
 """
 
 from __future__ import annotations
