@@ -31,7 +31,10 @@ BODY = {
     "deletedAt": None,
     "purgeAt": None,
     "profile": {
-        "bio": "Milo 5 is a lovely cat waiting for a loving home. Our staff are still getting to know Milo 5 and will share more about their personality soon.",
+        "bio": (
+            "Milo 5 is a lovely cat waiting for a loving home. "
+            "Our staff are still getting to know Milo 5 and will share more about their personality soon."
+        ),
         "breedGuess": "Domestic Mixed Breed",
         "temperamentTags": ["friendly", "curious", "adaptable"],
         "adopterHints": (

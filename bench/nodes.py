@@ -145,7 +145,8 @@ def line(r: dict[str, Any]) -> str:
     c, p = r["chain"], r["post"]
     settle_text = f"{r['settle_s']:.1f} s" if r["settle_s"] is not None else f"not within {SETTLE_DEADLINE_S:g} s"
     return (
-        f"chain p50 {_ms(c['p50_ms'])} p99 {_ms(c['p99_ms'])} ms; POST {p['rps']:,.1f}/s p50 {_ms(p['p50_ms'])} p99 {_ms(p['p99_ms'])} ms, "
+        f"chain p50 {_ms(c['p50_ms'])} p99 {_ms(c['p99_ms'])} ms; "
+        f"POST {p['rps']:,.1f}/s p50 {_ms(p['p50_ms'])} p99 {_ms(p['p99_ms'])} ms, "
         f"non-2xx {p['non_2xx']}; {r['pets']} pets settled {settle_text} after; other work {r['other_work']:.0%}"
     )
 
@@ -163,31 +164,35 @@ def run(seconds: float, pets: int, counts: list[int], log: Any = print) -> dict[
 
 def markdown(result: dict[str, Any], info: dict[str, Any], command: str) -> str:
     out = [
-        f"Measured {info['date']} on {info['cores']} cores ({info['cpu']}, {info['memory_gb']} GB), Python {info['python']}, "
+        f"Measured {info['date']} on {info['cores']} cores ({info['cpu']}, {info['memory_gb']} GB), "
+        f"Python {info['python']}, "
         f"{info['wrk'] or 'wrk ?'}, PostgreSQL from `{result['postgres']}` (fsync on); commit {info['commit']}.",
         "",
         f"Command: `{command}`",
         "",
-        f"Chain: {result['pets']} pets one at a time, POST -> `in_quarantine` with its fallback profile (on several nodes the "
-        f"POSTs go round the nodes and each pet is read on the next one). Creates: wrk for {result['seconds']:g} s at "
-        f"{result['clients']} connections in all, split over the nodes, every create setting off its chain; p50 is the "
-        "median of the nodes' p50s, p99 the worst node's. Settled: every pet `in_quarantine` with a profile, from the end "
-        "of the load. Every process shares the same cores: nodes, PostgreSQL, wrk.",
+        f"Chain: {result['pets']} pets one at a time, POST -> `in_quarantine` with its fallback profile (on several "
+        f"nodes the POSTs go round the nodes and each pet is read on the next one). Creates: wrk for "
+        f"{result['seconds']:g} s at {result['clients']} connections in all, split over the nodes, every create "
+        "setting off its chain; p50 is the median of the nodes' p50s, p99 the worst node's. Settled: every pet "
+        "`in_quarantine` with a profile, from the end of the load. Every process shares the same cores: nodes, "
+        "PostgreSQL, wrk.",
         "",
-        "| setup | chain p50 / p99 ms | POST requests/s | POST p50 / p99 ms | non-2xx | pets | settled after load s | other work |",
+        "| setup | chain p50 / p99 ms | POST requests/s | POST p50 / p99 ms | non-2xx | pets "
+        "| settled after load s | other work |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["lines"]:
         c, p = r["chain"], r["post"]
         settle_text = f"{r['settle_s']:.1f}" if r["settle_s"] is not None else f"not in {SETTLE_DEADLINE_S:g}"
         out.append(
-            f"| {r['label']} | {_ms(c['p50_ms'])} / {_ms(c['p99_ms'])} | {p['rps']:,.1f} | {_ms(p['p50_ms'])} / {_ms(p['p99_ms'])} | "
+            f"| {r['label']} | {_ms(c['p50_ms'])} / {_ms(c['p99_ms'])} | {p['rps']:,.1f} "
+            f"| {_ms(p['p50_ms'])} / {_ms(p['p99_ms'])} | "
             f"{p['non_2xx']} | {r['pets']:,} | {settle_text} | {r['other_work']:.0%} |"
         )
     out += [
         "",
-        '"Other work": CPU used by processes that are not this run\'s children, as a share of all cores; on the postgres '
-        "lines that is mostly PostgreSQL itself.",
+        '"Other work": CPU used by processes that are not this run\'s children, as a share of all cores; '
+        "on the postgres lines that is mostly PostgreSQL itself.",
     ]
     return "\n".join(out) + "\n"
 
@@ -204,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     info = machine.describe()
     print(
-        f"machine: {info['cores']} cores, {info['cpu_busy_before']:.0%} busy, load average {info['load_average_before']:.2f}",
+        f"machine: {info['cores']} cores, {info['cpu_busy_before']:.0%} busy, "
+        f"load average {info['load_average_before']:.2f}",
         flush=True,
     )
     try:

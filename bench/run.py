@@ -62,9 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - started:6.0f}s] {message}", flush=True)
 
     results: dict[str, Any] = {"machine": machine.describe(), "plan": {**plan.as_dict(), "quick": args.quick}}
-    log(
-        f"machine: {results['machine']['cores']} cores, Python {results['machine']['python']}, {results['machine']['cpu_busy_before']:.0%} busy"
-    )
+    box = results["machine"]
+    log(f"machine: {box['cores']} cores, Python {box['python']}, {box['cpu_busy_before']:.0%} busy")
     runners = {"compare": compare.run, "growth": growth.run, "workers": workers.run, "writes": writes.section}
     busy = results["machine"]["cpu_busy_sections"] = {}
     other = results["machine"]["other_work_sections"] = {}

@@ -87,21 +87,26 @@ def main() -> None:
     ms = lambda s: s * 1000  # noqa: E731
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
     print(
-        f"load: wrk -t1 -c{CONNECTIONS} -d{DURATION} on 127.0.0.1; journal sync {os.environ.get('STEPRUNNER_JOURNAL_SYNC', 'FULL')}\n"
+        f"load: wrk -t1 -c{CONNECTIONS} -d{DURATION} on 127.0.0.1; "
+        f"journal sync {os.environ.get('STEPRUNNER_JOURNAL_SYNC', 'FULL')}\n"
     )
     print("| measure | requests/s | p50 ms | p99 ms |")
     print("|---|---:|---:|---:|")
     print(
-        f"| GET /ping (trivial API step), {CONNECTIONS} clients | {ping['rps']:.0f} | {ping['p50']:.2f} | {ping['p99']:.2f} |"
+        f"| GET /ping (trivial API step), {CONNECTIONS} clients "
+        f"| {ping['rps']:.0f} | {ping['p50']:.2f} | {ping['p99']:.2f} |"
     )
     print(
-        f"| POST /emit (API step + one emit), {CONNECTIONS} clients | {emit['rps']:.0f} | {emit['p50']:.2f} | {emit['p99']:.2f} |"
+        f"| POST /emit (API step + one emit), {CONNECTIONS} clients "
+        f"| {emit['rps']:.0f} | {emit['p50']:.2f} | {emit['p99']:.2f} |"
     )
     print(
-        f"| emit -> handler start, idle ({len(idle)} events) | | {ms(statistics.median(idle)):.2f} | {ms(quantile(idle, 0.99)):.2f} |"
+        f"| emit -> handler start, idle ({len(idle)} events) "
+        f"| | {ms(statistics.median(idle)):.2f} | {ms(quantile(idle, 0.99)):.2f} |"
     )
     print(
-        f"| emit -> handler start, under the POST load ({len(loaded)} events) | | {ms(statistics.median(loaded)):.2f} | {ms(quantile(loaded, 0.99)):.2f} |"
+        f"| emit -> handler start, under the POST load ({len(loaded)} events) "
+        f"| | {ms(statistics.median(loaded)):.2f} | {ms(quantile(loaded, 0.99)):.2f} |"
     )
     if ping["non2xx"] or emit["non2xx"]:
         print(f"\nnon-2xx responses: ping {ping['non2xx']}, emit {emit['non2xx']}")

@@ -71,7 +71,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
     options = uvicorn_options(settings)
     also = f" and {len(streams)} stream{'s' * (len(streams) != 1)}" if streams else ""
     print(
-        f"steprunner: {len(steps)} steps{also} from {settings.root}{_folders(settings.root)}, data in {settings.data_dir}, http://{host}:{port}",
+        f"steprunner: {len(steps)} steps{also} from {settings.root}{_folders(settings.root)}, "
+        f"data in {settings.data_dir}, http://{host}:{port}",
         flush=True,
     )
     if args.workers > 1:
@@ -120,8 +121,8 @@ def cmd_db(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not settings.database_url:
         print(
-            "db migrate: DATABASE_URL is not set (in the environment or .env): without it the data lives in DATA_DIR and "
-            "there is nothing to migrate",
+            "db migrate: DATABASE_URL is not set (in the environment or .env): without it the data lives in "
+            "DATA_DIR and there is nothing to migrate",
             file=sys.stderr,
         )
         return 2
@@ -199,7 +200,8 @@ async def _events(args: argparse.Namespace, settings: Settings, journal: EventJo
         print("\ndead-lettered (replay with `python -m steprunner events replay ID`):")
         for r in dead:
             print(
-                f"  #{r['id']} {r['topic']} -> {r['step']} tries={r['attempts']} trace={r['trace_id'][:8]} data={r['data'][:80]}"
+                f"  #{r['id']} {r['topic']} -> {r['step']} tries={r['attempts']} trace={r['trace_id'][:8]} "
+                f"data={r['data'][:80]}"
             )
             print(f"      last error: {r['last_error']}")
     return 0
@@ -274,7 +276,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--strict",
         action="store_true",
-        help="refuse what Motia only warns about: invalid step configs, *.step.py files, undeclared emits (also STEPRUNNER_STRICT=1)",
+        help=(
+            "refuse what Motia only warns about: invalid step configs, *.step.py files, undeclared emits "
+            "(also STEPRUNNER_STRICT=1)"
+        ),
     )
     sub = p.add_subparsers(dest="command", required=True)
 

@@ -35,7 +35,7 @@ def motia_wrapped(result: Any) -> Any:
 
 
 class State:
-    """Motia's `context.state`: JSON values by (group, key), persisted in the journal (shared by every node on PostgreSQL).
+    """Motia's `context.state`: JSON values by (group, key), kept in the journal (every node's, on PostgreSQL).
 
     Return shapes are Motia's Python ones: `get` and `get_group` wrap (`motia_wrapped`); `set`
     returns the value, `delete` the value deleted (or None), `clear` None.
@@ -96,7 +96,10 @@ class Context:
             raise TypeError(f"{self._step.name}: emit takes {{'topic': str, 'data': ...}}, got {event!r}")
         topic = event["topic"]
         if topic not in self._step.emits:
-            message = f"step {self._step.name!r} emitted topic {topic!r}, which is not in its config `emits` {sorted(self._step.emits)}"
+            message = (
+                f"step {self._step.name!r} emitted topic {topic!r}, "
+                f"which is not in its config `emits` {sorted(self._step.emits)}"
+            )
             if self._strict:
                 raise UndeclaredEmitError(message)
             self.logger.error(f"{message}: event dropped", {"topic": topic})

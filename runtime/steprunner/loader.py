@@ -172,7 +172,8 @@ def load_steps(root: Path, strict: bool | None = None) -> list[Step]:
             key = route_key(step.config)
             if key in routes:
                 raise StepLoadError(
-                    f"{step.file}: config.path: route {step.config.method} {step.config.path} is already defined by {routes[key]}"
+                    f"{step.file}: config.path: route {step.config.method} {step.config.path} "
+                    f"is already defined by {routes[key]}"
                 )
             routes[key] = step.file
         steps.append(step)

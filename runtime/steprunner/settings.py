@@ -65,9 +65,10 @@ DATABASE_POLL_SECONDS = 5.0
 def database_url_from_env() -> str | None:
     """DATABASE_URL (`postgresql://user:password@host:port/db`), or None when unset or empty.
 
-    The one place that reads it: set, the pets, the event journal, state, cron tick claims and
-    idempotency keys (and, in a later slice, streams) live in that PostgreSQL database and several
-    nodes share them; unset, everything stays in DATA_DIR (the embedded default). SettingsError for anything but a PostgreSQL URL.
+    The one place that reads it: set, the pets, the event journal, state, cron tick claims,
+    idempotency keys, stream items and shared traces live in that PostgreSQL database and several
+    nodes share them; unset, everything stays in DATA_DIR (the embedded default). SettingsError
+    for anything but a PostgreSQL URL.
     """
     url = (os.environ.get(DATABASE_VARIABLE) or "").strip()
     if not url:
@@ -170,7 +171,8 @@ class Faults:
             action, _, topic = item.partition(":")
             if action not in ("fail", "kill") or not topic:
                 raise SettingsError(
-                    f"{FAULT_VARIABLE}: {item!r} is not `fail:<topic>` or `kill:<topic>` (a test-only setting; unset it)"
+                    f"{FAULT_VARIABLE}: {item!r} is not `fail:<topic>` or `kill:<topic>` "
+                    "(a test-only setting; unset it)"
                 )
             (fail if action == "fail" else kill).add(topic)
         return cls(frozenset(fail), frozenset(kill))
@@ -209,7 +211,8 @@ class Settings:
     def from_env(cls, root: Path) -> Settings:
         database_url = database_url_from_env()
         if database_url is not None:
-            database_pool_from_env()  # read again by runtime/steprunner/db/pool.py; a bad value stops start-up here, named
+            # read again by runtime/steprunner/db/pool.py; a bad value stops start-up here, named
+            database_pool_from_env()
         return cls(
             root=root.resolve(),
             host=os.environ.get("HOST") or "127.0.0.1",

@@ -16,4 +16,5 @@ RETRY_AFTER_SECONDS = 1
 
 
 class DatabaseBusy(Exception):
-    """No pooled connection in time: this node runs more at once than its pool holds, or the database is overloaded or out of reach."""
+    """No pooled connection in time: this node runs more at once than its pool holds, or the database is
+    overloaded or out of reach."""

@@ -102,9 +102,9 @@ class Database:
             await asyncio.wait_for(self._handler_slots.acquire(), self.pool_settings.timeout_seconds)
         except TimeoutError:
             raise DatabaseBusy(
-                f"database {describe(self.url)}: all {self.handler_connections} connections this process keeps for handlers stayed "
-                f"busy for {self.pool_settings.timeout_seconds:g} s (long handlers, rows locked by others, or a pool too small for the "
-                f"load: {DATABASE_POOL_SIZE_VARIABLE})"
+                f"database {describe(self.url)}: all {self.handler_connections} connections this process keeps "
+                f"for handlers stayed busy for {self.pool_settings.timeout_seconds:g} s (long handlers, rows locked "
+                f"by others, or a pool too small for the load: {DATABASE_POOL_SIZE_VARIABLE})"
             ) from None
         try:
             return await self._get(pool)
@@ -118,9 +118,9 @@ class Database:
             return await pool.getconn()
         except PoolTimeout:
             raise DatabaseBusy(
-                f"database {describe(self.url)}: no connection of this process's {self.pool_settings.size} came free within "
-                f"{self.pool_settings.timeout_seconds:g} s (the database is overloaded or out of reach, or this node runs more at once "
-                f"than its pool holds: {DATABASE_POOL_SIZE_VARIABLE})"
+                f"database {describe(self.url)}: no connection of this process's {self.pool_settings.size} came "
+                f"free within {self.pool_settings.timeout_seconds:g} s (the database is overloaded or out of reach, "
+                f"or this node runs more at once than its pool holds: {DATABASE_POOL_SIZE_VARIABLE})"
             ) from None
 
     async def give_back(self, conn: AsyncConnection[Any]) -> None:

@@ -26,12 +26,15 @@ NODES_KEPT = "1 hour"  # a node row that long lapsed is gone (its claims were ta
 
 _INSERT = f"""
 WITH new AS (
-    INSERT INTO steprunner_deliveries (topic, step, data, trace_id, status, attempts, max_attempts, available_at, lease_owner, lease_until)
-    SELECT r.topic, r.step, r.data, r.trace_id, CASE WHEN r.claimed THEN 'claimed' ELSE 'pending' END, CASE WHEN r.claimed THEN 1 ELSE 0 END,
+    INSERT INTO steprunner_deliveries
+           (topic, step, data, trace_id, status, attempts, max_attempts, available_at, lease_owner, lease_until)
+    SELECT r.topic, r.step, r.data, r.trace_id,
+           CASE WHEN r.claimed THEN 'claimed' ELSE 'pending' END, CASE WHEN r.claimed THEN 1 ELSE 0 END,
            r.max_attempts, now() + make_interval(secs => r.delay),
            CASE WHEN r.claimed THEN %(owner)s END, CASE WHEN r.claimed THEN now() + make_interval(secs => %(lease)s) END
     FROM unnest(%(topics)s::text[], %(steps)s::text[], %(data)s::text[], %(traces)s::text[], %(max_attempts)s::int[],
-                %(delays)s::float8[], %(claimed)s::bool[]) WITH ORDINALITY AS r(topic, step, data, trace_id, max_attempts, delay, claimed, n)
+                %(delays)s::float8[], %(claimed)s::bool[])
+         WITH ORDINALITY AS r(topic, step, data, trace_id, max_attempts, delay, claimed, n)
     ORDER BY r.n
     RETURNING id, status
 )
@@ -175,14 +178,15 @@ class PgJournal:
 
     async def dead_letter(self, delivery_id: int, error: str) -> None:
         await self._execute(
-            "UPDATE steprunner_deliveries SET status = 'dead', lease_owner = NULL, lease_until = NULL, last_error = %s, updated_at = now()"
-            " WHERE id = %s AND status = 'claimed' AND lease_owner = %s",
+            "UPDATE steprunner_deliveries SET status = 'dead', lease_owner = NULL, lease_until = NULL,"
+            " last_error = %s, updated_at = now() WHERE id = %s AND status = 'claimed' AND lease_owner = %s",
             (error, delivery_id, self.owner),
         )
 
     async def renew(self, lease_seconds: float) -> None:
         await self._execute(
-            "UPDATE steprunner_deliveries SET lease_until = now() + make_interval(secs => %s) WHERE status = 'claimed' AND lease_owner = %s",
+            "UPDATE steprunner_deliveries SET lease_until = now() + make_interval(secs => %s)"
+            " WHERE status = 'claimed' AND lease_owner = %s",
             (float(lease_seconds), self.owner),
         )
 
@@ -203,7 +207,8 @@ class PgJournal:
         async def work(conn: psycopg.AsyncConnection[Any]) -> int:
             cur = await conn.execute(
                 "UPDATE steprunner_deliveries SET status = 'pending', lease_owner = NULL, lease_until = NULL,"
-                " attempts = greatest(attempts - 1, 0), updated_at = now() WHERE status = 'claimed' AND lease_owner = %s",
+                " attempts = greatest(attempts - 1, 0), updated_at = now()"
+                " WHERE status = 'claimed' AND lease_owner = %s",
                 (self.owner,),
             )
             await conn.execute("DELETE FROM steprunner_nodes WHERE owner = %s", (self.owner,))
@@ -229,14 +234,16 @@ class PgJournal:
 
     async def stats(self) -> list[dict[str, Any]]:
         return await self._rows(
-            "SELECT topic, step, count(*) FILTER (WHERE status = 'pending') AS pending, count(*) FILTER (WHERE status = 'claimed') AS claimed,"
+            "SELECT topic, step, count(*) FILTER (WHERE status = 'pending') AS pending,"
+            " count(*) FILTER (WHERE status = 'claimed') AS claimed,"
             " count(*) FILTER (WHERE status = 'dead') AS dead FROM steprunner_deliveries GROUP BY topic, step"
             ' ORDER BY topic COLLATE "C", step COLLATE "C"'
         )
 
     async def dead_letters(self) -> list[dict[str, Any]]:
         return await self._rows(
-            "SELECT id, topic, step, data, trace_id, attempts, max_attempts, last_error FROM steprunner_deliveries WHERE status = 'dead' ORDER BY id"
+            "SELECT id, topic, step, data, trace_id, attempts, max_attempts, last_error FROM steprunner_deliveries"
+            " WHERE status = 'dead' ORDER BY id"
         )
 
     async def replay(self, delivery_id: int | None) -> int:
@@ -246,7 +253,10 @@ class PgJournal:
 
         async def work(conn: psycopg.AsyncConnection[Any]) -> int:
             cur = await conn.execute(
-                f"UPDATE steprunner_deliveries SET status = 'pending', attempts = 0, available_at = now(), updated_at = now() WHERE {where}".encode(),
+                (
+                    "UPDATE steprunner_deliveries SET status = 'pending', attempts = 0, available_at = now(),"
+                    f" updated_at = now() WHERE {where}"
+                ).encode(),
                 args,
             )
             if cur.rowcount:
@@ -261,7 +271,8 @@ class PgJournal:
         async def work(conn: psycopg.AsyncConnection[Any]) -> bool:
             cur = await conn.execute(
                 "WITH old AS (DELETE FROM steprunner_cron_ticks WHERE step = %(step)s AND tick < %(oldest)s)"
-                " INSERT INTO steprunner_cron_ticks (step, tick, owner) VALUES (%(step)s, %(tick)s, %(owner)s) ON CONFLICT DO NOTHING",
+                " INSERT INTO steprunner_cron_ticks (step, tick, owner) VALUES (%(step)s, %(tick)s, %(owner)s)"
+                " ON CONFLICT DO NOTHING",
                 {"step": step, "tick": tick, "oldest": tick - CRON_TICKS_KEPT_SECONDS, "owner": self.owner},
             )
             return cur.rowcount == 1
@@ -278,7 +289,8 @@ class PgJournal:
 
     async def state_set(self, group_id: str, key: str, value: Any) -> Any:
         await self._execute(
-            "INSERT INTO steprunner_state (group_id, key, value) VALUES (%s, %s, %s) ON CONFLICT (group_id, key) DO UPDATE SET value = EXCLUDED.value",
+            "INSERT INTO steprunner_state (group_id, key, value) VALUES (%s, %s, %s)"
+            " ON CONFLICT (group_id, key) DO UPDATE SET value = EXCLUDED.value",
             (group_id, key, json.dumps(value)),
             joins="write",
         )

@@ -193,7 +193,8 @@ class StreamHub:
         if sent is None:
             return (
                 401,
-                "A staff key is required: send `Authorization: Bearer <key>`, `?authToken=<key>` or the subprotocols `Authorization, <key>`",
+                "A staff key is required: send `Authorization: Bearer <key>`, `?authToken=<key>` "
+                "or the subprotocols `Authorization, <key>`",
             )
         if not is_staff_key(sent, self.staff_key):
             return 401, "Wrong staff key"

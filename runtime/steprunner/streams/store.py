@@ -66,7 +66,8 @@ class StreamStore(Protocol):
         ...
 
     async def snapshot(self, stream: str, group_id: str, item_id: str | None) -> tuple[Any, int]:
-        """A join's sync data (the group's items, or one item or None) and the `seq` it is current to, in one snapshot."""
+        """A join's sync data (the group's items, or one item or None) and the `seq` it is current to,
+        in one snapshot."""
         ...
 
     async def high_water(self) -> int:

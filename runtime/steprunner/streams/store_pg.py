@@ -29,12 +29,16 @@ _SET = f"""
 WITH {_NEXT_SEQ},
 i AS (
     INSERT INTO steprunner_stream_items (stream, group_id, id, item, created_at, seq)
-    SELECT %(stream)s::text, %(group)s::text, %(id)s::text, %(payload)s::text, %(created)s::double precision, n.seq FROM n
-    ON CONFLICT (stream, group_id, id) DO UPDATE SET item = EXCLUDED.item, created_at = EXCLUDED.created_at, seq = EXCLUDED.seq
+    SELECT %(stream)s::text, %(group)s::text, %(id)s::text, %(payload)s::text, %(created)s::double precision, n.seq
+    FROM n
+    ON CONFLICT (stream, group_id, id)
+    DO UPDATE SET item = EXCLUDED.item, created_at = EXCLUDED.created_at, seq = EXCLUDED.seq
     RETURNING seq, xmax = 0 AS created  -- a row just inserted has no xmax: a create
 )
 INSERT INTO steprunner_stream_changes (seq, stream, group_id, item_id, kind, payload)
-SELECT i.seq, %(stream)s::text, %(group)s::text, %(id)s::text, CASE WHEN i.created THEN 'create' ELSE 'update' END, %(payload)s::text FROM i
+SELECT i.seq, %(stream)s::text, %(group)s::text, %(id)s::text,
+       CASE WHEN i.created THEN 'create' ELSE 'update' END, %(payload)s::text
+FROM i
 RETURNING {_NOTIFY}
 """
 # A delete of no item takes a `seq` and logs nothing: a gap, which readers don't mind.
@@ -174,7 +178,8 @@ class PgStreamStore:
         async def work(conn: psycopg.AsyncConnection[Any]) -> list[Change]:
             rows = await (
                 await conn.execute(
-                    "SELECT seq, stream, group_id, item_id, kind, payload FROM steprunner_stream_changes WHERE seq > %s ORDER BY seq LIMIT %s",
+                    "SELECT seq, stream, group_id, item_id, kind, payload FROM steprunner_stream_changes"
+                    " WHERE seq > %s ORDER BY seq LIMIT %s",
                     (seq, limit),
                 )
             ).fetchall()

@@ -92,7 +92,7 @@ class WebUI:
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Begin recording (and sharing) traces and be ready to end the streams on Ctrl-C (call inside the event loop)."""
+        """Begin recording (and sharing) traces, ready to end the streams on Ctrl-C (call inside the event loop)."""
         self.recorder.bind(asyncio.get_running_loop())
         if self.sharing is not None:
             await self.sharing.start(self.recorder, self.redaction)

@@ -1,4 +1,4 @@
-"""Live traces of every node, when DATABASE_URL is set: one trace id shows its whole chain, whichever node ran each part.
+"""Live traces of every node, when DATABASE_URL is set: a trace shows its whole chain, whichever node ran each part.
 
 Records are batched off the request's path into one table and read lazily by the other nodes;
 what is written, when it is read and what may be lost: runtime/docs/traces.md, and why
@@ -242,7 +242,7 @@ class PgTraceShare:
             return int(row[0]) if row else 0
 
     async def _fetch(self, after: int) -> tuple[int, list[tuple[str, list[tuple[float, Entry]]]]]:
-        """The counter and the other nodes' batches after `after`, decoded (on the database's loop, off the server's)."""
+        """The counter and the other nodes' batches after `after`, decoded (on the database's loop)."""
         async with self.database.connection() as conn:
             rows = await (
                 await conn.execute(_FETCH, {"after": after, "node": self.node, "limit": FETCH_RECORDS})

@@ -182,7 +182,7 @@ class Subscriber:
 
 
 class Sharing(Protocol):
-    """Sharing traces with the other nodes (database mode: runtime/steprunner/web/trace_share.py), as the web UI uses it."""
+    """Sharing traces with the other nodes (database mode: web/trace_share.py), as the web UI uses it."""
 
     node: str  # this process's name among the nodes
 
