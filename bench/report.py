@@ -43,7 +43,8 @@ def _machine(m: dict[str, Any], plan: dict[str, Any]) -> list[str]:
     if noisy:
         lines += [
             "",
-            f"**Other work shared the cores during: {', '.join(noisy)}. Those numbers are lower than an idle machine's.**",
+            f"**Other work shared the cores during: {', '.join(noisy)}. "
+            "Those numbers are lower than an idle machine's.**",
         ]
     if plan.get("quick"):
         lines += ["", "**Quick run (`--quick`): short loads and small sizes, a smoke test, not a measurement.**"]
@@ -62,8 +63,9 @@ def _compare(c: dict[str, Any], plan: dict[str, Any]) -> list[str]:
     sr, mo, ce = c.get("steprunner", {}), c.get("motia", {}), c.get("ceiling", {})
     out = [
         f"pets.json starts with {plan['seed_pets']} pets on both runtimes. wrk, one thread, keep-alive: on steprunner "
-        f"and the ceiling the median (by requests/s) of {plan.get('repeats', 1)} runs of {plan['fast_seconds']:g} s per line; on Motia "
-        f"one run of {plan['motia_seconds']:g} s on a freshly started Motia for each line (it handles a few requests per second, and slows down as it runs). GETs pick ids at random; every POST "
+        f"and the ceiling the median (by requests/s) of {plan.get('repeats', 1)} runs of {plan['fast_seconds']:g} s "
+        f"per line; on Motia one run of {plan['motia_seconds']:g} s on a freshly started Motia for each line (it "
+        "handles a few requests per second, and slows down as it runs). GETs pick ids at random; every POST "
         "creates a pet and sets off its event chain. The chain is timed first, on the fresh server, one pet at a time: "
         f"{_get_n(sr)} pets on steprunner, {_get_n(mo)} on Motia"
         + (
@@ -88,14 +90,18 @@ def _compare(c: dict[str, Any], plan: dict[str, Any]) -> list[str]:
                 _f(b.get("rps")) if b.get("requests") != 0 else f"0 (none answered within {plan['motia_seconds']:g} s)"
             )
             out.append(
-                f"| {label}, {c_} {who}: requests/s | {_f(a.get('rps'))} | {motia_rps} | {_ratio(a.get('rps'), b.get('rps'))} more |"
+                f"| {label}, {c_} {who}: requests/s | {_f(a.get('rps'))} | {motia_rps} "
+                f"| {_ratio(a.get('rps'), b.get('rps'))} more |"
             )
             out.append(
-                f"| {label}, {c_} {who}: p50 / p99 ms | {_ms(a.get('p50_ms'))} / {_ms(a.get('p99_ms'))} | {_ms(b.get('p50_ms'))} / {_ms(b.get('p99_ms'))} | {_ratio(b.get('p50_ms'), a.get('p50_ms'))} faster (p50) |"
+                f"| {label}, {c_} {who}: p50 / p99 ms | {_ms(a.get('p50_ms'))} / {_ms(a.get('p99_ms'))} "
+                f"| {_ms(b.get('p50_ms'))} / {_ms(b.get('p99_ms'))} "
+                f"| {_ratio(b.get('p50_ms'), a.get('p50_ms'))} faster (p50) |"
             )
     a, b = sr.get("chain", {}), mo.get("chain", {})
     out.append(
-        f"| POST -> in_quarantine with profile: p50 / p99 ms | {_ms(a.get('p50_ms'))} / {_ms(a.get('p99_ms'))} | {_ms(b.get('p50_ms'))} / {_ms(b.get('p99_ms'))} | {_ratio(b.get('p50_ms'), a.get('p50_ms'))} faster (p50) |"
+        f"| POST -> in_quarantine with profile: p50 / p99 ms | {_ms(a.get('p50_ms'))} / {_ms(a.get('p99_ms'))} "
+        f"| {_ms(b.get('p50_ms'))} / {_ms(b.get('p99_ms'))} | {_ratio(b.get('p50_ms'), a.get('p50_ms'))} faster (p50) |"
     )
     errors = {
         k: v.get("errors")
@@ -109,7 +115,8 @@ def _compare(c: dict[str, Any], plan: dict[str, Any]) -> list[str]:
         out += ["", "Errors (non-2xx or socket errors): " + ", ".join(f"{k}: {v}" for k, v in errors.items())]
     out += [
         "",
-        "The ceiling: bare Starlette on the same uvicorn (uvloop, httptools), one process, a constant JSON body the size of a pet.",
+        "The ceiling: bare Starlette on the same uvicorn (uvloop, httptools), one process, "
+        "a constant JSON body the size of a pet.",
         "",
     ]
     out += [
@@ -121,7 +128,8 @@ def _compare(c: dict[str, Any], plan: dict[str, Any]) -> list[str]:
         a, b = ce.get(key, {}), sr.get(key, {})
         frac = "–" if not a.get("rps") or not b.get("rps") else f"{b['rps'] / a['rps']:.2f}"
         out.append(
-            f"| {c_} client{'s' if c_ > 1 else ''} | {_f(a.get('rps'))} | {_ms(a.get('p50_ms'))} / {_ms(a.get('p99_ms'))} | {_f(b.get('rps'))} | {frac} |"
+            f"| {c_} client{'s' if c_ > 1 else ''} | {_f(a.get('rps'))} "
+            f"| {_ms(a.get('p50_ms'))} / {_ms(a.get('p99_ms'))} | {_f(b.get('rps'))} | {frac} |"
         )
     if sr.get("rss_mb"):
         out += ["", f"steprunner's resident memory after this section: {sr['rss_mb']:.0f} MB."]
@@ -135,10 +143,11 @@ def _get_n(side: dict[str, Any]) -> str:
 def _growth(rows: list[dict[str, Any]], plan: dict[str, Any]) -> list[str]:
     out = [
         f"One request at a time; per size {plan['gets']} gets (random ids), {plan['lists']} lists (first page of 20), "
-        f"{plan['writes']} creates and {plan['writes']} updates ({plan['writes_largest']} each at the largest size, where "
-        "p99 is then the slowest but one or two). Each create waits for its pet's chain before the next.",
+        f"{plan['writes']} creates and {plan['writes']} updates ({plan['writes_largest']} each at the largest size, "
+        "where p99 is then the slowest but one or two). Each create waits for its pet's chain before the next.",
         "",
-        "| pets | pets.json MB | server RSS MB | start to ready s | create p50 / p99 ms | get p50 / p99 ms | update p50 / p99 ms | list p50 / p99 ms | chain p50 / p99 ms |",
+        "| pets | pets.json MB | server RSS MB | start to ready s | create p50 / p99 ms | get p50 / p99 ms "
+        "| update p50 / p99 ms | list p50 / p99 ms | chain p50 / p99 ms |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
@@ -151,17 +160,19 @@ def _growth(rows: list[dict[str, Any]], plan: dict[str, Any]) -> list[str]:
 
 def _workers(rows: list[dict[str, Any]]) -> list[str]:
     out = [
-        "32 clients, wrk as above (median of the runs); the chain first, one pet at a time. Two workers are two processes on one port "
-        "sharing DATA_DIR (pets.json under its file lock, the SQLite journal).",
+        "32 clients, wrk as above (median of the runs); the chain first, one pet at a time. Two workers are two "
+        "processes on one port sharing DATA_DIR (pets.json under its file lock, the SQLite journal).",
         "",
-        "| workers | GET requests/s | GET p50 / p99 ms | POST requests/s | POST p50 / p99 ms | chain p50 / p99 ms | RSS MB (all processes) |",
+        "| workers | GET requests/s | GET p50 / p99 ms | POST requests/s | POST p50 / p99 ms | chain p50 / p99 ms "
+        "| RSS MB (all processes) |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         g, p, c = r["get"], r["post"], r["chain"]
         out.append(
             f"| {r['workers']} | {_f(g['rps'])} | {_ms(g['p50_ms'])} / {_ms(g['p99_ms'])} | {_f(p['rps'])} | "
-            f"{_ms(p['p50_ms'])} / {_ms(p['p99_ms'])} | {_ms(c['p50_ms'])} / {_ms(c['p99_ms'])} | {_f(r['rss_mb'], 0)} |"
+            f"{_ms(p['p50_ms'])} / {_ms(p['p99_ms'])} | {_ms(c['p50_ms'])} / {_ms(c['p99_ms'])} "
+            f"| {_f(r['rss_mb'], 0)} |"
         )
     return out
 

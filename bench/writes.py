@@ -181,9 +181,11 @@ def line(r: dict[str, Any]) -> str:
         else f"NOT within {SETTLE_DEADLINE_S:g} s ({r['pets_settled']}/{r['pets']})"
     )
     return (
-        f"POST {p['rps']:,.1f}/s p50 {_ms(p['p50_ms'])} p99 {_ms(p['p99_ms'])} ms, non-2xx {p['non_2xx']}, socket errors {p['socket_errors']}; "
+        f"POST {p['rps']:,.1f}/s p50 {_ms(p['p50_ms'])} p99 {_ms(p['p99_ms'])} ms, non-2xx {p['non_2xx']}, "
+        f"socket errors {p['socket_errors']}; "
         f"GET p50 {_ms(g['p50_ms'])} p99 {_ms(g['p99_ms'])} ms over {g['n']} GETs ({g['non_200']} non-200); "
-        f"{r['pets']} pets settled {settle} after the load; other work {r['other_work']:.0%} of the cores ({r['cpu_busy_before']:.0%} busy just before)"
+        f"{r['pets']} pets settled {settle} after the load; other work {r['other_work']:.0%} of the cores "
+        f"({r['cpu_busy_before']:.0%} busy just before)"
     )
 
 
@@ -200,7 +202,8 @@ def markdown(
         m = machine_info
         out += [
             f"Measured {m['date']} on {m['cores']} cores ({m['cpu']}), Python {m['python']}, {m['wrk'] or 'wrk ?'}; "
-            f"code measured: `{result['root']}` at commit {result.get('root_commit')} (bench scripts at {m['commit']}).",
+            f"code measured: `{result['root']}` at commit {result.get('root_commit')} "
+            f"(bench scripts at {m['commit']}).",
             "",
         ]
     if command:
@@ -208,39 +211,48 @@ def markdown(
     if note:
         out += [note, ""]
     out += [
-        f"Fresh server and DATA_DIR per run, no OpenAI key. One pet created first; then {result['seconds']:g} s of wrk at "
-        f"{CLIENTS} connections POSTing /py/pets (every create sets off its chain), while one client GETs that first pet "
-        f"every {GET_EVERY_S * 1000:g} ms. Settled: every pet `in_quarantine` with a profile, polled every {SETTLE_POLL_S:g} s "
-        'from the end of the load. wrk and the reader share the 2 cores with the server. "Other work": the share of the '
-        "cores other processes (not this run's) used during the run, a few % on an idle machine.",
+        f"Fresh server and DATA_DIR per run, no OpenAI key. One pet created first; then {result['seconds']:g} s "
+        f"of wrk at {CLIENTS} connections POSTing /py/pets (every create sets off its chain), while one client GETs "
+        f"that first pet every {GET_EVERY_S * 1000:g} ms. Settled: every pet `in_quarantine` with a profile, polled "
+        f"every {SETTLE_POLL_S:g} s from the end of the load. wrk and the reader share the 2 cores with the server. "
+        '"Other work": the share of the cores other processes (not this run\'s) used during the run, a few % on an '
+        "idle machine.",
         "",
-        "| run | POST requests/s | POST p50 / p99 ms | non-2xx | GET p50 / p99 ms | GETs | pets | settled after load s | other work | busy just before |",
+        "| run | POST requests/s | POST p50 / p99 ms | non-2xx | GET p50 / p99 ms | GETs | pets "
+        "| settled after load s | other work | busy just before |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, r in enumerate(runs, 1):
         p, g = r["post"], r["get"]
         settle = f"{r['settle_s']:.1f}" if r["settle_s"] is not None else f"not in {SETTLE_DEADLINE_S:g}"
         out.append(
-            f"| {n} | {p['rps']:,.1f} | {_ms(p['p50_ms'])} / {_ms(p['p99_ms'])} | {p['non_2xx']} | {_ms(g['p50_ms'])} / {_ms(g['p99_ms'])} | "
+            f"| {n} | {p['rps']:,.1f} | {_ms(p['p50_ms'])} / {_ms(p['p99_ms'])} | {p['non_2xx']} "
+            f"| {_ms(g['p50_ms'])} / {_ms(g['p99_ms'])} | "
             f"{g['n']} | {r['pets']:,} | {settle} | {r['other_work']:.0%} | {r['cpu_busy_before']:.0%} |"
         )
     rps = [r["post"]["rps"] for r in runs]
     p99 = [r["get"]["p99_ms"] for r in runs]
+    rps_met = "yes" if statistics.median(rps) >= TARGET_POST_RPS else "**no**"
+    p99_met = "yes" if statistics.median(p99) < TARGET_GET_P99_MS else "**no**"
     out += [
         "",
-        f"Spread over {len(runs)} run{'s' if len(runs) > 1 else ''}: POST {min(rps):,.1f}-{max(rps):,.1f}/s (median {statistics.median(rps):,.1f}); "
+        f"Spread over {len(runs)} run{'s' if len(runs) > 1 else ''}: "
+        f"POST {min(rps):,.1f}-{max(rps):,.1f}/s (median {statistics.median(rps):,.1f}); "
         f"GET p99 {_ms(min(p99))}-{_ms(max(p99))} ms (median {_ms(statistics.median(p99))}).",
         "",
         "| target | measured (median of runs) | met? |",
         "|---|---|---|",
-        f"| POST /py/pets, {CLIENTS} clients: >= {TARGET_POST_RPS:g} requests/s | {statistics.median(rps):,.1f}/s | {'yes' if statistics.median(rps) >= TARGET_POST_RPS else '**no**'} |",
-        f"| GET /py/pets/:id under that load: p99 < {TARGET_GET_P99_MS:g} ms | {_ms(statistics.median(p99))} ms | {'yes' if statistics.median(p99) < TARGET_GET_P99_MS else '**no**'} |",
+        f"| POST /py/pets, {CLIENTS} clients: >= {TARGET_POST_RPS:g} requests/s "
+        f"| {statistics.median(rps):,.1f}/s | {rps_met} |",
+        f"| GET /py/pets/:id under that load: p99 < {TARGET_GET_P99_MS:g} ms "
+        f"| {_ms(statistics.median(p99))} ms | {p99_met} |",
     ]
     noisy = [str(n) for n, r in enumerate(runs, 1) if r["other_work"] > 0.10]
     if noisy:
         out += [
             "",
-            f"**Other processes used over 10% of the cores during run(s) {', '.join(noisy)}: those numbers are lower than an idle machine's.**",
+            f"**Other processes used over 10% of the cores during run(s) {', '.join(noisy)}: "
+            "those numbers are lower than an idle machine's.**",
         ]
     return "\n".join(out) + "\n"
 
@@ -256,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help=f"before each run, wait up to this long for the cores to be under {QUIET_BELOW:.0%} busy (default 0: don't)",
+        help=f"before each run, wait up to this long for the cores to be under {QUIET_BELOW:.0%}% busy "
+        "(default 0: don't)",
     )
     parser.add_argument("--note", help="a line for the page, e.g. what else was running on the machine")
     args = parser.parse_args(argv)
@@ -267,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.root} has no steps/ folder")
     info = machine.describe()
     print(
-        f"machine: {info['cores']} cores, {info['cpu_busy_before']:.0%} busy, load average {info['load_average_before']:.2f}",
+        f"machine: {info['cores']} cores, {info['cpu_busy_before']:.0%} busy, "
+        f"load average {info['load_average_before']:.2f}",
         flush=True,
     )
     result = run(

@@ -135,7 +135,8 @@ def connect(path: Path, sync: str = "FULL") -> sqlite3.Connection:
             conn.close()
         if "not a database" in str(exc) or "malformed" in str(exc):
             raise JournalError(
-                f"{path} is not a steprunner journal ({exc}): move it away (a new one is created) or set DATA_DIR to another folder"
+                f"{path} is not a steprunner journal ({exc}): move it away (a new one is created) "
+                "or set DATA_DIR to another folder"
             ) from None
         raise JournalError(f"{path} cannot be opened ({exc}): check DATA_DIR and its permissions") from None
     return conn
@@ -156,7 +157,8 @@ def insert_deliveries(
     for topic, step, data, trace_id, max_attempts, available_at in rows:
         claimed = owner is not None and available_at <= now
         cur = conn.execute(
-            "INSERT INTO deliveries (topic, step, data, trace_id, status, attempts, max_attempts, available_at, lease_owner, lease_until, created_at, updated_at)"
+            "INSERT INTO deliveries (topic, step, data, trace_id, status, attempts, max_attempts, available_at,"
+            " lease_owner, lease_until, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 topic,
@@ -182,14 +184,16 @@ def reclaim_abandoned(conn: sqlite3.Connection, me: str) -> int:
     """Put back claims whose lease ran out or whose owner process is gone."""
     now = time.time()
     n = conn.execute(
-        "UPDATE deliveries SET status='pending', lease_owner=NULL, lease_until=NULL, updated_at=? WHERE status='claimed' AND lease_until < ?",
+        "UPDATE deliveries SET status='pending', lease_owner=NULL, lease_until=NULL, updated_at=?"
+        " WHERE status='claimed' AND lease_until < ?",
         (now, now),
     ).rowcount
     owners = [r[0] for r in conn.execute("SELECT DISTINCT lease_owner FROM deliveries WHERE status='claimed'")]
     for owner in owners:
         if owner and owner_is_dead(owner, me):
             n += conn.execute(
-                "UPDATE deliveries SET status='pending', lease_owner=NULL, lease_until=NULL, updated_at=? WHERE status='claimed' AND lease_owner=?",
+                "UPDATE deliveries SET status='pending', lease_owner=NULL, lease_until=NULL, updated_at=?"
+                " WHERE status='claimed' AND lease_owner=?",
                 (now, owner),
             ).rowcount
     return n
@@ -203,7 +207,8 @@ def claim_due(conn: sqlite3.Connection, owner: str, limit: int, lease_until: flo
     marks = ",".join("?" * len(steps))
     rows = conn.execute(
         f"UPDATE deliveries SET status='claimed', lease_owner=?, lease_until=?, attempts=attempts+1, updated_at=?"
-        f" WHERE id IN (SELECT id FROM deliveries WHERE status='pending' AND available_at <= ? AND step IN ({marks}) ORDER BY id LIMIT ?)"
+        f" WHERE id IN (SELECT id FROM deliveries WHERE status='pending' AND available_at <= ?"
+        f" AND step IN ({marks}) ORDER BY id LIMIT ?)"
         f" RETURNING *",
         (owner, lease_until, now, now, *steps, limit),
     ).fetchall()
@@ -216,14 +221,16 @@ def ack(conn: sqlite3.Connection, delivery_id: int) -> None:
 
 def retry_later(conn: sqlite3.Connection, delivery_id: int, available_at: float, error: str) -> None:
     conn.execute(
-        "UPDATE deliveries SET status='pending', lease_owner=NULL, lease_until=NULL, available_at=?, last_error=?, updated_at=? WHERE id=?",
+        "UPDATE deliveries SET status='pending', lease_owner=NULL, lease_until=NULL, available_at=?, last_error=?,"
+        " updated_at=? WHERE id=?",
         (available_at, error, time.time(), delivery_id),
     )
 
 
 def dead_letter(conn: sqlite3.Connection, delivery_id: int, error: str) -> None:
     conn.execute(
-        "UPDATE deliveries SET status='dead', lease_owner=NULL, lease_until=NULL, last_error=?, updated_at=? WHERE id=?",
+        "UPDATE deliveries SET status='dead', lease_owner=NULL, lease_until=NULL, last_error=?, updated_at=?"
+        " WHERE id=?",
         (error, time.time(), delivery_id),
     )
 
@@ -233,13 +240,15 @@ def release(conn: sqlite3.Connection, owner: str, ids: list[int] | None = None) 
     now = time.time()
     if ids is None:
         return conn.execute(
-            "UPDATE deliveries SET status='pending', lease_owner=NULL, lease_until=NULL, attempts=MAX(attempts-1, 0), updated_at=? WHERE status='claimed' AND lease_owner=?",
+            "UPDATE deliveries SET status='pending', lease_owner=NULL, lease_until=NULL, attempts=MAX(attempts-1, 0),"
+            " updated_at=? WHERE status='claimed' AND lease_owner=?",
             (now, owner),
         ).rowcount
     n = 0
     for delivery_id in ids:
         n += conn.execute(
-            "UPDATE deliveries SET status='pending', lease_owner=NULL, lease_until=NULL, attempts=MAX(attempts-1, 0), updated_at=? WHERE id=? AND lease_owner=?",
+            "UPDATE deliveries SET status='pending', lease_owner=NULL, lease_until=NULL, attempts=MAX(attempts-1, 0),"
+            " updated_at=? WHERE id=? AND lease_owner=?",
             (now, delivery_id, owner),
         ).rowcount
     return n
@@ -270,7 +279,8 @@ def claim_cron_tick(conn: sqlite3.Connection, step: str, tick: int, owner: str) 
 
 def stats(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     return conn.execute(
-        "SELECT topic, step, SUM(status='pending') AS pending, SUM(status='claimed') AS claimed, SUM(status='dead') AS dead"
+        "SELECT topic, step, SUM(status='pending') AS pending, SUM(status='claimed') AS claimed,"
+        " SUM(status='dead') AS dead"
         " FROM deliveries GROUP BY topic, step ORDER BY topic, step"
     ).fetchall()
 
