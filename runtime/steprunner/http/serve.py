@@ -1,15 +1,8 @@
 """Serving the app with uvicorn: its limits, and a deadline for a request's headers.
 
-uvicorn 0.54 closes an idle connection only after a response (`timeout_keep_alive`). A
-connection that never completes a request head -- opened and left idle, or trickling a byte
-at a time -- stays open for ever, holding a file descriptor and counting toward
-`limit_concurrency`; about a thousand of them locked every client out. `HeaderDeadlineProtocol`
-closes a connection whose request headers have not all arrived within
-`STEPRUNNER_HEADER_TIMEOUT_SECONDS` of it opening or of its previous response, and answers
-431 (and closes) a request head larger than `MAX_HEAD_BYTES`, which httptools does not bound.
-
-The file-descriptor soft limit is raised to the hard limit at start-up, so that the limits
-above (and not the descriptor table) decide how many clients are served.
+uvicorn leaves a connection that never completes a request head open for ever, so
+`HeaderDeadlineProtocol` closes it after `STEPRUNNER_HEADER_TIMEOUT_SECONDS` and refuses a head
+past `MAX_HEAD_BYTES` (431). Why, and the descriptor limit: runtime/docs/web.md.
 """
 
 from __future__ import annotations

@@ -1,15 +1,8 @@
 """The flow graph the page draws, built from the step configs alone.
 
-A node per step, carrying what matters for its type: the route of an API step, the topics an
-event step subscribes to, the schedule of a cron step, the outside actor a noop stands for.
-An edge wherever a topic one step emits (or virtually emits) is one another step subscribes
-to (or virtually subscribes to), as Motia's Workbench draws them: labelled with the emit's
-`label` or else the topic, `virtual` when either end is only virtual (drawn dashed), and
-`conditional` when the emit says it may not happen (drawn in its own style).
-
-Positions come from motia-workbench.json; steps without one are placed by the layered
-layout (`steprunner.web.layout`), to the right of the nodes that already have a place so that
-nothing lands on top of a node someone arranged by hand.
+A node per step and an edge wherever one step's (virtual) emit is another's (virtual)
+subscription, as Motia's Workbench draws them; positions from motia-workbench.json, the rest
+placed by the layered layout. What a node and an edge carry: runtime/docs/web.md.
 """
 
 from __future__ import annotations
