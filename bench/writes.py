@@ -74,7 +74,7 @@ def _read_while(client: Client, pet_id: str, running: threading.Event) -> tuple[
 
 
 def measure(seconds: float, root: Path = REPO, log: Any = print) -> dict[str, Any]:
-    """One run on a fresh server and DATA_DIR (see the module docstring)."""
+    """One run on a fresh server and DATA_DIR (what it measures: bench/README.md, section 4)."""
     data = Path(tempfile.mkdtemp(prefix="bench-writes-"))
     busy_before = machine.cpu_busy()
     meter = machine.OtherWork()  # read after the server has stopped, so its CPU counts as ours
