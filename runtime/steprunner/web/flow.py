@@ -5,7 +5,9 @@ event step subscribes to, the schedule of a cron step, the outside actor a noop 
 An edge wherever a topic one step emits (or virtually emits) is one another step subscribes
 to (or virtually subscribes to), as Motia's Workbench draws them: labelled with the emit's
 `label` or else the topic, `virtual` when either end is only virtual (drawn dashed), and
-`conditional` when the emit says it may not happen (drawn in its own style).
+`conditional` when the emit says it may not happen (drawn in its own style), and `recovery`
+when it only re-sends what the flow already sends (see `catch_up_emits`; the page folds those
+away by default, so the main chain reads first).
 
 Positions come from motia-workbench.json; steps without one are placed by the layered
 layout (`steprunner.web.layout`), to the right of the nodes that already have a place so that
@@ -23,9 +25,9 @@ from steprunner.settings import cron_override_variable
 from steprunner.step_config import ApiConfig, CronConfig, EmitSpec, EventConfig, NoopConfig, topic_of
 from steprunner.web.layout import COMPONENT_GAP, Box, layered_layout
 
-NODE_WIDTH = 260.0
-NODE_HEADER = 46.0  # type badge and name
-NODE_LINE = 18.0  # one detail line
+NODE_WIDTH = 240.0
+NODE_HEADER = 34.0  # the name (the type badge sits on the top border)
+NODE_LINE = 15.0  # one detail line
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Link:
     label: str
     virtual: bool
     conditional: bool
+    recovery: bool
 
 
 def flow_names(steps: list[Step]) -> list[str]:
@@ -115,9 +118,30 @@ def node(step: Step) -> dict[str, Any]:
     return data
 
 
+def catch_up_emits(steps: list[Step]) -> set[tuple[str, str | None]]:
+    """The `(topic, label)` emits that exist for recovery: those of a catch-up sweep.
+
+    A sweep is a cron step all of whose topics other steps of the flow emit too: it re-sends work
+    that was lost (a process killed between a write and its event). Another step sending one of
+    the sweep's very emits (same topic and label) is catching up the same way, as a restore
+    resuming what a pet is still owed.
+    """
+    senders: dict[str, set[str]] = {}
+    for s in steps:
+        for emit in _emits(s):
+            senders.setdefault(emit["topic"], set()).add(s.file)
+    found: set[tuple[str, str | None]] = set()
+    for s in steps:
+        emits = [e for e in _emits(s) if not e["virtual"]]
+        if s.type == "cron" and emits and all(senders[e["topic"]] - {s.file} for e in emits):
+            found |= {(e["topic"], e["label"]) for e in emits}
+    return found
+
+
 def links(steps: list[Step]) -> list[Link]:
     """Every topic link among these steps; a real link wins over a virtual one for the same pair and topic."""
     found: dict[tuple[str, str, str], Link] = {}
+    recovery = catch_up_emits(steps)
     for source in steps:
         for emit in _emits(source):
             topic = emit["topic"]
@@ -137,6 +161,7 @@ def links(steps: list[Step]) -> list[Link]:
                     label=emit["label"] or topic,
                     virtual=virtual,
                     conditional=emit["conditional"],
+                    recovery=(topic, emit["label"]) in recovery,
                 )
     return list(found.values())
 
