@@ -36,6 +36,7 @@ def drawn_edges(page: Any) -> list[dict[str, Any]]:
             source: name(g.dataset.source), target: name(g.dataset.target),
             label: g.querySelector("text").textContent, topic: g.dataset.topic,
             virtual: g.classList.contains("edge--virtual"), conditional: g.classList.contains("edge--conditional"),
+            fold: g.dataset.fold,
             dash: getComputedStyle(g.querySelector("path")).strokeDasharray,
             stroke: getComputedStyle(g.querySelector("path")).stroke,
           }));
