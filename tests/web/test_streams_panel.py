@@ -46,7 +46,9 @@ def test_the_stream_list_names_each_stream_its_file_and_schema_behind_the_staff_
 
 def stream_rows(page: Any) -> dict[str, Any]:
     """Item id -> the item as the page holds it (in `data-json`), in the order shown."""
-    rows = page.locator("#stream-items tr.stream-item").evaluate_all("rows => rows.map(r => [r.dataset.id, r.dataset.json])")
+    rows = page.locator("#stream-items tr.stream-item").evaluate_all(
+        "rows => rows.map(r => [r.dataset.id, r.dataset.json])"
+    )
     return {item_id: json.loads(text) for item_id, text in rows}
 
 
@@ -116,5 +118,7 @@ def test_a_live_change_shows_at_the_top_with_its_message(page: Any, server_facto
     assert shown_lines(page)[0] == ("pet-0", "Pet 0 went home with the Garcias")
     assert "is-fresh" in (top.get_attribute("class") or "")
     panel, row = page.locator("#streams").bounding_box(), top.bounding_box()
-    assert panel["y"] <= row["y"] and row["y"] + row["height"] <= panel["y"] + panel["height"], "the change is out of sight"
+    assert panel["y"] <= row["y"] and row["y"] + row["height"] <= panel["y"] + panel["height"], (
+        "the change is out of sight"
+    )
     assert row["y"] + row["height"] <= 720
