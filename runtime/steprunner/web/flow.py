@@ -118,24 +118,34 @@ def node(step: Step) -> dict[str, Any]:
     return data
 
 
-def catch_up_emits(steps: list[Step]) -> set[tuple[str, str | None]]:
-    """The `(topic, label)` emits that exist for recovery: those of a catch-up sweep.
+def catch_up_emits(steps: list[Step]) -> set[tuple[str, str, str | None]]:
+    """The `(step file, topic, label)` emits that exist for recovery.
 
-    A sweep is a cron step all of whose topics other steps of the flow emit too: it re-sends work
-    that was lost (a process killed between a write and its event). Another step sending one of
-    the sweep's very emits (same topic and label) is catching up the same way, as a restore
-    resuming what a pet is still owed.
+    A catch-up sweep is a cron step whose emits are all conditional and all on topics other steps
+    of the flow emit too: it re-sends, when something is missing, work that was lost (a process
+    killed between a write and its event). Its emits are catch-up emits, and so is another step's
+    conditional emit with the same topic and label as one of them: it is catching up the same way,
+    as a restore resuming what a pet is still owed.
     """
+    real = {s.file: [e for e in _emits(s) if not e["virtual"]] for s in steps}
     senders: dict[str, set[str]] = {}
-    for s in steps:
-        for emit in _emits(s):
-            senders.setdefault(emit["topic"], set()).add(s.file)
-    found: set[tuple[str, str | None]] = set()
-    for s in steps:
-        emits = [e for e in _emits(s) if not e["virtual"]]
-        if s.type == "cron" and emits and all(senders[e["topic"]] - {s.file} for e in emits):
-            found |= {(e["topic"], e["label"]) for e in emits}
-    return found
+    for file, emits in real.items():
+        for emit in emits:
+            senders.setdefault(emit["topic"], set()).add(file)
+    sweeps = {
+        s.file
+        for s in steps
+        if s.type == "cron"
+        and real[s.file]
+        and all(e["conditional"] and senders[e["topic"]] - {s.file} for e in real[s.file])
+    }
+    labelled = {(e["topic"], e["label"]) for file in sweeps for e in real[file] if e["label"]}
+    return {
+        (file, e["topic"], e["label"])
+        for file, emits in real.items()
+        for e in emits
+        if file in sweeps or (e["conditional"] and (e["topic"], e["label"]) in labelled)
+    }
 
 
 def links(steps: list[Step]) -> list[Link]:
@@ -161,7 +171,7 @@ def links(steps: list[Step]) -> list[Link]:
                     label=emit["label"] or topic,
                     virtual=virtual,
                     conditional=emit["conditional"],
-                    recovery=(topic, emit["label"]) in recovery,
+                    recovery=(source.file, topic, emit["label"]) in recovery,
                 )
     return list(found.values())
 

@@ -25,6 +25,22 @@ function svg(tag, attrs = {}) {
   return node;
 }
 
+const NORMAL = { top: [0, -1], bottom: [0, 1], left: [-1, 0], right: [1, 0] };
+
+/** The point at fraction f along one side of a node. */
+function sidePoint(n, side, f) {
+  const x = side === "left" ? n.x : side === "right" ? n.x + n.width : n.x + n.width * f;
+  const y = side === "top" ? n.y : side === "bottom" ? n.y + n.height : n.y + n.height * f;
+  return { x, y };
+}
+
+/** An arrow's two Bézier control points: straight out of the side it leaves, straight into the one it enters. */
+function controls(a, b) {
+  const bend = Math.max(40, Math.hypot(b.x - a.x, b.y - a.y) / 3);
+  const [n1, n2] = [NORMAL[a.side], NORMAL[b.side]];
+  return [[a.x + n1[0] * bend, a.y + n1[1] * bend], [b.x + n2[0] * bend, b.y + n2[1] * bend]];
+}
+
 /** Words joined into lines of at most `width` characters (a longer word keeps a line to itself). */
 function wrap(text, width) {
   const lines = [];
@@ -162,8 +178,25 @@ export class FlowView {
     const dx = t.x + t.width / 2 - (s.x + s.width / 2), dy = t.y + t.height / 2 - (s.y + s.height / 2);
     const vGap = dy > 0 ? t.y - (s.y + s.height) : s.y - (t.y + t.height);
     const hGap = dx > 0 ? t.x - (s.x + s.width) : s.x - (t.x + t.width);
-    if (vGap < SIDE_BY_SIDE || hGap > vGap) return dx > 0 ? ["right", "left"] : ["left", "right"];
-    return dy > 0 ? ["bottom", "top"] : ["top", "bottom"];
+    const across = dx > 0 ? ["right", "left"] : ["left", "right"], down = dy > 0 ? ["bottom", "top"] : ["top", "bottom"];
+    if (vGap < SIDE_BY_SIDE) return across;
+    // the nearer way round first, unless its curve would run through another node
+    const tries = hGap > vGap ? [across, down] : [down, across];
+    return tries.find((pair) => !this.blocked(s, t, pair)) ?? tries[0];
+  }
+
+  /** Whether the curve between the middles of these sides of s and t crosses a third node. */
+  blocked(s, t, [out, into]) {
+    const a = { ...sidePoint(s, out, 0.5), side: out }, b = { ...sidePoint(t, into, 0.5), side: into };
+    const [c1, c2] = controls(a, b);
+    const others = this.graph.nodes.filter((n) => n !== s && n !== t);
+    for (let i = 1; i < 24; i++) {
+      const u = i / 24, v = 1 - u;
+      const x = v * v * v * a.x + 3 * v * v * u * c1[0] + 3 * v * u * u * c2[0] + u * u * u * b.x;
+      const y = v * v * v * a.y + 3 * v * v * u * c1[1] + 3 * v * u * u * c2[1] + u * u * u * b.y;
+      if (others.some((n) => x > n.x && x < n.x + n.width && y > n.y && y < n.y + n.height)) return true;
+    }
+    return false;
   }
 
   /** The point each arrow leaves from and arrives at: arrows sharing a side are spread along it. */
@@ -188,10 +221,7 @@ export class FlowView {
       const horizontal = side === "top" || side === "bottom";
       list.sort((a, b) => (horizontal ? a.other.x - b.other.x : a.other.y - b.other.y));
       list.forEach(({ edge, end }, i) => {
-        const f = (i + 1) / (list.length + 1);
-        const x = side === "left" ? n.x : side === "right" ? n.x + n.width : n.x + n.width * f;
-        const y = side === "top" ? n.y : side === "bottom" ? n.y + n.height : n.y + n.height * f;
-        points.set(`${edge.id}|${end}`, { x, y, side });
+        points.set(`${edge.id}|${end}`, { ...sidePoint(n, side, (i + 1) / (list.length + 1)), side });
       });
     }
     return points;
@@ -210,7 +240,6 @@ export class FlowView {
     for (const old of this.edgesLayer.querySelectorAll("g.edge")) old.remove();
     const shown = this.graph.edges.filter((e) => this.isShown(e));
     const points = this.ports(shown), folded = this.ports(this.graph.edges);
-    const NORMAL = { top: [0, -1], bottom: [0, 1], left: [-1, 0], right: [1, 0] };
     for (const e of this.graph.edges) {
       const s = this.byId.get(e.source);
       let d, lx, ly, lines = [e.label];
@@ -223,9 +252,7 @@ export class FlowView {
         const ends = this.isShown(e) ? points : folded;
         const a = ends.get(`${e.id}|out`), b = ends.get(`${e.id}|in`);
         const [x1, y1, x2, y2] = [a.x + ox, a.y + oy, b.x + ox, b.y + oy];
-        const bend = Math.max(40, Math.hypot(x2 - x1, y2 - y1) / 3);
-        const [n1, n2] = [NORMAL[a.side], NORMAL[b.side]];
-        const c1 = [x1 + n1[0] * bend, y1 + n1[1] * bend], c2 = [x2 + n2[0] * bend, y2 + n2[1] * bend];
+        const [c1, c2] = controls({ x: x1, y: y1, side: a.side }, { x: x2, y: y2, side: b.side });
         d = `M${x1},${y1} C${c1[0]},${c1[1]} ${c2[0]},${c2[1]} ${x2},${y2}`;
         // the cubic's midpoint (t = 0.5) carries the label
         lx = (x1 + 3 * c1[0] + 3 * c2[0] + x2) / 8; ly = (y1 + 3 * c1[1] + 3 * c2[1] + y2) / 8;
