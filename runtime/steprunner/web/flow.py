@@ -11,7 +11,10 @@ away by default, so the main chain reads first).
 
 Positions come from motia-workbench.json; steps without one are placed by the layered
 layout (`steprunner.web.layout`), to the right of the nodes that already have a place so that
-nothing lands on top of a node someone arranged by hand.
+nothing lands on top of a node someone arranged by hand. Positions are in the file's units;
+the page draws one unit as `WORKBENCH_SCALE` pixels across and down, since its cards are
+smaller than the Workbench's: one arrangement then looks the same in both, neither crowded
+in the Workbench nor sparse here.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from steprunner.web.layout import COMPONENT_GAP, Box, layered_layout
 NODE_WIDTH = 240.0
 NODE_HEADER = 34.0  # the name (the type badge sits on the top border)
 NODE_LINE = 15.0  # one detail line
+# Page pixels per motia-workbench.json unit: Motia's cards (with a description) are about 345 x 190
+# units, these 240 x 49-124 pixels.
+WORKBENCH_SCALE = {"x": 0.7, "y": 0.4}
 
 
 @dataclass(frozen=True)
@@ -186,13 +192,14 @@ def flow_graph(steps: list[Step], flow: str | None, saved: dict[str, tuple[float
         [Box(n["id"], n["width"], n["height"]) for n in unplaced], [(e.source, e.target) for e in edges]
     )
     arranged = [saved[n["id"]] for n in nodes if n["id"] in saved]
-    shift = max(x for x, _ in arranged) + NODE_WIDTH + COMPONENT_GAP if arranged and unplaced else 0.0
+    sx, sy = WORKBENCH_SCALE["x"], WORKBENCH_SCALE["y"]
+    shift = max(x for x, _ in arranged) + (NODE_WIDTH + COMPONENT_GAP) / sx if arranged and unplaced else 0.0
     for n in nodes:
         if n["id"] in saved:
             n["x"], n["y"] = saved[n["id"]]
             n["saved"] = True
         else:
-            x, y = placed[n["id"]]
-            n["x"], n["y"] = x + shift, y
+            x, y = placed[n["id"]]  # in pixels: into the file's units
+            n["x"], n["y"] = round(x / sx + shift, 2), round(y / sy, 2)
             n["saved"] = False
-    return {"flow": flow, "nodes": nodes, "edges": [asdict(e) for e in edges]}
+    return {"flow": flow, "nodes": nodes, "edges": [asdict(e) for e in edges], "scale": WORKBENCH_SCALE}

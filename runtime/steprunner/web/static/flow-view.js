@@ -64,6 +64,7 @@ export class FlowView {
     this.offset = { x: PAD, y: PAD };
     this.size = { width: 0, height: 0 }; // the drawing's size at zoom 1
     this.zoom = 1;
+    this.scale = { x: 1, y: 1 }; // page pixels per motia-workbench.json unit (the server says)
     this.unfolded = new Set(); // the FOLDS shown
   }
 
@@ -96,6 +97,8 @@ export class FlowView {
     this.zoom = Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, Math.round(zoom * 100) / 100));
     this.world.style.zoom = String(this.zoom);
     this.world.dataset.zoom = String(this.zoom);
+    this.world.dataset.scaleX = String(this.scale.x); // so a test can turn screen pixels into file units
+    this.world.dataset.scaleY = String(this.scale.y);
   }
 
   /** Zoom out until the whole flow fits the canvas (never above 1: small flows stay full size). */
@@ -107,6 +110,8 @@ export class FlowView {
   }
 
   render(graph) {
+    this.scale = graph.scale ?? { x: 1, y: 1 };
+    for (const n of graph.nodes) { n.x *= this.scale.x; n.y *= this.scale.y; } // file units -> pixels
     this.graph = graph;
     this.byId = new Map(graph.nodes.map((n) => [n.id, n]));
     const xs = graph.nodes.map((n) => n.x), ys = graph.nodes.map((n) => n.y);
@@ -134,8 +139,15 @@ export class FlowView {
   place(box, n) {
     box.style.left = `${n.x + this.offset.x}px`;
     box.style.top = `${n.y + this.offset.y}px`;
-    box.dataset.x = String(n.x); // the position in flow units, as motia-workbench.json keeps it
-    box.dataset.y = String(n.y);
+    const spot = this.fileSpot(n);
+    box.dataset.x = String(spot.x); // the position in flow units, as motia-workbench.json keeps it
+    box.dataset.y = String(spot.y);
+  }
+
+  /** A node's position in motia-workbench.json's units (two decimals, as the server keeps them). */
+  fileSpot(n) {
+    const round = (v) => Math.round(v * 100) / 100;
+    return { x: round(n.x / this.scale.x), y: round(n.y / this.scale.y) };
   }
 
   makeDraggable(box, n) {
@@ -147,7 +159,7 @@ export class FlowView {
       const start = { x: n.x, y: n.y, px: down.clientX, py: down.clientY };
       let moved = false;
       const move = (ev) => {
-        const dx = (ev.clientX - start.px) / this.zoom, dy = (ev.clientY - start.py) / this.zoom; // screen px -> flow units
+        const dx = (ev.clientX - start.px) / this.zoom, dy = (ev.clientY - start.py) / this.zoom; // screen px -> page px
         if (!moved && Math.hypot(dx, dy) < 3) return; // a click is not a move
         moved = true;
         n.x = Math.round(start.x + dx);
@@ -160,7 +172,7 @@ export class FlowView {
         box.removeEventListener("pointerup", up);
         box.removeEventListener("pointercancel", up);
         box.classList.remove("is-dragging");
-        if (moved) this.onMove(n);
+        if (moved) this.onMove({ ...n, ...this.fileSpot(n) });
       };
       box.addEventListener("pointermove", move);
       box.addEventListener("pointerup", up);
