@@ -188,9 +188,10 @@ def flow_graph(steps: list[Step], flow: str | None, saved: dict[str, tuple[float
     nodes = [node(s) for s in members]
     edges = links(members)
     unplaced = [n for n in nodes if n["id"] not in saved]
-    placed = layered_layout(
-        [Box(n["id"], n["width"], n["height"]) for n in unplaced], [(e.source, e.target) for e in edges]
-    )
+    kinds = {n["id"]: n["type"] for n in nodes}
+    # the layers follow the main chain: the links the page folds away by default do not pull nodes around
+    chain = [(e.source, e.target) for e in edges if not e.recovery and not (e.virtual and kinds[e.source] == "noop")]
+    placed = layered_layout([Box(n["id"], n["width"], n["height"]) for n in unplaced], chain)
     arranged = [saved[n["id"]] for n in nodes if n["id"] in saved]
     sx, sy = WORKBENCH_SCALE["x"], WORKBENCH_SCALE["y"]
     shift = max(x for x, _ in arranged) + (NODE_WIDTH + COMPONENT_GAP) / sx if arranged and unplaced else 0.0
