@@ -181,6 +181,7 @@ def test_on_first_load_every_card_is_readable_whole_and_apart(
             assert not overlap(a["box"], b["box"]), f"{a['name']} and {b['name']} overlap"
     right = max(c["box"]["x"] + c["box"]["width"] for c in cards) - shown["canvas"]["x"]
     assert right >= 0.8 * shown["canvas"]["width"], "the flow leaves the canvas's width unused"
+    assert edge_crossings(page) == 0, "arrows of the main chain cross: see the pets layout in motia-workbench.json"
 
 
 def folded(page: Any, fold: str) -> list[bool]:
