@@ -42,6 +42,16 @@ events: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache
 
+# docs/flow-view.png (the README's picture of the flow view), taken from the live page on a fresh
+# store by scripts/screenshots.py; Debian's Chromium, and an emoji font for the log lines' emoji.
+.PHONY: screenshots emoji-font
+
+emoji-font:
+	@fc-list | grep -qi "color emoji" || (apt-get update -qq && apt-get install -y -qq fonts-noto-color-emoji >/dev/null)
+
+screenshots: $(DEV_STAMP) chromium emoji-font
+	$(PY) scripts/screenshots.py
+
 # Benchmarks print numbers; they are not part of `make test` (bench/README.md). wrk comes from
 # Debian's packages, matplotlib and py-spy from requirements-bench.txt, real Motia from
 # `motia-install`; without Motia the run goes on and its columns say why. BENCH_ARGS=--quick

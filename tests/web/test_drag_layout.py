@@ -31,9 +31,14 @@ def drag(page: Any, name: str, dx: float, dy: float) -> None:
     page.mouse.up()
 
 
-def zoom_of(page: Any) -> float:
-    """The page fits big flows to the window: one screen pixel is 1/zoom flow units."""
-    return float(page.locator("#world").get_attribute("data-zoom") or 1)
+def zoom_of(page: Any) -> tuple[float, float]:
+    """Screen pixels per motia-workbench.json unit, across and down: the page fits big flows to the
+    window (its zoom) and draws one unit of the file as `scale` pixels of its own."""
+    world = page.locator("#world")
+    zoom = float(world.get_attribute("data-zoom") or 1)
+    return zoom * float(world.get_attribute("data-scale-x") or 1), zoom * float(
+        world.get_attribute("data-scale-y") or 1
+    )
 
 
 def flow_position(page: Any, name: str) -> tuple[float, float]:
@@ -66,8 +71,8 @@ def test_dragging_a_node_writes_its_new_place_and_the_page_shows_it_after_a_relo
         lambda: spot(path, "fixture", "steps/echo_api_step.py"), message="Echo's position in motia-workbench.json"
     )
     assert saved == {
-        "x": pytest.approx(echo["x"] + 180 / zoom, abs=2),
-        "y": pytest.approx(echo["y"] + 120 / zoom, abs=2),
+        "x": pytest.approx(echo["x"] + 180 / zoom[0], abs=3),
+        "y": pytest.approx(echo["y"] + 120 / zoom[1], abs=3),
     }
     assert [e["id"] for e in layout(path)] == ["fixture"]
     expect(page.locator("#flow-status")).to_contain_text("saved Echo")
@@ -113,8 +118,8 @@ def test_dragging_a_pets_node_changes_only_that_entry(
     )
     moved = spot(path, "pets", target.file)
     assert (moved["x"], moved["y"]) == (
-        pytest.approx(node["x"] + 90 / zoom, abs=2),
-        pytest.approx(node["y"] + 45 / zoom, abs=2),
+        pytest.approx(node["x"] + 90 / zoom[0], abs=3),
+        pytest.approx(node["y"] + 45 / zoom[1], abs=3),
     )
     now = layout(path)
     for before_entry in original:

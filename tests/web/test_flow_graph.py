@@ -7,7 +7,7 @@ from typing import Any
 
 from steprunner.loader import Step, load_steps
 from steprunner.step_config import parse_config
-from steprunner.web.flow import NODE_WIDTH, flow_graph, flow_names, links
+from steprunner.web.flow import NODE_WIDTH, catch_up_emits, flow_graph, flow_names, links
 from tests.runtime.support import FIXTURE_ROOT
 
 
@@ -129,3 +129,21 @@ def test_saved_positions_win_and_unplaced_steps_go_beside_them() -> None:
         assert nodes[name]["saved"] is False
         assert nodes[name]["x"] >= 500.0 + NODE_WIDTH, f"{name} was placed over the arranged nodes"
     assert not any(overlaps(a, b) for a, b in combinations(graph["nodes"], 2))
+
+
+def test_a_cron_sweep_re_sending_what_others_send_and_its_twins_are_marked_recovery() -> None:
+    owed = {"topic": "fed", "label": "Feeding queued again", "conditional": True}
+    steps = [
+        step("steps/create_step.py", type="api", name="Create", path="/p", method="POST", emits=["fed"], flows=["f"]),
+        step("steps/feed_step.py", type="event", name="Feed", subscribes=["fed"], emits=[], flows=["f"]),
+        step("steps/sweep_step.py", type="cron", name="Sweep", cron="* * * * *", emits=[owed], flows=["f"]),
+        step("steps/restore_step.py", type="api", name="Restore", path="/r", method="POST", emits=[owed], flows=["f"]),
+        # a plain daily job sending the same topic is part of the flow, not a recovery
+        step("steps/daily_step.py", type="cron", name="Daily", cron="0 3 * * *", emits=["fed"], flows=["f"]),
+    ]
+    names = {s.file: s.name for s in steps}
+    recovery = {(names[k.source], names[k.target]) for k in links(steps) if k.recovery}
+    assert recovery == {("Sweep", "Feed"), ("Restore", "Feed")}
+    assert ("steps/create_step.py", "fed", None) not in catch_up_emits(steps)
+    edges = flow_graph(steps, "f", {})["edges"]
+    assert {e["recovery"] for e in edges} == {True, False}  # the page gets the mark with every edge

@@ -6,12 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from steprunner.loader import load_steps
 from steprunner.step_config import EventConfig, topic_of
 from tests.runtime.support import FIXTURE_ROOT
 from tests.support.server import REPO_ROOT, Server
-from tests.web.flow_page import drawn_edges, node_names, node_texts, open_page
+from tests.web.flow_page import card_layout, drawn_edges, edge_crossings, node_names, node_texts, open_page
 
 # The fixture project's topic links, read off its step files by hand.
 FIXTURE_LINKS = {
@@ -130,3 +131,86 @@ def test_a_big_flow_is_fitted_to_the_window_and_zooms(page: Any, server_factory:
     assert float(page.locator("#world").get_attribute("data-zoom")) > fitted
     page.locator("#zoom-fit").click()
     assert float(page.locator("#world").get_attribute("data-zoom")) == fitted
+
+
+SCREENS = [(1280, 720), (1440, 900)]
+SMALLEST_TITLE_PX = 11
+
+
+def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def inside(box: dict[str, float], area: dict[str, float]) -> bool:
+    return (
+        area["x"] <= box["x"]
+        and box["x"] + box["width"] <= area["x"] + area["width"]
+        and area["y"] <= box["y"]
+        and box["y"] + box["height"] <= area["y"] + area["height"]
+    )
+
+
+def pets_flow_or_skip() -> None:
+    if len([s for s in load_steps(REPO_ROOT) if "pets" in s.flows]) < 2:
+        pytest.skip("the pet steps are not there yet")
+
+
+@pytest.mark.parametrize(("width", "height"), SCREENS, ids=[f"{w}x{h}" for w, h in SCREENS])
+def test_on_first_load_every_card_is_readable_whole_and_apart(
+    page: Any, server_factory: Callable[..., Server], width: int, height: int
+) -> None:
+    pets_flow_or_skip()
+    server = server_factory(root=REPO_ROOT)
+    page.set_viewport_size({"width": width, "height": height})
+    open_page(page, server.base_url)
+    shown = card_layout(page)
+    cards = shown["cards"]
+    assert len(cards) == len([s for s in load_steps(REPO_ROOT) if "pets" in s.flows])
+    smallest = min(cards, key=lambda c: c["title"])
+    assert smallest["title"] >= SMALLEST_TITLE_PX, f"{smallest['name']}'s title is {smallest['title']:.1f} px high"
+    for card in cards:
+        assert inside(card["box"], shown["canvas"]), f"{card['name']} is not wholly inside the canvas"
+        assert not overlap(card["box"], shown["legend"]), f"{card['name']} is under the legend"
+    for i, a in enumerate(cards):
+        for b in cards[i + 1 :]:
+            assert not overlap(a["box"], b["box"]), f"{a['name']} and {b['name']} overlap"
+    right = max(c["box"]["x"] + c["box"]["width"] for c in cards) - shown["canvas"]["x"]
+    assert right >= 0.8 * shown["canvas"]["width"], "the flow leaves the canvas's width unused"
+    assert edge_crossings(page) == 0, "arrows of the main chain cross: see the pets layout in motia-workbench.json"
+
+
+def folded(page: Any, fold: str) -> list[bool]:
+    """For each arrow of this fold: whether it is drawn (takes room on the page) now."""
+    return page.locator(f'g.edge[data-fold="{fold}"]').evaluate_all("gs => gs.map(g => g.getClientRects().length > 0)")
+
+
+def test_catch_up_and_staff_links_are_folded_until_their_toggle_shows_them(
+    page: Any, server_factory: Callable[..., Server]
+) -> None:
+    pets_flow_or_skip()
+    server = server_factory(root=REPO_ROOT)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    open_page(page, server.base_url)
+    recovery = {(e["source"], e["target"]) for e in drawn_edges(page) if e["fold"] == "recovery"}
+    assert ("PetReconciler", "SetNextFeedingReminder") in recovery  # the reconciler's catch-up emits
+    assert ("CreatePet", "SetNextFeedingReminder") not in recovery  # the first emit of the chain is not
+    assert folded(page, "recovery") and not any(folded(page, "recovery"))
+    assert folded(page, "staff") and not any(folded(page, "staff"))
+    expect(page.locator("#show-recovery")).to_be_visible()
+    expect(page.locator("#show-recovery")).not_to_be_checked()
+    tidy = edge_crossings(page)
+
+    page.locator("#show-recovery").check()
+    assert all(folded(page, "recovery")) and not any(folded(page, "staff"))
+    assert edge_crossings(page) > tidy
+    page.locator("#show-staff").check()
+    assert all(folded(page, "staff"))
+    page.locator("#show-recovery").uncheck()
+    page.locator("#show-staff").uncheck()
+    assert not any(folded(page, "recovery") + folded(page, "staff"))
+    assert edge_crossings(page) == tidy

@@ -45,10 +45,21 @@ def test_the_stream_list_names_each_stream_its_file_and_schema_behind_the_staff_
 
 
 def stream_rows(page: Any) -> dict[str, Any]:
+    """Item id -> the item as the page holds it (in `data-json`), in the order shown."""
     rows = page.locator("#stream-items tr.stream-item").evaluate_all(
-        "rows => rows.map(r => [r.dataset.id, r.cells[1].textContent])"
+        "rows => rows.map(r => [r.dataset.id, r.dataset.json])"
     )
     return {item_id: json.loads(text) for item_id, text in rows}
+
+
+def shown_lines(page: Any) -> list[tuple[str, str]]:
+    """(id, the line shown for it), top to bottom."""
+    return [
+        tuple(row)
+        for row in page.locator("#stream-items tr.stream-item").evaluate_all(
+            "rows => rows.map(r => [r.dataset.id, r.cells[1].textContent])"
+        )
+    ]
 
 
 @pytest.mark.parametrize("key", [None, KEY], ids=["open", "staff-key"])
@@ -72,7 +83,7 @@ def test_a_group_s_items_show_live_as_they_are_set_and_deleted(
         assert client.put("/streams/shelter-2/other", json={"name": "Other", "status": "pending"}).status_code == 200
         page.wait_for_selector('tr.stream-item[data-id="mia"]')
         rows = stream_rows(page)
-        assert list(rows) == ["rex", "mia"]  # another group's item is not shown
+        assert list(rows) == ["mia", "rex"]  # newest first; another group's item is not shown
         assert {k: v for k, v in rows["mia"].items() if k != "_createdAt"} == {"name": "Mia", "status": "pending"}
 
         assert client.put("/streams/shelter-1/mia", json={"name": "Mia", "status": "adopted"}).status_code == 200
@@ -84,3 +95,30 @@ def test_a_group_s_items_show_live_as_they_are_set_and_deleted(
         page.wait_for_selector('tr.stream-item[data-id="mia"]', state="detached")
     assert list(stream_rows(page)) == ["rex"]
     expect(page.locator("#stream-status")).to_contain_text("1 item")
+
+
+def test_a_live_change_shows_at_the_top_with_its_message(page: Any, server_factory: Callable[..., Server]) -> None:
+    server = server_factory(root=FIXTURE_ROOT)
+    page.set_viewport_size({"width": 1280, "height": 720})
+    open_page(page, server.base_url)
+    with server.client() as client:
+        for n in range(8):  # more items than the panel has room for
+            item = {"name": f"Pet {n}", "status": "available"}
+            assert client.put(f"/streams/shelter-1/pet-{n}", json=item).status_code == 200
+        page.locator('button.stream[data-stream="petStatus"]').click()
+        page.fill("#stream-group", "shelter-1")
+        page.press("#stream-group", "Enter")
+        page.wait_for_selector('#streams[data-synced="petStatus/shelter-1"]')
+        assert shown_lines(page)[0] == ("pet-7", "name: Pet 7 · status: available")  # no message: its fields
+
+        change = {"name": "Pet 0", "status": "adopted", "message": "Pet 0 went home with the Garcias"}
+        assert client.put("/streams/shelter-1/pet-0", json=change).status_code == 200
+        page.wait_for_function("() => document.querySelector('#stream-items tr.stream-item')?.dataset.id === 'pet-0'")
+    top = page.locator("#stream-items tr.stream-item").first
+    assert shown_lines(page)[0] == ("pet-0", "Pet 0 went home with the Garcias")
+    assert "is-fresh" in (top.get_attribute("class") or "")
+    panel, row = page.locator("#streams").bounding_box(), top.bounding_box()
+    assert panel["y"] <= row["y"] and row["y"] + row["height"] <= panel["y"] + panel["height"], (
+        "the change is out of sight"
+    )
+    assert row["y"] + row["height"] <= 720

@@ -113,6 +113,32 @@ def test_creating_a_pet_traces_the_feeding_job_the_ai_enricher_and_the_orchestra
     assert any("Pet created" in m for m in messages), messages
     page.screenshot(path=str(_artifact("pets_flow_with_trace.png")))
 
+    page.set_viewport_size({"width": 1280, "height": 720})  # a narrow panel: long topics wrap
+    assert min(header_gaps(page)) >= 6, "the steps table's headers run together"
+    assert topic_parts_split(page) == [], "a topic wraps inside one of its parts"
+
+
+def header_gaps(page: Any) -> list[float]:
+    """Room between the texts of each two neighbouring headers of the steps table, in px."""
+    return page.evaluate(
+        """() => {
+          const texts = [...document.querySelectorAll("#trace-detail table.spans th")].filter((th) => th.textContent)
+            .map((th) => { const r = document.createRange(); r.selectNodeContents(th); return r.getBoundingClientRect(); });
+          return texts.slice(1).map((r, i) => r.left - texts[i].right);
+        }"""
+    )
+
+
+def topic_parts_split(page: Any) -> list[str]:
+    """The parts of the shown topics (between dots) that are broken over two lines."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll("#trace-detail .span__trigger")].flatMap((line) =>
+          [...line.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).filter((n) => {
+            const r = document.createRange(); r.selectNodeContents(n);
+            return new Set([...r.getClientRects()].map((rect) => Math.round(rect.top))).size > 1;
+          }).map((n) => n.textContent))"""
+    )
+
 
 def test_the_page_of_one_node_shows_live_the_steps_another_node_runs(
     page: Any, server_factory: Callable[..., Server], database_url: str

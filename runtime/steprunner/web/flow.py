@@ -2,7 +2,8 @@
 
 A node per step and an edge wherever one step's (virtual) emit is another's (virtual)
 subscription, as Motia's Workbench draws them; positions from motia-workbench.json, the rest
-placed by the layered layout. What a node and an edge carry: runtime/docs/web.md.
+placed by the layered layout. What a node and an edge carry (a `recovery` edge is folded away by
+default), and why positions are scaled (`WORKBENCH_SCALE`): runtime/docs/web.md.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from steprunner.settings import cron_override_variable
 from steprunner.step_config import ApiConfig, CronConfig, EmitSpec, EventConfig, NoopConfig, topic_of
 from steprunner.web.layout import COMPONENT_GAP, Box, layered_layout
 
-NODE_WIDTH = 260.0
-NODE_HEADER = 46.0  # type badge and name
-NODE_LINE = 18.0  # one detail line
+NODE_WIDTH = 240.0
+NODE_HEADER = 34.0  # the name (the type badge sits on the top border)
+NODE_LINE = 15.0  # one detail line
+# Page pixels per motia-workbench.json unit: Motia's cards (with a description) are about 345 x 190
+# units, these 240 x 49-124 pixels.
+WORKBENCH_SCALE = {"x": 0.7, "y": 0.4}
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class Link:
     label: str
     virtual: bool
     conditional: bool
+    recovery: bool
 
 
 def flow_names(steps: list[Step]) -> list[str]:
@@ -108,9 +113,40 @@ def node(step: Step) -> dict[str, Any]:
     return data
 
 
+def catch_up_emits(steps: list[Step]) -> set[tuple[str, str, str | None]]:
+    """The `(step file, topic, label)` emits that exist for recovery.
+
+    A catch-up sweep is a cron step whose emits are all conditional and all on topics other steps
+    of the flow emit too: it re-sends, when something is missing, work that was lost (a process
+    killed between a write and its event). Its emits are catch-up emits, and so is another step's
+    conditional emit with the same topic and label as one of them: it is catching up the same way,
+    as a restore resuming what a pet is still owed.
+    """
+    real = {s.file: [e for e in _emits(s) if not e["virtual"]] for s in steps}
+    senders: dict[str, set[str]] = {}
+    for file, emits in real.items():
+        for emit in emits:
+            senders.setdefault(emit["topic"], set()).add(file)
+    sweeps = {
+        s.file
+        for s in steps
+        if s.type == "cron"
+        and real[s.file]
+        and all(e["conditional"] and senders[e["topic"]] - {s.file} for e in real[s.file])
+    }
+    labelled = {(e["topic"], e["label"]) for file in sweeps for e in real[file] if e["label"]}
+    return {
+        (file, e["topic"], e["label"])
+        for file, emits in real.items()
+        for e in emits
+        if file in sweeps or (e["conditional"] and (e["topic"], e["label"]) in labelled)
+    }
+
+
 def links(steps: list[Step]) -> list[Link]:
     """Every topic link among these steps; a real link wins over a virtual one for the same pair and topic."""
     found: dict[tuple[str, str, str], Link] = {}
+    recovery = catch_up_emits(steps)
     for source in steps:
         for emit in _emits(source):
             topic = emit["topic"]
@@ -130,6 +166,7 @@ def links(steps: list[Step]) -> list[Link]:
                     label=emit["label"] or topic,
                     virtual=virtual,
                     conditional=emit["conditional"],
+                    recovery=(source.file, topic, emit["label"]) in recovery,
                 )
     return list(found.values())
 
@@ -140,17 +177,19 @@ def flow_graph(steps: list[Step], flow: str | None, saved: dict[str, tuple[float
     nodes = [node(s) for s in members]
     edges = links(members)
     unplaced = [n for n in nodes if n["id"] not in saved]
-    placed = layered_layout(
-        [Box(n["id"], n["width"], n["height"]) for n in unplaced], [(e.source, e.target) for e in edges]
-    )
+    kinds = {n["id"]: n["type"] for n in nodes}
+    # the layers follow the main chain: the links the page folds away by default do not pull nodes around
+    chain = [(e.source, e.target) for e in edges if not e.recovery and not (e.virtual and kinds[e.source] == "noop")]
+    placed = layered_layout([Box(n["id"], n["width"], n["height"]) for n in unplaced], chain)
     arranged = [saved[n["id"]] for n in nodes if n["id"] in saved]
-    shift = max(x for x, _ in arranged) + NODE_WIDTH + COMPONENT_GAP if arranged and unplaced else 0.0
+    sx, sy = WORKBENCH_SCALE["x"], WORKBENCH_SCALE["y"]
+    shift = max(x for x, _ in arranged) + (NODE_WIDTH + COMPONENT_GAP) / sx if arranged and unplaced else 0.0
     for n in nodes:
         if n["id"] in saved:
             n["x"], n["y"] = saved[n["id"]]
             n["saved"] = True
         else:
-            x, y = placed[n["id"]]
-            n["x"], n["y"] = x + shift, y
+            x, y = placed[n["id"]]  # in pixels: into the file's units
+            n["x"], n["y"] = round(x / sx + shift, 2), round(y / sy, 2)
             n["saved"] = False
-    return {"flow": flow, "nodes": nodes, "edges": [asdict(e) for e in edges]}
+    return {"flow": flow, "nodes": nodes, "edges": [asdict(e) for e in edges], "scale": WORKBENCH_SCALE}

@@ -48,6 +48,7 @@ async function showFlow(name) {
   current = { flow: graph.flow, savable: graph.savable };
   flowView.render(graph);
   flowView.fit();
+  showFoldToggles();
   document.body.dataset.flow = graph.flow ?? ALL;
   const count = `${graph.nodes.length} step${graph.nodes.length === 1 ? "" : "s"}, ${graph.edges.length} link${graph.edges.length === 1 ? "" : "s"}`;
   if (graph.warning) say(`${count} · ${graph.warning}`, true);
@@ -55,6 +56,21 @@ async function showFlow(name) {
   const params = new URLSearchParams(location.search);
   if (name) { params.set("flow", name); params.delete("view"); } else { params.delete("flow"); params.set("view", "all"); }
   history.replaceState(null, "", `${location.pathname}?${params}`);
+}
+
+/** The legend's fold toggles: each shows how many arrows it holds; hidden when the flow has none. */
+function showFoldToggles() {
+  const counts = flowView.foldCounts();
+  for (const box of document.querySelectorAll("input[data-fold]")) {
+    const fold = box.dataset.fold;
+    box.checked = flowView.unfolded.has(fold);
+    box.closest("label").hidden = counts[fold] === 0;
+    box.closest("label").querySelector(".fold__count").textContent = `(${counts[fold]})`;
+  }
+}
+
+for (const box of document.querySelectorAll("input[data-fold]")) {
+  box.addEventListener("change", () => flowView.setFold(box.dataset.fold, box.checked));
 }
 
 document.getElementById("zoom-in").addEventListener("click", () => flowView.setZoom(flowView.zoom * 1.2));

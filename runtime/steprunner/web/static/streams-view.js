@@ -2,10 +2,13 @@
 // The items come over the server's own WebSocket, in Motia's protocol: the page joins the group,
 // gets a `sync` with every item, then a `create`, `update` or `delete` for each change.
 // Browsers cannot set headers on a WebSocket: the staff key, when there is one, goes as `?authToken=`.
+// Each item shows as one line, its `message` when it has one; newest first, so a change made
+// live lands at the top of the list, highlighted for a moment.
 
 import { authHeaders } from "./auth.js";
 
 const RECONNECT_MS = 2000;
+const META = new Set(["id", "_createdAt", "__motia"]); // what the runtime adds to every item
 
 function el(tag, attrs = {}, text) {
   const node = document.createElement(tag);
@@ -19,6 +22,13 @@ function socketUrl(key) {
   return `${scheme}//${location.host}/${key ? `?authToken=${encodeURIComponent(key)}` : ""}`;
 }
 
+/** One line for an item: its `message`, else its fields as `key: value` pairs. */
+export function itemText(item) {
+  if (typeof item.message === "string" && item.message) return item.message;
+  const fields = Object.entries(item).filter(([k]) => !META.has(k));
+  return fields.map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join(" · ");
+}
+
 export class StreamsView {
   /** @param {{panel: HTMLElement, list: HTMLElement, form: HTMLFormElement, group: HTMLInputElement,
    *           status: HTMLElement, schema: HTMLElement, items: HTMLElement}} parts */
@@ -28,6 +38,7 @@ export class StreamsView {
     this.picked = null; // stream name
     this.watching = null; // {stream, group, sub}
     this.rows = new Map(); // item id -> item
+    this.fresh = null; // the id of the item changed last, shown highlighted
     this.socket = null;
     this.serial = 0;
     form.addEventListener("submit", (e) => { e.preventDefault(); this.watch(); });
@@ -104,6 +115,7 @@ export class StreamsView {
       this.panel.dataset.synced = `${w.stream}/${w.group}`;
     } else if (event.type === "create" || event.type === "update") {
       this.rows.set(event.data.id, event.data);
+      this.fresh = event.data.id;
     } else if (event.type === "delete") {
       this.rows.delete(event.data.id);
     } else if (event.type === "event" && event.event?.type === "error") {
@@ -116,13 +128,17 @@ export class StreamsView {
     this.render();
   }
 
+  /** Newest first (a `set` renews `_createdAt`); the whole item is in the row's tooltip and `data-json`. */
   render() {
-    const items = [...this.rows.values()].sort((a, b) => (a._createdAt ?? 0) - (b._createdAt ?? 0));
+    const items = [...this.rows.values()].sort((a, b) => (b._createdAt ?? 0) - (a._createdAt ?? 0) || String(b.id).localeCompare(String(a.id)));
     this.items.replaceChildren(...items.map((item) => {
       const { id, ...rest } = item;
-      const row = el("tr", { class: "stream-item", "data-id": id });
-      row.append(el("td", { class: "stream-item__id" }, id), el("td", { class: "stream-item__json" }, JSON.stringify(rest)));
+      const json = JSON.stringify(rest);
+      const row = el("tr", { class: `stream-item${id === this.fresh ? " is-fresh" : ""}`, "data-id": id, "data-json": json, title: json });
+      const summary = typeof item.message !== "string" || !item.message;
+      row.append(el("td", { class: "stream-item__id" }, id), el("td", { class: `stream-item__text${summary ? " is-summary" : ""}` }, itemText(item)));
       return row;
     }));
+    this.items.querySelector("tr.is-fresh")?.scrollIntoView({ block: "nearest" });
   }
 }

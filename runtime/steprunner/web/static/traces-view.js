@@ -37,6 +37,11 @@ function nodeName(node) {
 
 const OUTCOME_TEXT = { ok: "ok", retried: "retried", dead: "dead-lettered", error: "error", running: "running" };
 
+/** A topic as text and <wbr> after each dot: it wraps between its parts, not inside one. */
+function breakAtDots(text) {
+  return text.split(/(?<=\.)/).flatMap((part, i) => (i ? [document.createElement("wbr"), part] : [part]));
+}
+
 export class TracesView {
   /** @param {{list: HTMLElement, detail: HTMLElement, live: HTMLElement, onOpen: (detail: object|null) => void}} parts */
   constructor({ list, detail, live, onOpen }) {
@@ -168,7 +173,7 @@ export class TracesView {
   spansTable(t) {
     const table = el("table", { class: "spans" });
     const head = el("tr", {});
-    for (const h of ["step", "start", "duration", "outcome", ""]) head.append(el("th", {}, h));
+    for (const [h, cls] of [["step", ""], ["start", "num"], ["duration", "num"], ["outcome", ""], ["", ""]]) head.append(el("th", cls ? { class: cls } : {}, h));
     table.append(head);
     const end = Math.max(t.ended || 0, ...t.spans.map((s) => s.started + (s.duration || 0)), Date.now() / 1000 * (t.status === "running" ? 1 : 0));
     const total = Math.max(end - t.started, 0.001);
@@ -183,7 +188,9 @@ export class TracesView {
       const barCell = el("td", { class: "bar-cell" });
       barCell.append(bar);
       const name = el("td", { class: "span__step" }, s.step);
-      name.append(el("div", { class: "span__trigger" }, trigger));
+      const triggerLine = el("div", { class: "span__trigger" });
+      triggerLine.append(...breakAtDots(trigger));
+      name.append(triggerLine);
       if (s.node) name.append(el("div", { class: "span__trigger span__node", title: s.node }, `on ${nodeName(s.node)}`));
       tr.append(
         name,
