@@ -32,6 +32,7 @@ from steprunner.loader import Step, StepLoadError
 from steprunner.log import Logger
 from steprunner.observe import RequestEnded, RequestStarted
 from steprunner.step_config import ApiConfig
+from steprunner.step_types import ApiRequest
 
 TRACE_HEADER = "x-trace-id"
 INTERNAL_PREFIX = "/__steprunner"  # the runtime's own routes; refused to steps (`check_route`)
@@ -164,7 +165,8 @@ def to_response(result: Any, trace_id: str) -> Response:
     return JSONResponse(body, status_code=result["status"], headers=headers)
 
 
-Handler = Callable[[dict[str, Any], Context], Awaitable[Any]]
+# Awaitable[Any]: what a handler returns is checked at run time (`to_response`), as it comes from a step file
+Handler = Callable[[ApiRequest, Context], Awaitable[Any]]
 
 
 def chain(middleware: list[Any], handler: Handler) -> Handler:
@@ -205,7 +207,7 @@ def api_route(step: Step, bus: EventBus, max_body: int) -> Route:
             body = parse_body(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             return error(400, f"Request body is not valid JSON: {exc}", trace_id)
-        req = {
+        req: ApiRequest = {
             "body": body,
             "pathParams": dict(request.path_params),
             "queryParams": query_params(request),

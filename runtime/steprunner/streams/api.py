@@ -12,6 +12,7 @@ from typing import Any
 
 from steprunner.schemas import problems
 from steprunner.settings import Faults
+from steprunner.step_types import StreamChannel, StreamEvent
 from steprunner.streams.config import StreamDef
 from steprunner.streams.store import StreamStore
 
@@ -86,7 +87,7 @@ class Stream:
     async def get_group(self, group_id: str) -> list[dict[str, Any]]:
         return await self.getGroup(group_id)
 
-    async def send(self, channel: dict[str, Any], event: dict[str, Any]) -> None:
+    async def send(self, channel: StreamChannel, event: StreamEvent) -> None:
         """Push `event` ({type, data}) to the clients of `channel` ({groupId, id?}); nothing is stored."""
         if not isinstance(channel, dict) or not isinstance(channel.get("groupId"), str):
             raise TypeError(
