@@ -30,28 +30,28 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from services.idempotency_contract import KEEP_HOURS, Response, Seen
+from services.idempotency_contract import KEEP_HOURS, Seen
 from services.idempotency_store import keys_store
+
+if TYPE_CHECKING:
+    from steprunner.step_types import ApiMiddleware, ApiNext, ApiRequest, ApiResponse, Context
 
 HEADER = "idempotency-key"
 MAX_KEY_CHARS = 255
 
-Next = Callable[[], Awaitable[Response]]
 
-
-def fingerprint(step: str, req: dict[str, Any]) -> str:
+def fingerprint(step: str, req: ApiRequest) -> str:
     """Same route, same path parameters, same JSON body (key order and spacing aside)."""
     canonical = json.dumps([step, req.get("pathParams") or {}, req.get("body")], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def idempotent(step: str) -> Callable[[dict[str, Any], Any, Next], Awaitable[Response]]:
+def idempotent(step: str) -> ApiMiddleware:
     """The middleware for one API step (`step` names it in the fingerprint: a key is one request)."""
 
-    async def middleware(req: dict[str, Any], context: Any, next_fn: Next) -> Response:
+    async def middleware(req: ApiRequest, context: Context, next_fn: ApiNext) -> ApiResponse:
         key = (req.get("headers") or {}).get(HEADER)
         if key is None:
             return await next_fn()
@@ -100,7 +100,7 @@ OPENAPI = {
 }
 
 
-def _replay(seen: Seen, mine: str) -> Response:
+def _replay(seen: Seen, mine: str) -> ApiResponse:
     if seen.fingerprint != mine:
         return _answer(
             422, "This Idempotency-Key was already used for a different request; use a new key for a new request"
@@ -115,11 +115,14 @@ def _replay(seen: Seen, mine: str) -> Response:
     return {**seen.response, "headers": headers}
 
 
-def _keepable(response: Response) -> Response:
+def _keepable(response: ApiResponse) -> ApiResponse:
     """What is kept: status, body and the step's own headers (not the trace id of the first try)."""
     headers = {k: v for k, v in (response.get("headers") or {}).items() if k.lower() != "x-trace-id"}
-    return {"status": response["status"], "body": response.get("body"), **({"headers": headers} if headers else {})}
+    kept: ApiResponse = {"status": response["status"], "body": response.get("body")}
+    if headers:
+        kept["headers"] = headers
+    return kept
 
 
-def _answer(status: int, message: str) -> Response:
+def _answer(status: int, message: str) -> ApiResponse:
     return {"status": status, "body": {"message": message}}

@@ -8,11 +8,12 @@ Two places keep this contract, each depending on this module alone: SQLite in DA
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from steprunner.step_types import ApiResponse
 
 KEEP_HOURS = 48  # at least 24 h, promised; 48 so a client retrying over a day boundary is still covered
-
-Response = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Seen:
 
     fingerprint: str
     state: str
-    response: Response | None
+    response: ApiResponse | None
 
 
 class Keys(Protocol):
@@ -33,4 +34,4 @@ class Keys(Protocol):
     in_transaction: bool
 
     async def claim(self, key: str, fingerprint: str) -> Seen | None: ...
-    async def settle(self, key: str, response: Response | None) -> None: ...
+    async def settle(self, key: str, response: ApiResponse | None) -> None: ...

@@ -13,8 +13,12 @@ import json
 import sqlite3
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from services.idempotency_contract import KEEP_HOURS, Response, Seen
+from services.idempotency_contract import KEEP_HOURS, Seen
+
+if TYPE_CHECKING:
+    from steprunner.step_types import ApiResponse
 
 FILE_NAME = "idempotency.db"
 
@@ -57,7 +61,7 @@ def claim(path: Path, key: str, fingerprint: str, now: float) -> Seen | None:
     return None if row is None else Seen(row[0], row[1], json.loads(row[2]) if row[2] else None)
 
 
-def settle(path: Path, key: str, response: Response | None) -> None:
+def settle(path: Path, key: str, response: ApiResponse | None) -> None:
     """Keep the answer with the key; None forgets the key (the change did not happen)."""
     conn = _connect(path)
     try:
@@ -82,5 +86,5 @@ class FileKeys:
     async def claim(self, key: str, fingerprint: str) -> Seen | None:
         return await asyncio.to_thread(claim, self.path, key, fingerprint, time.time())
 
-    async def settle(self, key: str, response: Response | None) -> None:
+    async def settle(self, key: str, response: ApiResponse | None) -> None:
         await asyncio.to_thread(settle, self.path, key, response)

@@ -28,12 +28,16 @@ locks on old keys' rows would hold up every other request with a key until it re
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from psycopg.pq import TransactionStatus
 
-from services.idempotency_contract import KEEP_HOURS, Response, Seen
+from services.idempotency_contract import KEEP_HOURS, Seen
 from steprunner.db.pool import Database, database
 from steprunner.journal.transaction import joined, writing
+
+if TYPE_CHECKING:
+    from steprunner.step_types import ApiResponse
 
 _PURGE = "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => %s)"
 _CLAIM = (
@@ -51,7 +55,7 @@ class PgKeys:
         self.in_transaction = joined(self.db) is not None
         return await self.db.submit(self._claim(key, fingerprint))
 
-    async def settle(self, key: str, response: Response | None) -> None:
+    async def settle(self, key: str, response: ApiResponse | None) -> None:
         await self.db.submit(self._settle(key, response))
 
     async def _claim(self, key: str, fingerprint: str) -> Seen | None:
@@ -67,7 +71,7 @@ class PgKeys:
                 return Seen(row[0], row[1], json.loads(row[2]) if row[2] else None)
             # deleted in between (its request failed, or it expired): try to claim it again
 
-    async def _settle(self, key: str, response: Response | None) -> None:
+    async def _settle(self, key: str, response: ApiResponse | None) -> None:
         async with writing(self.db, one_statement=True) as conn:
             if conn.info.transaction_status == TransactionStatus.INERROR:
                 return  # a statement of the handler's transaction failed: it can't commit, and the key goes with it

@@ -19,17 +19,18 @@ A pet goes out through `shown`: the service's bookkeeping stays in the store.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, TypeVar
 
 from services import timeline
 from services.decisions import FollowUp
 from services.store_contract import Change, Decides, Pet, Store, StoreBusyError, StoreError
 from steprunner.db.busy import RETRY_AFTER_SECONDS
 
-Response = dict[str, Any]
+if TYPE_CHECKING:
+    from steprunner.step_types import ApiRequest, ApiResponse, ApiRouteHandler, Context
+
 D = TypeVar("D", bound=Decides)
-ApiHandler = Callable[[dict[str, Any], Any], Awaitable[Response]]
 
 
 class PetNotFound(Exception):
@@ -47,11 +48,11 @@ def shown(pet: Pet) -> Pet:
     return {k: v for k, v in pet.items() if k not in BOOKKEEPING}
 
 
-def not_found() -> Response:
+def not_found() -> ApiResponse:
     return {"status": 404, "body": {"message": "Not found"}}
 
 
-def store_failure(exc: StoreError) -> Response:
+def store_failure(exc: StoreError) -> ApiResponse:
     """500 with what is wrong; 503 with `Retry-After` when the store is only busy (StoreBusyError)."""
     if isinstance(exc, StoreBusyError):
         return {"status": 503, "body": {"message": exc.public}, "headers": {"Retry-After": str(RETRY_AFTER_SECONDS)}}
@@ -74,11 +75,11 @@ async def modify_pet(store: Store, pet_id: str, decide: Callable[[Pet], D]) -> C
     return change
 
 
-def answers_store_errors(handler: ApiHandler) -> ApiHandler:
+def answers_store_errors(handler: ApiRouteHandler) -> ApiRouteHandler:
     """Wrap an API handler: PetNotFound is a 404, StoreError is logged and answered 500/503."""
 
     @functools.wraps(handler)
-    async def wrapped(req: dict[str, Any], context: Any) -> Response:
+    async def wrapped(req: ApiRequest, context: Context) -> ApiResponse:
         try:
             return await handler(req, context)
         except PetNotFound:
@@ -93,7 +94,7 @@ def answers_store_errors(handler: ApiHandler) -> ApiHandler:
     return wrapped
 
 
-async def emit_follow_ups(context: Any, follow_ups: Iterable[FollowUp]) -> None:
+async def emit_follow_ups(context: Context, follow_ups: Iterable[FollowUp]) -> None:
     """Emit what a durable change implies, from an API step: a failed emit is logged, not raised.
 
     The change is already on disk and the client is owed the truth about it (a 500 would make them

@@ -18,7 +18,7 @@ its own edges in the flow, and hand their input here with the agent they are for
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -26,13 +26,16 @@ from services import decisions, timeline
 from services.clock import now_ms
 from services.decisions import Decision, Outcome
 from services.models import Agent, ReviewDecided, ReviewRequested
-from services.responses import Response, load_pet
+from services.responses import load_pet
 from services.review_agent import AGENTS, decide
 from services.store import get_store
 from services.validation import one_line
 
+if TYPE_CHECKING:
+    from steprunner.step_types import ApiRequest, ApiResponse, Context
 
-async def request_review(agent: Agent, req: dict[str, Any], context: Any) -> Response:
+
+async def request_review(agent: Agent, req: ApiRequest, context: Context) -> ApiResponse:
     """POST /py/pets/:id/{health,adoption}-review (wrapped in `answers_store_errors` by the step)."""
     definition = AGENTS[agent]
     pet_id = req["pathParams"]["id"]
@@ -61,7 +64,7 @@ async def request_review(agent: Agent, req: dict[str, Any], context: Any) -> Res
     return {"status": 202, "body": body}
 
 
-async def run_agent(agent: Agent, input_data: Any, context: Any) -> None:
+async def run_agent(agent: Agent, input_data: Any, context: Context) -> None:
     """The agent step's handler: decide on the requested pet and emit the decision."""
     definition = AGENTS[agent]
     try:
@@ -92,9 +95,7 @@ async def run_agent(agent: Agent, input_data: Any, context: Any) -> None:
         f"🤖 {definition.title} agent deciding",
         {**fields, "status": pet["status"], "choices": [c.value for c in definition.choices]},
     )
-    review = await decide(
-        agent, pet, review_id=request.reviewId, trace_id=getattr(context, "trace_id", None), now=now_ms()
-    )
+    review = await decide(agent, pet, review_id=request.reviewId, trace_id=context.trace_id, now=now_ms())
     decided = {**fields, "choice": review.choice.value, "source": review.source, "rationale": review.rationale}
     if review.source == "fallback":
         context.logger.warn(

@@ -11,15 +11,15 @@ real Motia's Python venv installs steprunner too, from requirements.txt).
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from steprunner.staff_key import bearer_token, is_staff_key
 
-Response = dict[str, Any]
+if TYPE_CHECKING:
+    from steprunner.step_types import ApiNext, ApiRequest, ApiResponse, Context
 
 
-async def require_staff(req: dict[str, Any], context: Any, next_fn: Callable[[], Awaitable[Response]]) -> Response:
+async def require_staff(req: ApiRequest, context: Context, next_fn: ApiNext) -> ApiResponse:
     key = os.environ.get("STAFF_API_KEY")
     if not key:
         return await next_fn()

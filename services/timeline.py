@@ -31,13 +31,16 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.clock import iso_time, now_ms
 from services.decisions import Decision, Outcome, StatusChange
 from services.models import ReviewRecord, Status, TimelineEntry, TimelineKind
 from services.store import get_store
 from services.store_contract import Pet, StoreError
+
+if TYPE_CHECKING:
+    from steprunner.step_types import Context, StreamManager
 
 STREAM = "petTimeline"
 ID_DIGITS = 6  # a million items per pet before ids stop sorting as text
@@ -385,7 +388,7 @@ def told_restored(pet: Pet, decision: Decision) -> list[Entry]:
 # ----------------------------------------------------------------------------- the stream
 
 
-def _stream(context: Any) -> Any:
+def _stream(context: Context) -> StreamManager:
     return context.streams[STREAM]  # a dict on both runtimes (Motia's DotDict, steprunner's namespace)
 
 
@@ -404,7 +407,7 @@ def _plain(item: Mapping[str, Any]) -> Item:
     return {k: item.get(k) for k in ITEM_FIELDS}
 
 
-async def publish(context: Any, pet: Pet, since: Pet | None = None) -> None:
+async def publish(context: Context, pet: Pet, since: Pet | None = None) -> None:
     """Set on the stream the items of `pet`'s outbox that `since` did not have (the ones this write
     added). They stay in the outbox until the pet's next write (or the reconciler) takes them out:
     a write of its own per publish would cost the chain a second round of pets.json writes. Never
@@ -416,7 +419,7 @@ async def publish(context: Any, pet: Pet, since: Pet | None = None) -> None:
     _PUBLISHED.add(pet, published)
 
 
-async def publish_leftovers(context: Any, pets: Iterable[Pet], before: int) -> dict[str, int]:
+async def publish_leftovers(context: Context, pets: Iterable[Pet], before: int) -> dict[str, int]:
     """The reconciler's part: of the outbox items recorded up to `before` (epoch ms: later ones are
     most likely being published by their step right now), set those the stream lacks (a process
     died between the write and the stream), then take them out of the outboxes, all at once (the
@@ -442,7 +445,7 @@ async def publish_leftovers(context: Any, pets: Iterable[Pet], before: int) -> d
     return missing_by_pet
 
 
-async def _set_all(context: Any, pet_id: str, items: Iterable[Item]) -> list[str]:
+async def _set_all(context: Context, pet_id: str, items: Iterable[Item]) -> list[str]:
     stream, done = _stream(context), []
     for item in items:
         try:
@@ -457,7 +460,7 @@ async def _set_all(context: Any, pet_id: str, items: Iterable[Item]) -> list[str
     return done
 
 
-async def _clear(context: Any, pet: Pet, ids: Sequence[str]) -> None:
+async def _clear(context: Context, pet: Pet, ids: Sequence[str]) -> None:
     if not ids:
         return
     gone = set(ids)
@@ -480,14 +483,14 @@ async def _clear(context: Any, pet: Pet, ids: Sequence[str]) -> None:
         _PUBLISHED.settle(change.after)
 
 
-async def items_of(context: Any, pet: Pet) -> list[Item]:
+async def items_of(context: Context, pet: Pet) -> list[Item]:
     """The pet's whole timeline, oldest first: the stream's items and any still in the outbox."""
     items = {i["id"]: _plain(i) for i in await _stream(context).getGroup(pet["id"]) or [] if isinstance(i, dict)}
     items.update({i["id"]: _plain(i) for i in outbox_of(pet)})
     return [items[k] for k in sorted(items)]
 
 
-async def purge(context: Any, pet_id: str) -> int:
+async def purge(context: Context, pet_id: str) -> int:
     """Delete every item of the pet's timeline (the reaper, before it purges the pet). Returns how many."""
     stream = _stream(context)
     items = await stream.getGroup(pet_id) or []

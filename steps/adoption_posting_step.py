@@ -11,7 +11,9 @@ orchestrator's. The posting is told on the pet's timeline, with the write. A sto
 raises: the runtime retries.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -21,6 +23,9 @@ from services.clock import now_ms
 from services.models import PetCareRequested, schema
 from services.store import get_store
 from services.validation import one_line
+
+if TYPE_CHECKING:
+    from steprunner.step_types import Context
 
 config = {
     "type": "event",
@@ -33,7 +38,7 @@ config = {
 }
 
 
-async def handler(input_data: Any, context: Any) -> None:
+async def handler(input_data: Any, context: Context) -> None:
     try:
         pet_id = PetCareRequested.model_validate(input_data).petId
     except ValidationError as exc:

@@ -10,7 +10,9 @@ nothing). The pet's timeline gets "enrichment started" (once per enrichment: a r
 finds the start stamped), then "completed" or "failed" with the profile write.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -22,6 +24,9 @@ from services.models import PetCreated, ProfileRequested, schema
 from services.store import get_store
 from services.store_contract import Change
 from services.validation import one_line
+
+if TYPE_CHECKING:
+    from steprunner.step_types import Context, EmitData
 
 config = {
     "type": "event",
@@ -43,7 +48,7 @@ config = {
 }
 
 
-async def handler(input_data: Any, context: Any) -> None:
+async def handler(input_data: Any, context: Context) -> None:
     try:
         pet_id = ProfileRequested.model_validate(input_data).petId
     except ValidationError as exc:
@@ -81,7 +86,7 @@ async def handler(input_data: Any, context: Any) -> None:
 
     if result.is_fallback:
         context.logger.warn("❌ AI Profile Enrichment failed", {"petId": pet_id, "error": result.error})
-        outcome = {
+        outcome: EmitData = {
             "topic": "py.ai.profile.enrichment.failed",
             "data": {"petId": pet_id, "error": result.error, "fallback": True, "profile": profile},
         }

@@ -6,8 +6,10 @@ them fails, the pet still exists and the answer says so; the reconciler queues t
 The pet's timeline starts here: its "created" item is written with the pet, then published.
 """
 
+from __future__ import annotations
+
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -20,6 +22,9 @@ from services.responses import answers_store_errors, emit_follow_ups, shown
 from services.staff_auth import require_staff
 from services.store import get_store
 from services.validation import invalid_payload
+
+if TYPE_CHECKING:
+    from steprunner.step_types import ApiRequest, ApiResponse, Context
 
 config = {
     "type": "api",
@@ -44,7 +49,7 @@ get_store()
 
 
 @answers_store_errors
-async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
+async def handler(req: ApiRequest, context: Context) -> ApiResponse:
     try:
         payload = CreatePet.model_validate(req.get("body"))
     except ValidationError as exc:

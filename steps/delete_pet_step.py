@@ -5,7 +5,9 @@ shows. Deleting an already deleted pet answers the same and keeps the original p
 The delete is told on the pet's timeline (once: deleting again tells nothing).
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from services import decisions, timeline
 from services.clock import iso_time, now_ms
@@ -15,6 +17,9 @@ from services.models import ErrorBody, SoftDeleted, schema
 from services.responses import answers_store_errors, emit_follow_ups, modify_pet
 from services.staff_auth import require_staff
 from services.store import get_store
+
+if TYPE_CHECKING:
+    from steprunner.step_types import ApiRequest, ApiResponse, Context
 
 config = {
     "type": "api",
@@ -31,7 +36,7 @@ config = {
 
 
 @answers_store_errors
-async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
+async def handler(req: ApiRequest, context: Context) -> ApiResponse:
     pet_id = req["pathParams"]["id"]
     now = now_ms()
     change = await modify_pet(

@@ -6,12 +6,17 @@ change the schedule without editing code with `STEPRUNNER_CRON_DELETION_REAPER` 
 A store failure raises: the run fails loudly and the next tick tries again.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from services import timeline
 from services.clock import iso_time, now_ms
 from services.decisions import purge_verdict
 from services.store import get_store
+
+if TYPE_CHECKING:
+    from steprunner.step_types import Context
 
 config = {
     "type": "cron",
@@ -26,7 +31,7 @@ config = {
 }
 
 
-async def handler(context: Any) -> None:
+async def handler(context: Context) -> None:
     context.logger.info("🔄 Deletion Reaper started - scanning for pets to purge")
     now = now_ms()
     try:

@@ -8,8 +8,10 @@ orchestrator ignores once the pet has moved on. Notes someone already wrote are 
 failure raises: the runtime retries.
 """
 
+from __future__ import annotations
+
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -19,6 +21,9 @@ from services.decisions import Outcome
 from services.models import FeedingReminderEnqueued, schema
 from services.store import get_store
 from services.validation import one_line
+
+if TYPE_CHECKING:
+    from steprunner.step_types import Context
 
 config = {
     "type": "event",
@@ -31,7 +36,7 @@ config = {
 }
 
 
-async def handler(input_data: Any, context: Any) -> None:
+async def handler(input_data: Any, context: Context) -> None:
     try:
         event = FeedingReminderEnqueued.model_validate(input_data)
     except ValidationError as exc:

@@ -5,12 +5,17 @@ any recorded with a change but not yet on the stream (services/timeline.py). 404
 or purged pet; a soft-deleted pet's timeline is still there until the reaper purges it.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from services import timeline
 from services.models import ErrorBody, PetTimeline, schema
 from services.responses import answers_store_errors, load_pet
 from services.store import get_store
+
+if TYPE_CHECKING:
+    from steprunner.step_types import ApiRequest, ApiResponse, Context
 
 config = {
     "type": "api",
@@ -25,6 +30,6 @@ config = {
 
 
 @answers_store_errors
-async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
+async def handler(req: ApiRequest, context: Context) -> ApiResponse:
     pet = await load_pet(get_store(), req["pathParams"]["id"])
     return {"status": 200, "body": {"petId": pet["id"], "items": await timeline.items_of(context, pet)}}

@@ -7,10 +7,15 @@ outside them, the rules do (any symptom: treatment required). It never writes th
 lifecycle orchestrator records the decision and applies it (docs/decisions.md#15-19).
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from services.models import Agent, ReviewRequested, schema
 from services.review_steps import run_agent
+
+if TYPE_CHECKING:
+    from steprunner.step_types import Context
 
 config = {
     "type": "event",
@@ -28,5 +33,5 @@ config = {
 }
 
 
-async def handler(input_data: Any, context: Any) -> None:
+async def handler(input_data: Any, context: Context) -> None:
     await run_agent(Agent.HEALTH, input_data, context)

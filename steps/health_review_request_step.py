@@ -6,13 +6,18 @@ pet; 409 with the reason when the pet is not in_quarantine, healthy or available
 The decision appears under the pet's `reviews` (GET /py/pets/:id).
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from services.idempotency import idempotent
 from services.models import Agent, ErrorBody, ReviewRequestAnswer, schema
 from services.responses import answers_store_errors
 from services.review_steps import request_review
 from services.staff_auth import require_staff
+
+if TYPE_CHECKING:
+    from steprunner.step_types import ApiRequest, ApiResponse, Context
 
 config = {
     "type": "api",
@@ -34,5 +39,5 @@ config = {
 
 
 @answers_store_errors
-async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
+async def handler(req: ApiRequest, context: Context) -> ApiResponse:
     return await request_review(Agent.HEALTH, req, context)

@@ -4,7 +4,9 @@ Answers `{"items": [...], "nextCursor": ...}`; pass `nextCursor` back as `cursor
 next page (null on the last). Soft-deleted pets are left out unless `status=deleted`.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -12,6 +14,9 @@ from services.models import ErrorBody, ListQuery, PetPage, schema
 from services.responses import answers_store_errors, shown
 from services.store import get_store
 from services.validation import invalid_payload
+
+if TYPE_CHECKING:
+    from steprunner.step_types import ApiRequest, ApiResponse, Context
 
 config = {
     "type": "api",
@@ -29,7 +34,7 @@ config = {
 
 
 @answers_store_errors
-async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
+async def handler(req: ApiRequest, context: Context) -> ApiResponse:
     try:
         query = ListQuery.model_validate(req.get("queryParams") or {})
     except ValidationError as exc:

@@ -25,7 +25,9 @@ crash between the write and the emit is healed by the redelivery. Progressions a
 events, never sleeps. A store failure raises: the runtime retries with backoff.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -35,6 +37,9 @@ from services.lifecycle import FEEDING_REMINDER_COMPLETED, STATUS_UPDATE_REQUEST
 from services.models import FeedingReminderCompleted, ReviewDecided, StatusUpdateRequested, schema
 from services.store import get_store
 from services.validation import one_line
+
+if TYPE_CHECKING:
+    from steprunner.step_types import Context, EmitData
 
 config = {
     "type": "event",
@@ -60,7 +65,7 @@ config = {
 }
 
 
-async def handler(input_data: Any, context: Any) -> None:
+async def handler(input_data: Any, context: Context) -> None:
     try:
         event = _parse(input_data)
     except ValidationError as exc:
@@ -122,9 +127,9 @@ def _parse(data: Any) -> StatusUpdateRequested | FeedingReminderCompleted | Revi
     return FeedingReminderCompleted.model_validate(data)
 
 
-def _report(context: Any, pet_id: str, current: str, decision: Decision, event: dict[str, Any]) -> list[dict[str, Any]]:
+def _report(context: Context, pet_id: str, current: str, decision: Decision, event: dict[str, Any]) -> list[EmitData]:
     """Log what was decided; the events to emit: the outcome, then whatever follows by itself."""
-    events: list[dict[str, Any]] = []
+    events: list[EmitData] = []
     if decision.outcome is Outcome.APPLY and decision.change is not None:
         c = decision.change
         context.logger.info(

@@ -14,13 +14,18 @@ may take) are left alone: their chain is most likely still running. Change the s
 `STEPRUNNER_CRON_PET_RECONCILER`; run it at once with `python -m steprunner cron run PetReconciler`.
 """
 
+from __future__ import annotations
+
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
 from services import timeline
 from services.clock import now_ms
 from services.decisions import missing_follow_ups
 from services.store import get_store
+
+if TYPE_CHECKING:
+    from steprunner.step_types import Context
 
 config = {
     "type": "cron",
@@ -40,7 +45,7 @@ config = {
 DEFAULT_GRACE_SECONDS = 120.0
 
 
-async def handler(context: Any) -> None:
+async def handler(context: Context) -> None:
     now = now_ms()
     settled_before = now - int(float(os.environ.get("PET_RECONCILE_GRACE_SECONDS") or DEFAULT_GRACE_SECONDS) * 1000)
     pets = await get_store().aall()

@@ -6,7 +6,9 @@ the pet was deleted while its AI call ran), an automatic progression (healthy, i
 409 when the pet is not deleted or its purge time has passed. The restore is told on the pet's timeline.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from services import decisions, timeline
 from services.clock import now_ms
@@ -16,6 +18,9 @@ from services.models import ErrorBody, Pet, schema
 from services.responses import answers_store_errors, emit_follow_ups, modify_pet, shown
 from services.staff_auth import require_staff
 from services.store import get_store
+
+if TYPE_CHECKING:
+    from steprunner.step_types import ApiRequest, ApiResponse, Context
 
 config = {
     "type": "api",
@@ -43,7 +48,7 @@ config = {
 
 
 @answers_store_errors
-async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
+async def handler(req: ApiRequest, context: Context) -> ApiResponse:
     pet_id = req["pathParams"]["id"]
     now = now_ms()
     change = await modify_pet(

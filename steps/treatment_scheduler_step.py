@@ -10,7 +10,9 @@ orchestrator's. The plan is told on the pet's timeline, with the write. A store 
 the runtime retries.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -20,6 +22,9 @@ from services.models import PetCareRequested, schema
 from services.store import get_store
 from services.treatment_plan import treatment_plan
 from services.validation import one_line
+
+if TYPE_CHECKING:
+    from steprunner.step_types import Context
 
 config = {
     "type": "event",
@@ -32,7 +37,7 @@ config = {
 }
 
 
-async def handler(input_data: Any, context: Any) -> None:
+async def handler(input_data: Any, context: Context) -> None:
     try:
         pet_id = PetCareRequested.model_validate(input_data).petId
     except ValidationError as exc:

@@ -12,7 +12,9 @@ pet already has that status (`accepted: true`, nothing to do). A soft-deleted pe
 tells the rest when it acts).
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -25,6 +27,9 @@ from services.responses import answers_store_errors, emit_follow_ups, modify_pet
 from services.staff_auth import require_staff
 from services.store import get_store
 from services.validation import invalid_payload
+
+if TYPE_CHECKING:
+    from steprunner.step_types import ApiRequest, ApiResponse, Context
 
 config = {
     "type": "api",
@@ -52,7 +57,7 @@ config = {
 
 
 @answers_store_errors
-async def handler(req: dict[str, Any], context: Any) -> dict[str, Any]:
+async def handler(req: ApiRequest, context: Context) -> ApiResponse:
     try:
         payload = UpdatePet.model_validate(req.get("body"))
     except ValidationError as exc:
