@@ -30,10 +30,10 @@ from typing import Any
 
 from services import topics
 from services.lifecycle import (
-    FEEDING_REMINDER_COMPLETED,
+    FEEDING_REMINDER_COMPLETED_TRIGGER,
     NEEDS_DATA_DECISION,
     NO_TREATMENT_NEEDED_DECISION,
-    STATUS_UPDATE_REQUESTED,
+    STATUS_UPDATE_REQUESTED_TRIGGER,
     TREATMENT_REQUIRED_DECISION,
     blocked_by_flags,
     check,
@@ -287,9 +287,9 @@ def feeding_completed(pet: Pet) -> Decision:
     change = StatusChange(
         current,
         target,
-        description(current, target, automatic=True, trigger=FEEDING_REMINDER_COMPLETED),
+        description(current, target, automatic=True, trigger=FEEDING_REMINDER_COMPLETED_TRIGGER),
         automatic=True,
-        trigger=FEEDING_REMINDER_COMPLETED,
+        trigger=FEEDING_REMINDER_COMPLETED_TRIGGER,
     )
     return Decision(Outcome.APPLY, patch={"status": target}, change=change)
 
@@ -328,7 +328,7 @@ def status_request(pet: Pet, request: StatusUpdateRequested) -> Decision:
         requested,
         description(current, requested, automatic=request.automatic),
         automatic=request.automatic,
-        trigger=STATUS_UPDATE_REQUESTED,
+        trigger=STATUS_UPDATE_REQUESTED_TRIGGER,
         request_id=request.requestId,
     )
     entry_patch, follow_ups = _entering(pet, requested)

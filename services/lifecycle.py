@@ -21,8 +21,10 @@ from enum import StrEnum
 
 from services.models import Flag, Status
 
-FEEDING_REMINDER_COMPLETED = "feeding.reminder.completed"
-STATUS_UPDATE_REQUESTED = "status.update.requested"
+# Triggers: what a row of the table is taken on (logged and emitted as a transition's `eventType`).
+# Not topics: the topics they arrive on are services/topics.py's, e.g. `py.feeding.reminder.completed`.
+FEEDING_REMINDER_COMPLETED_TRIGGER = "feeding.reminder.completed"
+STATUS_UPDATE_REQUESTED_TRIGGER = "status.update.requested"
 TREATMENT_REQUIRED_DECISION = "health.treatment_required"
 NO_TREATMENT_NEEDED_DECISION = "health.no_treatment_needed"
 NEEDS_DATA_DECISION = "adoption.needs_data"
@@ -58,42 +60,50 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         Status.NEW,
         Status.IN_QUARANTINE,
-        FEEDING_REMINDER_COMPLETED,
+        FEEDING_REMINDER_COMPLETED_TRIGGER,
         Kind.AUTOMATIC,
         "Pet moved to quarantine after feeding setup",
     ),
     Transition(
         Status.IN_QUARANTINE,
         Status.HEALTHY,
-        STATUS_UPDATE_REQUESTED,
+        STATUS_UPDATE_REQUESTED_TRIGGER,
         Kind.STAFF,
         "Staff health check - pet cleared from quarantine",
     ),
     Transition(
         Status.HEALTHY,
         Status.AVAILABLE,
-        STATUS_UPDATE_REQUESTED,
+        STATUS_UPDATE_REQUESTED_TRIGGER,
         Kind.AUTOMATIC_PROGRESSION,
         "Automatic progression - pet ready for adoption",
         "Staff decision - pet marked ready for adoption",
     ),
     Transition(
-        Status.HEALTHY, Status.ILL, STATUS_UPDATE_REQUESTED, Kind.STAFF, "Staff assessment - pet identified as ill"
-    ),
-    Transition(
-        Status.IN_QUARANTINE,
+        Status.HEALTHY,
         Status.ILL,
-        STATUS_UPDATE_REQUESTED,
+        STATUS_UPDATE_REQUESTED_TRIGGER,
         Kind.STAFF,
         "Staff assessment - pet identified as ill",
     ),
     Transition(
-        Status.AVAILABLE, Status.ILL, STATUS_UPDATE_REQUESTED, Kind.STAFF, "Staff assessment - pet identified as ill"
+        Status.IN_QUARANTINE,
+        Status.ILL,
+        STATUS_UPDATE_REQUESTED_TRIGGER,
+        Kind.STAFF,
+        "Staff assessment - pet identified as ill",
+    ),
+    Transition(
+        Status.AVAILABLE,
+        Status.ILL,
+        STATUS_UPDATE_REQUESTED_TRIGGER,
+        Kind.STAFF,
+        "Staff assessment - pet identified as ill",
     ),
     Transition(
         Status.ILL,
         Status.UNDER_TREATMENT,
-        STATUS_UPDATE_REQUESTED,
+        STATUS_UPDATE_REQUESTED_TRIGGER,
         Kind.AUTOMATIC_PROGRESSION,
         "Automatic progression - treatment started",
         "Staff decision - treatment started",
@@ -101,14 +111,14 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         Status.UNDER_TREATMENT,
         Status.RECOVERED,
-        STATUS_UPDATE_REQUESTED,
+        STATUS_UPDATE_REQUESTED_TRIGGER,
         Kind.STAFF,
         "Staff assessment - treatment completed",
     ),
     Transition(
         Status.RECOVERED,
         Status.HEALTHY,
-        STATUS_UPDATE_REQUESTED,
+        STATUS_UPDATE_REQUESTED_TRIGGER,
         Kind.AUTOMATIC_PROGRESSION,
         "Automatic progression - recovery complete",
         "Staff health check - recovery confirmed",
@@ -116,17 +126,21 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         Status.AVAILABLE,
         Status.PENDING,
-        STATUS_UPDATE_REQUESTED,
+        STATUS_UPDATE_REQUESTED_TRIGGER,
         Kind.STAFF,
         "Staff decision - adoption application received",
     ),
     Transition(
-        Status.PENDING, Status.ADOPTED, STATUS_UPDATE_REQUESTED, Kind.STAFF, "Staff decision - adoption completed"
+        Status.PENDING,
+        Status.ADOPTED,
+        STATUS_UPDATE_REQUESTED_TRIGGER,
+        Kind.STAFF,
+        "Staff decision - adoption completed",
     ),
     Transition(
         Status.PENDING,
         Status.AVAILABLE,
-        STATUS_UPDATE_REQUESTED,
+        STATUS_UPDATE_REQUESTED_TRIGGER,
         Kind.STAFF,
         "Staff decision - adoption fell through, pet available again",
     ),
@@ -162,7 +176,7 @@ _BY_PAIR: dict[tuple[str, str, str], Transition] = {(t.trigger, t.source.value, 
 AUTOMATIC_NEXT: dict[Status, Status] = {t.source: t.target for t in TRANSITIONS if t.kind is Kind.AUTOMATIC_PROGRESSION}
 
 
-def find(current: str, requested: str, trigger: str = STATUS_UPDATE_REQUESTED) -> Transition | None:
+def find(current: str, requested: str, trigger: str = STATUS_UPDATE_REQUESTED_TRIGGER) -> Transition | None:
     """The table row for this change on this trigger, or None if the table has none."""
     return _BY_PAIR.get((trigger, _value(current), _value(requested)))
 
@@ -184,7 +198,7 @@ def blocked_by_flags(requested: str, flags: Collection[str]) -> str | None:
 
 
 def check(
-    current: str, requested: str, trigger: str = STATUS_UPDATE_REQUESTED, flags: Collection[str] = ()
+    current: str, requested: str, trigger: str = STATUS_UPDATE_REQUESTED_TRIGGER, flags: Collection[str] = ()
 ) -> tuple[bool, str]:
     """May a pet in `current` (with `flags`) move to `requested` on `trigger`? Returns (allowed, reason).
 
@@ -206,7 +220,9 @@ def check(
     return True, f"Transition from {current} to {requested} allowed"
 
 
-def description(current: str, requested: str, *, automatic: bool, trigger: str = STATUS_UPDATE_REQUESTED) -> str:
+def description(
+    current: str, requested: str, *, automatic: bool, trigger: str = STATUS_UPDATE_REQUESTED_TRIGGER
+) -> str:
     """The log's description of an allowed change, worded for who asked for it."""
     transition = find(current, requested, trigger)
     if transition is None:

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 
 from services import decisions, timeline, topics
 from services.decisions import Decision, Outcome
-from services.lifecycle import FEEDING_REMINDER_COMPLETED, STATUS_UPDATE_REQUESTED
+from services.lifecycle import FEEDING_REMINDER_COMPLETED_TRIGGER, STATUS_UPDATE_REQUESTED_TRIGGER
 from services.models import FeedingReminderCompleted, ReviewDecided, StatusUpdateRequested, schema
 from services.store import get_store
 from services.validation import one_line
@@ -74,10 +74,8 @@ async def handler(input_data: Any, context: Context) -> None:
 
     pet_id = event.petId
     if isinstance(event, StatusUpdateRequested):
-        trigger, fields = (
-            STATUS_UPDATE_REQUESTED,
-            {"petId": pet_id, "eventType": STATUS_UPDATE_REQUESTED, "requestedStatus": event.requestedStatus.value},
-        )
+        trigger = STATUS_UPDATE_REQUESTED_TRIGGER
+        fields = {"petId": pet_id, "eventType": trigger, "requestedStatus": event.requestedStatus.value}
         if event.automatic:
             context.logger.info("🤖 Automatic progression", {**fields, "automatic": True})
         else:
@@ -102,7 +100,7 @@ async def handler(input_data: Any, context: Context) -> None:
         recorded = timeline.recording(lambda pet: decisions.review_decided(pet, review), timeline.told_review(review))
         change = await get_store().amodify(pet_id, recorded)
     else:
-        trigger = FEEDING_REMINDER_COMPLETED
+        trigger = FEEDING_REMINDER_COMPLETED_TRIGGER
         context.logger.info("🔄 Lifecycle orchestrator processing", {"petId": pet_id, "eventType": trigger})
         change = await get_store().amodify(
             pet_id, timeline.recording(decisions.feeding_completed, timeline.told_transition)

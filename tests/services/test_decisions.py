@@ -10,12 +10,12 @@ import pytest
 
 from services import decisions, topics
 from services.decisions import DAY_MS, RETENTION_MS, WELCOME_NOTES, Outcome
-from services.lifecycle import STATUS_UPDATE_REQUESTED, TRANSITIONS
+from services.lifecycle import STATUS_UPDATE_REQUESTED_TRIGGER, TRANSITIONS
 from services.models import Status, StatusUpdateRequested
 
 T0 = 1_640_995_200_000
 LIFECYCLE = [s.value for s in Status if s is not Status.DELETED]
-ALLOWED = {(t.source.value, t.target.value) for t in TRANSITIONS if t.trigger == STATUS_UPDATE_REQUESTED}
+ALLOWED = {(t.source.value, t.target.value) for t in TRANSITIONS if t.trigger == STATUS_UPDATE_REQUESTED_TRIGGER}
 AUTOMATIC_NEXT = {"healthy": "available", "ill": "under_treatment", "recovered": "healthy"}
 
 

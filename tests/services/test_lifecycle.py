@@ -8,7 +8,7 @@ import pytest
 
 from services.lifecycle import (
     AUTOMATIC_NEXT,
-    FEEDING_REMINDER_COMPLETED,
+    FEEDING_REMINDER_COMPLETED_TRIGGER,
     check,
     description,
     is_noop,
@@ -56,9 +56,9 @@ def test_the_specs_example_rejection_reads_exactly_as_in_the_spec() -> None:
 
 def test_quarantine_is_reached_only_when_the_feeding_reminder_completes() -> None:
     assert check("new", "in_quarantine") == (False, "Invalid transition: cannot change from new to in_quarantine")
-    assert check("new", "in_quarantine", FEEDING_REMINDER_COMPLETED)[0]
-    assert not check("healthy", "in_quarantine", FEEDING_REMINDER_COMPLETED)[0]
-    assert description("new", "in_quarantine", automatic=True, trigger=FEEDING_REMINDER_COMPLETED) == (
+    assert check("new", "in_quarantine", FEEDING_REMINDER_COMPLETED_TRIGGER)[0]
+    assert not check("healthy", "in_quarantine", FEEDING_REMINDER_COMPLETED_TRIGGER)[0]
+    assert description("new", "in_quarantine", automatic=True, trigger=FEEDING_REMINDER_COMPLETED_TRIGGER) == (
         "Pet moved to quarantine after feeding setup"
     )
 
