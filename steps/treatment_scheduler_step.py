@@ -7,21 +7,15 @@ the pet as it is then, and written by `decisions.care_written` only while the pe
 treatment and has none: a redelivered request, or one for a pet that has moved on, changes nothing
 and emits nothing (docs/decisions.md#37). Only `treatmentPlan` is written; `status` is the
 orchestrator's. The plan is told on the pet's timeline, with the write. A store failure raises:
-the runtime retries.
+the runtime retries. The body is `services.care_steps.write_care`, shared with AdoptionPosting.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from services import decisions, timeline
-from services.clock import iso_time, now_ms
+from services.care_steps import TREATMENT_PLAN, write_care
 from services.models import PetCareRequested, schema
-from services.store import get_store
-from services.treatment_plan import treatment_plan
-from services.validation import one_line
 
 if TYPE_CHECKING:
     from steprunner.step_types import Context
@@ -38,36 +32,4 @@ config = {
 
 
 async def handler(input_data: Any, context: Context) -> None:
-    try:
-        pet_id = PetCareRequested.model_validate(input_data).petId
-    except ValidationError as exc:
-        context.logger.error("❌ Treatment request is malformed", {"input": input_data, "error": one_line(exc)})
-        return  # retrying can't fix it
-    context.logger.info("🏥 Treatment Scheduler triggered", {"petId": pet_id})
-
-    now = now_ms()
-    write = timeline.recording(
-        lambda current: decisions.care_written(
-            current, "treatmentPlan", treatment_plan(current, now).model_dump(mode="json")
-        ),
-        timeline.told_care("treatmentPlan"),
-    )
-    change = await get_store().amodify(pet_id, write)
-    if change is None or not change.decision.applied:
-        reason = "pet not found (purged)" if change is None else change.decision.reason
-        context.logger.info("⏭️ Treatment scheduling skipped", {"petId": pet_id, "reason": reason})
-        return
-
-    plan = change.after["treatmentPlan"]
-    context.logger.info(
-        "📅 Treatment scheduled",
-        {
-            "petId": pet_id,
-            "urgency": plan["urgency"],
-            "startsAt": iso_time(plan["schedule"]["startsAt"]),
-            "treatmentType": plan["treatmentType"],
-            "symptoms": plan["symptoms"],
-        },
-    )
-    await timeline.publish(context, change.after, since=change.before)
-    await context.emit({"topic": "py.treatment.scheduled", "data": {"petId": pet_id, "plan": plan, "at": now}})
+    await write_care(TREATMENT_PLAN, input_data, context)
