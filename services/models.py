@@ -367,7 +367,9 @@ class Pet(BaseModel):
     )
     lastStatusRequestId: str | None = Field(
         default=None,
-        description="The last status request the orchestrator settled, applied or rejected (makes redelivery harmless).",
+        description=(
+            "The last status request the orchestrator settled, applied or rejected (makes redelivery harmless)."
+        ),
     )
     pendingStatusRequest: PendingStatusRequest | None = Field(
         default=None,

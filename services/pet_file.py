@@ -47,7 +47,9 @@ class StoreCorruptError(StoreError):
         super().__init__(
             f"Pet store file {path} is corrupt: {problem}. It was left untouched; "
             "fix it by hand or move it away (a missing file is created empty).",
-            public=f"The pet store file {FILE_NAME} is corrupt: {problem}. It was left untouched; the server log names it.",
+            public=(
+                f"The pet store file {FILE_NAME} is corrupt: {problem}. It was left untouched; the server log names it."
+            ),
         )
 
 

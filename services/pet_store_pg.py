@@ -54,7 +54,8 @@ _ORDER = "id_kind, id_number, id"
 # whose encoding `{...}` loses its opening brace.
 _INSERT_NEXT = """
 INSERT INTO pets (id, doc)
-SELECT id, ('{"id": ' || to_json(id)::text || ', ' || substr(%s, 2))::json FROM (SELECT nextval('pet_ids')::text AS id) AS next
+SELECT id, ('{"id": ' || to_json(id)::text || ', ' || substr(%s, 2))::json
+FROM (SELECT nextval('pet_ids')::text AS id) AS next
 RETURNING id
 """
 

@@ -104,7 +104,8 @@ AGENTS: dict[Agent, AgentDefinition] = {
                 Choice.NEEDS_DATA,
                 topics.ADOPTION_NEEDS_DATA,
                 "The record misses something adopters need (for example an adoption profile, the age or the weight).",
-                "flags the pet needs_data: it can't become available or pending until cleared (an available pet goes back to healthy)",
+                "flags the pet needs_data: it can't become available or pending until cleared"
+                " (an available pet goes back to healthy)",
             ),
         ),
     ),

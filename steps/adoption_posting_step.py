@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 config = {
     "type": "event",
     "name": "AdoptionPosting",
-    "description": "Writes an adoption posting (title, description, breed, temperament, fee, requirements) from its profile on a pet becoming available",
+    "description": (
+        "Writes an adoption posting (title, description, breed, temperament, fee, requirements) from its profile"
+        " on a pet becoming available"
+    ),
     "subscribes": ["py.adoption.posting.requested"],
     "emits": [{"topic": "py.adoption.posted", "label": "Adoption posting written", "conditional": True}],
     "input": schema(PetCareRequested),

@@ -1,4 +1,5 @@
-"""AdoptionReviewAgent: a routing agent that chooses whether a pet's record is ready for adoption, and emits that choice.
+"""AdoptionReviewAgent: a routing agent that chooses whether a pet's record is ready for adoption,
+and emits that choice.
 
 Its only choices are the two topics it declares (services/review_agent.py holds them with what
 they mean): `py.adoption.ready` or `py.adoption.needs_data`. The model chooses through a

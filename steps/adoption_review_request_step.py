@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 config = {
     "type": "api",
     "name": "RequestAdoptionReview",
-    "description": "Ask the adoption review agent whether a pet's record is ready for adoption (202; the decision lands in the pet's reviews)",
+    "description": (
+        "Ask the adoption review agent whether a pet's record is ready for adoption"
+        " (202; the decision lands in the pet's reviews)"
+    ),
     "path": "/py/pets/:id/adoption-review",
     "method": "POST",
     "emits": [{"topic": "py.adoption.review.requested", "label": "Adoption review requested"}],

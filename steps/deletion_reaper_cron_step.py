@@ -1,8 +1,9 @@
 """DeletionReaper: every day at 02:00 (local time), purge soft-deleted pets whose purgeAt passed.
 
 The rule is `decisions.purge_verdict`. A purged pet's timeline goes with it. One audit event per
-purged pet (`py.pet.purged`) and a summary (`py.reaper.completed`). Run it at once with `python -m steprunner cron run DeletionReaper`;
-change the schedule without editing code with `STEPRUNNER_CRON_DELETION_REAPER` (see README).
+purged pet (`py.pet.purged`) and a summary (`py.reaper.completed`). Run it at once with
+`python -m steprunner cron run DeletionReaper`; change the schedule without editing code with
+`STEPRUNNER_CRON_DELETION_REAPER` (see README).
 A store failure raises: the run fails loudly and the next tick tries again.
 """
 

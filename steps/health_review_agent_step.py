@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 config = {
     "type": "event",
     "name": "HealthReviewAgent",
-    "description": "Routing agent: the model (or the fallback rules) chooses treatment_required or no_treatment_needed for a pet",
+    "description": (
+        "Routing agent: the model (or the fallback rules) chooses treatment_required or no_treatment_needed for a pet"
+    ),
     "subscribes": ["py.health.review.requested"],
     "emits": [
         {"topic": "py.health.treatment_required", "label": "Treatment required", "conditional": True},

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 config = {
     "type": "api",
     "name": "RequestHealthReview",
-    "description": "Ask the health review agent whether a pet needs treatment (202; the decision lands in the pet's reviews)",
+    "description": (
+        "Ask the health review agent whether a pet needs treatment (202; the decision lands in the pet's reviews)"
+    ),
     "path": "/py/pets/:id/health-review",
     "method": "POST",
     "emits": [{"topic": "py.health.review.requested", "label": "Health review requested"}],

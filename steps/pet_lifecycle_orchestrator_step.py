@@ -44,7 +44,10 @@ if TYPE_CHECKING:
 config = {
     "type": "event",
     "name": "PetLifecycleOrchestrator",
-    "description": "Applies the lifecycle transition table: quarantine after the feeding setup, staff decisions, automatic progressions",
+    "description": (
+        "Applies the lifecycle transition table: quarantine after the feeding setup, staff decisions,"
+        " automatic progressions"
+    ),
     "subscribes": [
         "py.feeding.reminder.completed",
         "py.pet.status.update.requested",

@@ -30,7 +30,10 @@ if TYPE_CHECKING:
 config = {
     "type": "cron",
     "name": "PetReconciler",
-    "description": "Every minute: re-queues what a pet is still owed (feeding, profile, progression, plan, posting); publishes stranded timeline items",
+    "description": (
+        "Every minute: re-queues what a pet is still owed (feeding, profile, progression, plan, posting);"
+        " publishes stranded timeline items"
+    ),
     "cron": "* * * * *",
     "emits": [
         {"topic": "py.feeding.reminder.enqueued", "label": "Feeding reminder queued again", "conditional": True},

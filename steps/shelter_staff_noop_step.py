@@ -8,7 +8,9 @@ edges in the flow view.
 config = {
     "type": "noop",
     "name": "ShelterStaff",
-    "description": "Shelter staff: intake, health checks, treatment and adoption decisions, deletions (via the HTTP API)",
+    "description": (
+        "Shelter staff: intake, health checks, treatment and adoption decisions, deletions (via the HTTP API)"
+    ),
     "virtualEmits": [
         {"topic": "py.staff.pet.intake", "label": "Take a pet in"},
         {"topic": "py.staff.pet.update", "label": "Health check / adoption decision"},

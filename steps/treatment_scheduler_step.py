@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 config = {
     "type": "event",
     "name": "TreatmentScheduler",
-    "description": "Writes a treatment plan (type, urgency, medication, schedule) derived from its symptoms on a pet entering under_treatment",
+    "description": (
+        "Writes a treatment plan (type, urgency, medication, schedule) derived from its symptoms"
+        " on a pet entering under_treatment"
+    ),
     "subscribes": ["py.treatment.required"],
     "emits": [{"topic": "py.treatment.scheduled", "label": "Treatment plan written", "conditional": True}],
     "input": schema(PetCareRequested),
