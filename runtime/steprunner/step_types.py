@@ -1,22 +1,17 @@
 """What a Motia 0.17 Python step sees, as types: its context, the API request and the response.
 
-Step files import these under `if TYPE_CHECKING:` only, so the same files run on real Motia, where
-steprunner is not on the path; mypy then checks a step against the contract, and steprunner's own
-context against the same contract (`steprunner.context`), so the two cannot drift apart.
-Names are Motia's: `Context`, `Logger` and `ApiResponse` from its Python runner (`motia_context.py`,
-`motia_logger.py`, `motia_type_definitions.py`), `ApiRequest`, `EmitData`, `ApiRouteHandler` and
-`ApiMiddleware` from its TypeScript types; `StateManager` and `StreamManager` are its
-`RpcStateManager` and `RpcStreamManager` without the transport, `Streams` its `DotDict` of streams.
-Parameters are positional-only where Motia's own names differ from steprunner's (`args`/`fields`).
+Step files import these under `if TYPE_CHECKING:` only, so they run unchanged on real Motia; mypy checks
+the steps against them, and steprunner's own context too (`steprunner.context`), so the two can't drift.
+Names are Motia's (its Python runner's `Context`, `Logger`, `ApiResponse`; its TypeScript `ApiRequest`,
+`EmitData`, `ApiMiddleware`; `StateManager`, `StreamManager` are its `RpcStateManager`, `RpcStreamManager`).
+JSON values are `Any`: a step's schemas and models check them at run time. Parameters are positional-only
+where Motia's names differ from steprunner's (`args`/`fields`, `trace_id`/`group_id`): pass them by position.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NotRequired, Protocol, TypedDict
-
-# Every JSON value a step passes through (event data, state values, stream items, bodies): `Any`,
-# because the shapes are checked at run time by the step's schemas and pydantic models, not here.
 
 
 class EmitData(TypedDict):
@@ -27,7 +22,7 @@ class EmitData(TypedDict):
 
 
 class Logger(Protocol):
-    """`context.logger`: one line per call, the fields logged with it (Motia logs a non-dict as `{"data": x}`)."""
+    """`context.logger`: one line per call, with the fields logged beside the message."""
 
     def debug(self, message: str, fields: Mapping[str, Any] | None = None, /) -> None: ...
     def info(self, message: str, fields: Mapping[str, Any] | None = None, /) -> None: ...
