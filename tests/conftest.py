@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.postgres import Cluster, PostgresUnavailable
+from steprunner.testing.postgres import Cluster, PostgresUnavailable
+from steprunner.testing.waiting import wait_until  # noqa: F401 - re-exported for tests
 from tests.support.server import REPO_ROOT, Server, start_server
-from tests.support.waiting import wait_until  # noqa: F401 - re-exported for tests
 
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 

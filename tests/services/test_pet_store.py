@@ -41,7 +41,7 @@ from services.pet_store import (
     get_store,
 )
 from services.pet_store_pg import PgPetStore
-from tests.support.waiting import wait_until
+from steprunner.testing.waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_640_995_200_000  # 2022-01-01T00:00:00Z, the spec's example time

@@ -43,8 +43,8 @@ from typing import Any
 
 import httpx
 
+from steprunner.testing.waiting import wait_until
 from tests.support.server import REPO_ROOT, base_env
-from tests.support.waiting import wait_until
 
 MOTIA_VERSION = "0.17.6-beta.187"
 MOTIA_CLI = REPO_ROOT / "node_modules" / "motia" / "dist" / "cli.mjs"

@@ -9,7 +9,7 @@ import pytest
 
 from steprunner.loader import load_steps
 from steprunner.step_config import EventConfig, topic_of
-from tests.runtime.support import FIXTURE_ROOT
+from tests.support.fixtures import FIXTURE_ROOT
 from tests.support.server import REPO_ROOT, Server
 from tests.web.flow_page import drawn_edges, node_names, node_texts, open_page
 

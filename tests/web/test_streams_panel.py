@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.streams.support import FIXTURE_ROOT
+from tests.support.fixtures import STREAMS_FIXTURE_ROOT
 from tests.support.server import Server
 from tests.web.flow_page import open_page
 
@@ -28,7 +28,7 @@ PET_STATUS_SCHEMA = {
 def test_the_stream_list_names_each_stream_its_file_and_schema_behind_the_staff_key(
     server_factory: Callable[..., Server],
 ) -> None:
-    server = server_factory(root=FIXTURE_ROOT, env={"STAFF_API_KEY": KEY})
+    server = server_factory(root=STREAMS_FIXTURE_ROOT, env={"STAFF_API_KEY": KEY})
     refused = httpx.get(f"{server.base_url}/__steprunner/streams", timeout=10)
     assert refused.status_code == 401
     with server.client(headers=server.staff_headers) as client:
@@ -55,7 +55,7 @@ def stream_rows(page: Any) -> dict[str, Any]:
 def test_a_group_s_items_show_live_as_they_are_set_and_deleted(
     page: Any, server_factory: Callable[..., Server], key: str | None
 ) -> None:
-    server = server_factory(root=FIXTURE_ROOT, env={"STAFF_API_KEY": key} if key else None)
+    server = server_factory(root=STREAMS_FIXTURE_ROOT, env={"STAFF_API_KEY": key} if key else None)
     page.on("dialog", lambda dialog: dialog.accept(KEY))  # only asked with a key
     open_page(page, server.base_url)
     expect(page.locator("#stream-list button.stream")).to_have_text(["petStatus", "privateNotes"])

@@ -9,9 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from steprunner.loader import load_steps
-from tests.runtime.support import FIXTURE_ROOT
+from steprunner.testing.waiting import wait_until
+from tests.support.fixtures import FIXTURE_ROOT
 from tests.support.server import REPO_ROOT, Server
-from tests.support.waiting import wait_until
 from tests.web.flow_page import log_messages, open_page, open_trace, spans, trace_row
 
 
