@@ -61,7 +61,8 @@ def node_set(count: int, url: str | None) -> Iterator[list[Server]]:
     base = Path(tempfile.mkdtemp(prefix="bench-nodes-"))
     env = {"DATABASE_URL": url} if url else {}
     started = [
-        start_server(base / f"node-{n}", root=REPO, env={**servers.STEPRUNNER_ENV, **env}, wait=False) for n in range(count)
+        start_server(base / f"node-{n}", root=REPO, env={**servers.STEPRUNNER_ENV, **env}, wait=False)
+        for n in range(count)
     ]
     try:
         for node in started:

@@ -23,9 +23,9 @@ REPO = BENCH.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from steprunner.testing.server import Server, free_port, start_server  # noqa: E402
 from steprunner.testing.waiting import wait_until  # noqa: E402
 from tests.support.motia_server import MotiaServer, MotiaUnavailable, motia_unavailable_reason, start_motia  # noqa: E402
-from steprunner.testing.server import Server, free_port, start_server  # noqa: E402
 
 # The server as a user runs it (`make dev`): log level info, journal fsync FULL. Only the lines
 # go to a file instead of a terminal.

@@ -2,7 +2,7 @@
 real locks and real processes.
 
 A test that takes the store alone is the contract: it runs on the JSON store and on PostgreSQL
-(services/pet_store_pg.py, a throwaway cluster: tests/support/postgres.py). One that also takes
+(services/pet_store_pg.py, a throwaway cluster: steprunner.testing.postgres). One that also takes
 `path` is about the file and runs on the JSON store only. PostgreSQL's own promises (several
 nodes, one sequence, row locks) are in test_pet_store_pg.py.
 

@@ -37,7 +37,7 @@ def base_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, s
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "STEPRUNNER_", "LOG_"))}
     # DATABASE_URL empty (not unset): a project's .env can't set it either; tests on PostgreSQL pass theirs,
-    # or bind the folder to a database (tests/support/databases.py)
+    # or bind the folder to a database (steprunner.testing.databases)
     database_url = bound_url(data_dir) or ""
     env.update(
         {
