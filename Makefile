@@ -29,7 +29,7 @@ test: $(DEV_STAMP)
 	@$(MAKE) --no-print-directory lint
 	@service=0; runtime=0; \
 	$(PY) -m pytest || service=$$?; \
-	(cd runtime && ../$(PY) -m pytest) || runtime=$$?; \
+	(cd runtime && $(abspath $(PY)) -m pytest) || runtime=$$?; \
 	echo "make test: service suite exit $$service, runtime suite exit $$runtime"; \
 	test $$service -eq 0 && test $$runtime -eq 0
 
@@ -37,7 +37,7 @@ test-service: $(DEV_STAMP)
 	$(PY) -m pytest
 
 test-runtime: $(DEV_STAMP)
-	cd runtime && ../$(PY) -m pytest
+	cd runtime && $(abspath $(PY)) -m pytest
 
 # ruff (lint and format) and mypy (types), configured in pyproject.toml; a few seconds.
 lint: $(DEV_STAMP)
