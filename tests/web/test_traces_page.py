@@ -115,10 +115,13 @@ def test_creating_a_pet_traces_the_feeding_job_the_ai_enricher_and_the_orchestra
 
 
 def test_the_page_of_one_node_shows_live_the_steps_another_node_runs(
-    page: Any, server_factory: Callable[..., Server], database_url: str
+    page: Any, server_factory: Callable[..., Server], empty_database_url: str
 ) -> None:
-    """With DATABASE_URL: a request and its chain run on node B, the page is open on node A."""
-    no_poll = {"DATABASE_URL": database_url, "STEPRUNNER_POLL_SECONDS": "3600"}  # what reaches A in time came by NOTIFY
+    """With DATABASE_URL: a request and its chain run on node B, the page is open on node A.
+
+    The database starts empty: the nodes make the fixture project's own tables (its migrations/) as they start."""
+    # what reaches A in time came by NOTIFY
+    no_poll = {"DATABASE_URL": empty_database_url, "STEPRUNNER_POLL_SECONDS": "3600"}
     a, b = server_factory(root=FIXTURE_ROOT, env=no_poll), server_factory(root=FIXTURE_ROOT, env=no_poll)
     with b.client() as client:
         b_pid = client.get("/__steprunner/health").json()["pid"]
