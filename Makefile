@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: dev test lint venv steps events bench clean
+.PHONY: dev test test-service test-runtime lint venv steps events bench clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,22 @@ venv: $(STAMP)
 dev: $(STAMP)
 	$(VENV)/bin/steprunner dev
 
+# Two suites, each its own pytest run: the service's (tests/) and the runtime's (runtime/tests, rootdir runtime/,
+# so its `tests` package is its own). Both run even when the first fails; make test fails if either did.
 test: $(DEV_STAMP)
 	@$(MAKE) --no-print-directory --keep-going test-tools || echo "make test: Motia, Chromium or PostgreSQL could not be installed; the tests that need them skip and say why"
 	@$(MAKE) --no-print-directory lint
+	@service=0; runtime=0; \
+	$(PY) -m pytest || service=$$?; \
+	(cd runtime && $(abspath $(PY)) -m pytest) || runtime=$$?; \
+	echo "make test: service suite exit $$service, runtime suite exit $$runtime"; \
+	test $$service -eq 0 && test $$runtime -eq 0
+
+test-service: $(DEV_STAMP)
 	$(PY) -m pytest
+
+test-runtime: $(DEV_STAMP)
+	cd runtime && $(abspath $(PY)) -m pytest
 
 # ruff (lint and format) and mypy (types), configured in pyproject.toml; a few seconds.
 lint: $(DEV_STAMP)
@@ -40,7 +52,7 @@ events: $(STAMP)
 	$(VENV)/bin/steprunner events
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache runtime/.pytest_cache
 
 # docs/flow-view.png (the README's picture of the flow view), taken from the live page on a fresh
 # store by scripts/screenshots.py; Debian's Chromium, and an emoji font for the log lines' emoji.
@@ -107,7 +119,7 @@ redis:
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-# Debian's PostgreSQL server binaries, for the tests' throwaway clusters (tests/support/postgres.py).
+# Debian's PostgreSQL server binaries, for the tests' throwaway clusters (runtime/steprunner/testing/postgres.py).
 # Debian's own cluster is not created (create_main_cluster = false): tests never use a server that
 # happens to be running, and none is left running here.
 postgres:
@@ -137,12 +149,14 @@ motia-install: redis $(MOTIA_PY_STAMP)
 
 test-tools: postgres motia-install chromium stream-client
 
-# Motia's Node stream client for tests/streams (pinned in tests/streams/client/package-lock.json),
-# into tests/streams/client/node_modules (git-ignored); the tests install it themselves if needed.
-STREAM_CLIENT_STAMP := tests/streams/client/node_modules/.installed
+# Motia's Node stream client for runtime/tests/streams and tests/pets/test_timeline.py (pinned in
+# runtime/tests/streams/client/package-lock.json), into runtime/tests/streams/client/node_modules
+# (git-ignored); the tests install it themselves if needed.
+STREAM_CLIENT := runtime/tests/streams/client
+STREAM_CLIENT_STAMP := $(STREAM_CLIENT)/node_modules/.installed
 
-$(STREAM_CLIENT_STAMP): tests/streams/client/package.json tests/streams/client/package-lock.json
-	@cd tests/streams/client && npm ci --no-audit --no-fund --loglevel=error
+$(STREAM_CLIENT_STAMP): $(STREAM_CLIENT)/package.json $(STREAM_CLIENT)/package-lock.json
+	@cd $(STREAM_CLIENT) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 stream-client: $(STREAM_CLIENT_STAMP)

@@ -31,8 +31,8 @@ from bench.chain import done_via_http, measure_chain  # noqa: E402
 from bench.load import Client, LoadResult, post_script, run_wrk, wrk_available  # noqa: E402
 from bench.stats import summary  # noqa: E402
 from bench.writes import SETTLE_DEADLINE_S, SETTLE_POLL_S, count_pets  # noqa: E402
-from tests.support.postgres import Cluster, PostgresUnavailable  # noqa: E402
-from tests.support.server import Server, start_server  # noqa: E402
+from steprunner.testing.postgres import Cluster, PostgresUnavailable  # noqa: E402
+from steprunner.testing.server import Server, start_server  # noqa: E402
 
 CLIENTS = 30  # in all, split evenly over 1, 2 or 3 nodes
 CHAIN_DEADLINE_S = 60.0
@@ -44,7 +44,8 @@ def node_set(count: int, url: str | None) -> Iterator[list[Server]]:
     base = Path(tempfile.mkdtemp(prefix="bench-nodes-"))
     env = {"DATABASE_URL": url} if url else {}
     started = [
-        start_server(base / f"node-{n}", env={**servers.STEPRUNNER_ENV, **env}, wait=False) for n in range(count)
+        start_server(base / f"node-{n}", root=REPO, env={**servers.STEPRUNNER_ENV, **env}, wait=False)
+        for n in range(count)
     ]
     try:
         for node in started:

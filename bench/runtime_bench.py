@@ -20,10 +20,9 @@ from pathlib import Path
 
 import httpx
 
+from steprunner.testing.server import start_server  # the same launcher the tests use
+
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-sys.path.insert(0, str(REPO))
-from tests.support.server import start_server  # noqa: E402  - the same launcher the tests use
 
 DURATION = os.environ.get("BENCH_DURATION", "8s")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))

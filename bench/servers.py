@@ -1,7 +1,7 @@
 """Start and stop the three servers a run compares, each fresh, on its own port and data folder.
 
-steprunner and real Motia are started by the launchers the tests use (`tests/support`), so the
-benchmark runs exactly what the test suite checks. The bare Starlette ceiling is
+steprunner and real Motia are started by the launchers the tests use (`steprunner.testing`, and
+tests/support/motia_server.py for Motia), so the benchmark runs exactly what the test suite checks. The bare Starlette ceiling is
 `bench/ceiling_app.py`. `rss_mb` reads the resident memory of a server and its children (the
 workers of `--workers N`, Motia's Redis and handler processes) from /proc.
 """
@@ -23,9 +23,9 @@ REPO = BENCH.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from steprunner.testing.server import Server, free_port, start_server  # noqa: E402
+from steprunner.testing.waiting import wait_until  # noqa: E402
 from tests.support.motia_server import MotiaServer, MotiaUnavailable, motia_unavailable_reason, start_motia  # noqa: E402
-from tests.support.server import Server, free_port, start_server  # noqa: E402
-from tests.support.waiting import wait_until  # noqa: E402
 
 # The server as a user runs it (`make dev`): log level info, journal fsync FULL. Only the lines
 # go to a file instead of a terminal.
@@ -36,14 +36,15 @@ STEPRUNNER_ENV: dict[str, str] = {}
 def steprunner(data_dir: Path, workers: int = 1, ready_timeout: float = 120.0, root: Path = REPO) -> Iterator[Server]:
     """`python -m steprunner dev [--workers N]` on DATA_DIR=data_dir; stopped (Ctrl-C) on exit.
 
-    `root`: another checkout of the project (its steps/, services/ and steprunner/, first on
-    PYTHONPATH), run with this checkout's Python and packages.
+    `root`: another checkout of the project (its steps/ and services/, and its steprunner first on
+    PYTHONPATH: runtime/steprunner, or steprunner/ in checkouts from before the move), run with this
+    checkout's Python and packages.
     """
     args = ["--workers", str(workers)] if workers > 1 else []
-    env = (
-        STEPRUNNER_ENV if Path(root).resolve() == REPO else {**STEPRUNNER_ENV, "PYTHONPATH": str(Path(root).resolve())}
-    )
-    server = start_server(data_dir, env=env, root=Path(root).resolve(), args=args, wait=False)
+    other = Path(root).resolve()
+    path = os.pathsep.join([str(other / "runtime"), str(other)])
+    env = STEPRUNNER_ENV if other == REPO else {**STEPRUNNER_ENV, "PYTHONPATH": path}
+    server = start_server(data_dir, root=other, env=env, args=args, wait=False)
     try:
         server.wait_ready(timeout=ready_timeout)
         yield server

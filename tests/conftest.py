@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.postgres import Cluster, PostgresUnavailable
+from steprunner.testing.postgres import Cluster, PostgresUnavailable
+from steprunner.testing.waiting import wait_until  # noqa: F401 - re-exported for tests
 from tests.support.server import REPO_ROOT, Server, start_server
-from tests.support.waiting import wait_until  # noqa: F401 - re-exported for tests
 
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 
 # The suite runs strict, in this process too (`load_steps` called directly reads it); server
-# processes get it from `tests.support.server.base_env`. Tests of the lax default opt out.
+# processes get it from `steprunner.testing.server.base_env`. Tests of the lax default opt out.
 os.environ["STEPRUNNER_STRICT"] = "1"
 # The suite's stores are its own: a DATABASE_URL in the developer's shell must not send tests (or the
 # servers they start, see `base_env`) to that database. Tests on PostgreSQL use `database_url`.
@@ -49,7 +49,7 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
 
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[Cluster]:
-    """One throwaway PostgreSQL cluster for the session (tests/support/postgres.py); skips if not installed."""
+    """One throwaway PostgreSQL cluster for the session (steprunner.testing.postgres); skips if not installed."""
     try:
         cluster = Cluster()
     except PostgresUnavailable as exc:

@@ -7,7 +7,7 @@ When Motia is not installed the Motia half is skipped with the reason.
 
 Those two-runtime modules also run on steprunner in database mode ("steprunner-pg", marked
 `postgres`): every data folder a test starts a server on gets a fresh, migrated database of the
-session's throwaway cluster (tests/support/postgres.py), so its pets, journal, state, cron claims,
+session's throwaway cluster (steprunner.testing.postgres), so its pets, journal, state, cron claims,
 idempotency keys and streams live in PostgreSQL. Skipped with the reason when PostgreSQL's binaries
 are missing; `-m "not postgres"` leaves it out.
 """
@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.databases import bind, bound_url
+from steprunner.testing.databases import bind, bound_url
+from steprunner.testing.postgres import Cluster
 from tests.support.motia_server import MotiaUnavailable, start_motia
-from tests.support.postgres import Cluster
 from tests.support.server import REPO_ROOT, start_server
 
 ON_DATABASE = "steprunner-pg"  # steprunner with DATABASE_URL

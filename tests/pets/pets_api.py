@@ -16,8 +16,8 @@ import httpx
 from services.decisions import CARE_ON_ENTRY
 from services.pet_store_file import PetStore
 from services.store_contract import Store
-from tests.support.databases import bound_url
-from tests.support.waiting import wait_until
+from steprunner.testing.databases import bound_url
+from steprunner.testing.waiting import wait_until
 
 Pet = dict[str, Any]
 

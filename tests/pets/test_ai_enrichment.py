@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 
 from services.profile import BIO_MAX_CHARS, BREED_GUESS_MAX_CHARS, fallback_profile
+from steprunner.testing.waiting import wait_until
 from tests.support.fake_openai import GOOD_PROFILE, FakeOpenAI, fake_openai  # noqa: F401 - fixture
 from tests.support.server import Server
-from tests.support.waiting import wait_until
 
 PROFILE_KEYS = {"bio", "breedGuess", "temperamentTags", "adopterHints"}
 

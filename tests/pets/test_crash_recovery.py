@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 
+from steprunner.testing.waiting import wait_until
 from tests.pets.pets_api import create, list_all, settled, wait_for
 from tests.support.server import Server
-from tests.support.waiting import wait_until
 
 RECONCILE_EVERY_SECOND = {"STEPRUNNER_CRON_PET_RECONCILER": "* * * * * *", "PET_RECONCILE_GRACE_SECONDS": "0"}
 

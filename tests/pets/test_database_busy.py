@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-from tests.support.waiting import wait_until
+from steprunner.testing.waiting import wait_until
 
 POOL_SIZE = 3
 TINY_POOL = {

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from steprunner.testing.waiting import wait_until
 from tests.pets.pets_api import (
     admitted,
     create,
@@ -26,7 +27,6 @@ from tests.pets.pets_api import (
     wait_for_status,
 )
 from tests.support.server import Server
-from tests.support.waiting import wait_until
 
 
 def test_200_pets_created_concurrently_all_settle_with_unique_ids(server_factory: Callable[..., Server]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from steprunner.testing.waiting import wait_until
 from tests.pets.conftest import steprunner_only
 from tests.pets.pets_api import (
     Pet,
@@ -30,7 +31,6 @@ from tests.pets.pets_api import (
     wait_for_status,
 )
 from tests.support.server import Server, run_cli
-from tests.support.waiting import wait_until
 
 RUNTIMES = ("steprunner", "motia")
 GOOD = {"name": "Rex", "species": "dog", "ageMonths": 36}

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import psycopg
 
+from steprunner.testing.waiting import wait_until
 from tests.pets.pets_api import list_all
-from tests.support.waiting import wait_until
 
 NO_RECONCILER = {"STEPRUNNER_CRON_PET_RECONCILER": "0 0 1 1 *"}  # nothing else touches the pets table meanwhile
 BUDDY = {"name": "Buddy", "species": "dog", "ageMonths": 24}

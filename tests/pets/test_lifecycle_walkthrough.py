@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from services.decisions import DAY_MS
+from steprunner.testing.waiting import wait_until
 from tests.pets.conftest import steprunner_only
 from tests.pets.pets_api import (
     admitted,
@@ -23,7 +24,6 @@ from tests.pets.pets_api import (
     wait_for_status,
 )
 from tests.support.server import Server, run_cli
-from tests.support.waiting import wait_until
 
 # Statuses staff can find a pet resting in (the others move on by themselves), and what the
 # spec's table lets staff ask for from each.

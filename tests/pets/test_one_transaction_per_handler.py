@@ -19,8 +19,8 @@ import httpx
 import psycopg
 
 from services.decisions import DAY_MS
+from steprunner.testing.waiting import wait_until
 from tests.pets.pets_api import create, list_all, settled, wait_for
-from tests.support.waiting import wait_until
 
 NO_RECONCILER = {"STEPRUNNER_CRON_PET_RECONCILER": "0 0 1 1 *"}
 FAST_TAKEOVER = {"STEPRUNNER_LEASE_SECONDS": "2", "STEPRUNNER_POLL_SECONDS": "0.5"}

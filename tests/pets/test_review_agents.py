@@ -16,11 +16,11 @@ import httpx
 
 from services.models import MAX_REVIEWS
 from services.review_agent import inputs
+from steprunner.testing.waiting import wait_until
 from tests.pets.conftest import steprunner_only
 from tests.pets.pets_api import Pet, console_has, get, put, request_status, settled, wait_for, wait_for_status
 from tests.support.fake_openai import GOOD_PROFILE, FakeOpenAI, RecordedRequest, fake_openai  # noqa: F401 - fixture
 from tests.support.server import Server, run_cli
-from tests.support.waiting import wait_until
 
 RUNTIMES = ("steprunner", "motia")
 

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from filelock import FileLock
 
+from steprunner.testing.waiting import wait_until
 from tests.pets.pets_api import admitted
 from tests.support.server import Server
-from tests.support.waiting import wait_until
 
 
 def running_creates(client) -> int:

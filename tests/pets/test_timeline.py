@@ -1,5 +1,5 @@
 """A pet's timeline (issue 12, level 5; docs/decisions.md#20, #38), black-box: what a client
-subscribed with Motia's own Node stream client (`@motiadev/stream-client-node`, tests/streams) sees
+subscribed with Motia's own Node stream client (`@motiadev/stream-client-node`, runtime/tests/streams) sees
 while a pet goes through its chain, what GET /py/pets/:id/timeline answers, and that nothing is
 missing or doubled after a redelivery, a SIGKILL mid-chain or the reaper.
 
@@ -18,12 +18,13 @@ import httpx
 import pytest
 
 from services.clock import now_ms
+from steprunner.testing.stream_client import Watcher, client_unavailable_reason
+from steprunner.testing.waiting import wait_until
 from tests.pets.conftest import embedded_only, steprunner_only
 from tests.pets.pets_api import admitted, request_status, settled, store_of, wait_for
-from tests.streams.support import Watcher, client_unavailable_reason
 from tests.support.fake_openai import GOOD_PROFILE, FakeOpenAI, fake_openai  # noqa: F401 - fixture
+from tests.support.fixtures import STREAM_CLIENT_DIR
 from tests.support.server import run_cli
-from tests.support.waiting import wait_until
 
 RUNTIMES = ("steprunner", "motia")
 pytestmark = pytest.mark.timeout(300)  # Motia runs a process per handler
@@ -97,13 +98,13 @@ def before(items: list[Item], first: str, then: str) -> bool:
 @pytest.fixture
 def watch() -> Iterator[Callable[[Any, str], Watcher]]:
     """`watch(server, pet_id)`: Motia's Node client subscribed to the pet's timeline, kept in id order, synced."""
-    reason = client_unavailable_reason()
+    reason = client_unavailable_reason(STREAM_CLIENT_DIR)
     if reason:
         pytest.skip(reason)
     started: list[Watcher] = []
 
     def start(server: Any, pet_id: str) -> Watcher:
-        watcher = Watcher(server.base_url, "petTimeline", pet_id, sort="id")
+        watcher = Watcher(STREAM_CLIENT_DIR, server.base_url, "petTimeline", pet_id, sort="id")
         started.append(watcher)
         return watcher.wait_synced()
 

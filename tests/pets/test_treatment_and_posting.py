@@ -11,10 +11,10 @@ from collections.abc import Callable
 from services.decisions import DAY_MS
 from services.profile import fallback_profile
 from services.treatment_plan import HOUR_MS
+from steprunner.testing.waiting import wait_until
 from tests.pets.conftest import steprunner_only
 from tests.pets.pets_api import Pet, admitted, console_has, get, move_to, put, store_of, wait_for
 from tests.support.server import Server, run_cli
-from tests.support.waiting import wait_until
 
 RUNTIMES = ("steprunner", "motia")
 

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from steprunner.testing.waiting import wait_until
 from tests.pets.pets_api import admitted, create, errors_of, get, put, request_status
 from tests.support.server import Server
-from tests.support.waiting import wait_until
 
 RUNTIMES = ("steprunner", "motia")  # every answer here is the same on real Motia, except where named
 

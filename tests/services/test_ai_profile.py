@@ -31,9 +31,9 @@ from services.profile import (
     fallback_profile,
     profile_from_answer,
 )
+from steprunner.testing.waiting import wait_until
 from tests.support.fake_openai import GOOD_PROFILE, OVERSIZED_PROFILE, FakeOpenAI, fake_openai  # noqa: F401 - fixture
 from tests.support.server import REPO_ROOT
-from tests.support.waiting import wait_until
 
 # ---------------------------------------------------------------- the Profile model
 

@@ -2,7 +2,7 @@
 real locks and real processes.
 
 A test that takes the store alone is the contract: it runs on the JSON store and on PostgreSQL
-(services/pet_store_pg.py, a throwaway cluster: tests/support/postgres.py). One that also takes
+(services/pet_store_pg.py, a throwaway cluster: steprunner.testing.postgres). One that also takes
 `path` is about the file and runs on the JSON store only. PostgreSQL's own promises (several
 nodes, one sequence, row locks) are in test_pet_store_pg.py.
 
@@ -37,7 +37,7 @@ from services.pet_store_file import PetStore
 from services.pet_store_pg import PgPetStore
 from services.store import get_store
 from services.store_contract import Patch
-from tests.support.waiting import wait_until
+from steprunner.testing.waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_640_995_200_000  # 2022-01-01T00:00:00Z, the spec's example time

@@ -1,5 +1,5 @@
 """The pet store on PostgreSQL: what it promises beyond the contract both stores keep
-(test_pet_store.py), on a throwaway cluster (tests/support/postgres.py).
+(test_pet_store.py), on a throwaway cluster (steprunner.testing.postgres).
 
 Several processes on one database lose nothing and share one id sequence; documents come back as
 written; the listing order of pets.json holds for ids a person made; a scan that purges leaves a

@@ -1,6 +1,6 @@
 """Start real Motia (npm `motia@0.17.6-beta.187`) on this project's steps/ for tests.
 
-`start_motia(data_dir)` returns a `MotiaServer` with the surface of `tests.support.server.Server`
+`start_motia(data_dir)` returns a `MotiaServer` with the surface of `steprunner.testing.server.Server`
 (`base_url`, `data_dir`, `logs()`, `stop()`, `kill()`, `client()`), so a black-box test can be
 parametrised by runtime. What differs from steprunner, and why the launcher does what it does:
 
@@ -43,8 +43,8 @@ from typing import Any
 
 import httpx
 
+from steprunner.testing.waiting import wait_until
 from tests.support.server import REPO_ROOT, base_env
-from tests.support.waiting import wait_until
 
 MOTIA_VERSION = "0.17.6-beta.187"
 MOTIA_CLI = REPO_ROOT / "node_modules" / "motia" / "dist" / "cli.mjs"
@@ -270,7 +270,7 @@ def start_motia(
 ) -> MotiaServer:
     """Start Motia on `root`'s steps, with DATA_DIR and Motia's folder under `data_dir`.
 
-    Ready when it returns: the same surface as `tests.support.server.start_server`. With
+    Ready when it returns: the same surface as `steprunner.testing.server.start_server`. With
     `workbench=True` it is `motia dev` in `root` itself, Workbench and all.
 
     Raises `MotiaUnavailable` (with the reason to skip on) when Motia is not installed.

@@ -1,133 +1,20 @@
-"""Start the real server (`python -m steprunner dev`) as a child process for black-box tests."""
+"""steprunner.testing's launchers with the pet service as their project root, the default of this suite.
+
+The launchers themselves ship with the runtime (runtime/steprunner/testing/); here only the root is chosen.
+"""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
-import httpx
-
-from tests.support.databases import bound_url
-from tests.support.waiting import wait_until
+from steprunner.testing.server import PYTHON, Server, base_env, free_port
+from steprunner.testing.server import run_cli as _run_cli
+from steprunner.testing.server import start_server as _start_server
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def base_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for a child process: this one, minus anything that would reach a real service.
-
-    Strict mode (`STEPRUNNER_STRICT=1`) by default: the project's own tests hold steprunner to what
-    Motia would accept without a warning. Tests of the lax default pass `{"STEPRUNNER_STRICT": ""}`.
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "STEPRUNNER_", "LOG_"))}
-    # PYTHONPATH: steprunner is importable even when the project root is a fixture folder
-    path = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    # DATABASE_URL empty (not unset): a project's .env can't set it either; tests on PostgreSQL pass theirs,
-    # or bind the folder to a database (tests/support/databases.py)
-    database_url = bound_url(data_dir) or ""
-    env.update(
-        {
-            "DATA_DIR": str(data_dir),
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": path,
-            "STEPRUNNER_STRICT": "1",
-            "DATABASE_URL": database_url,
-        }
-    )
-    env.update(extra or {})
-    return env
-
-
-class Server:
-    """A running `python -m steprunner dev` process, its output captured to a file."""
-
-    def __init__(
-        self, data_dir: Path, env: dict[str, str] | None = None, root: Path = REPO_ROOT, args: list[str] | None = None
-    ) -> None:
-        self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(
-            parents=True, exist_ok=True
-        )  # fixture steps record here; with DATABASE_URL the runtime makes nothing there
-        self.root = Path(root)
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = base_env(self.data_dir, env)
-        self._log = tempfile.NamedTemporaryFile(prefix="steprunner-", suffix=".log", delete=False)
-        cmd = [
-            PYTHON,
-            "-m",
-            "steprunner",
-            "--root",
-            str(self.root),
-            "dev",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            *(args or []),
-        ]
-        self.proc = subprocess.Popen(
-            cmd, cwd=self.root, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def logs(self) -> str:
-        return Path(self._log.name).read_text(encoding="utf-8", errors="replace")
-
-    @property
-    def staff_headers(self) -> dict[str, str]:
-        """`Authorization: Bearer <STAFF_API_KEY>` when this server's environment has a key, else nothing."""
-        key = self.env.get("STAFF_API_KEY")
-        return {"Authorization": f"Bearer {key}"} if key else {}
-
-    def wait_ready(self, timeout: float = 20.0) -> Server:
-        def ready() -> bool:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.logs()}")
-            return (
-                httpx.get(f"{self.base_url}/__steprunner/health", headers=self.staff_headers, timeout=1.0).status_code
-                == 200
-            )
-
-        try:
-            wait_until(ready, timeout=timeout, message=f"server on {self.base_url} to be ready")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n--- server output ---\n{self.logs()}") from None
-        return self
-
-    def wait_exit(self, timeout: float = 20.0) -> int:
-        return self.proc.wait(timeout=timeout)
-
-    def stop(self, timeout: float = 15.0) -> int | None:
-        """Ctrl-C, as a user would; SIGKILL if it does not stop in time."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGINT)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        return self.proc.returncode
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group: no chance to clean up."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-    def client(self, **kwargs) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=kwargs.pop("timeout", 10.0), **kwargs)
+__all__ = ["PYTHON", "REPO_ROOT", "Server", "base_env", "free_port", "run_cli", "start_server"]
 
 
 def start_server(
@@ -137,19 +24,12 @@ def start_server(
     args: list[str] | None = None,
     wait: bool = True,
 ) -> Server:
-    server = Server(data_dir, env=env, root=root, args=args)
-    return server.wait_ready() if wait else server
+    """`python -m steprunner dev` on the pet service unless `root` says otherwise; ready unless `wait=False`."""
+    return _start_server(data_dir, root=root, env=env, args=args, wait=wait)
 
 
 def run_cli(
     *args: str, data_dir: Path, env: dict[str, str] | None = None, root: Path = REPO_ROOT, timeout: float = 60.0
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m steprunner --root ROOT ARGS...` to completion and return its output."""
-    return subprocess.run(
-        [PYTHON, "-m", "steprunner", "--root", str(root), *args],
-        cwd=root,
-        env=base_env(Path(data_dir), env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    """`python -m steprunner --root ROOT ARGS...` to completion, on the pet service by default."""
+    return _run_cli(*args, data_dir=data_dir, root=root, env=env, timeout=timeout)

@@ -61,7 +61,7 @@ def page(chromium, server_factory, request: pytest.FixtureRequest) -> Iterator[o
 @pytest.fixture
 def fixture_copy(tmp_path: Path) -> Path:
     """A copy of the runtime's fixture project, so a test may write its motia-workbench.json."""
-    from tests.runtime.support import FIXTURE_ROOT
+    from tests.support.fixtures import FIXTURE_ROOT
 
     root = tmp_path / "project"
     shutil.copytree(FIXTURE_ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))

@@ -16,8 +16,8 @@ import pytest
 from playwright.sync_api import expect
 
 from steprunner.loader import load_steps
+from steprunner.testing.waiting import wait_until
 from tests.support.server import REPO_ROOT, Server
-from tests.support.waiting import wait_until
 from tests.web.flow_page import node_box, open_page
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from steprunner.loader import Step, load_steps
 from steprunner.step_config import parse_config
 from steprunner.web.flow import NODE_WIDTH, catch_up_emits, flow_graph, flow_names, links
-from tests.runtime.support import FIXTURE_ROOT
+from tests.support.fixtures import FIXTURE_ROOT
 
 
 def step(file: str, **config: Any) -> Step:

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from steprunner.loader import load_steps
 from steprunner.step_config import EventConfig, topic_of
-from tests.runtime.support import FIXTURE_ROOT
+from tests.support.fixtures import FIXTURE_ROOT
 from tests.support.server import REPO_ROOT, Server
 from tests.web.flow_page import card_layout, drawn_edges, edge_crossings, node_names, node_texts, open_page
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from steprunner.loader import Step, load_steps
 from steprunner.step_config import parse_config
 from steprunner.web.openapi import RUNTIME_ERROR, openapi_document
-from tests.runtime.support import FIXTURE_ROOT
+from tests.support.fixtures import FIXTURE_ROOT
 from tests.support.server import REPO_ROOT
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
+from steprunner.testing.waiting import wait_until
 from tests.support.server import Server
-from tests.support.waiting import wait_until
 from tests.web.flow_page import open_page, open_trace, spans, trace_row
 from tests.web.test_drag_layout import drag
 

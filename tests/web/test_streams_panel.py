@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.streams.support import FIXTURE_ROOT
+from tests.support.fixtures import STREAMS_FIXTURE_ROOT
 from tests.support.server import Server
 from tests.web.flow_page import open_page
 
@@ -28,7 +28,7 @@ PET_STATUS_SCHEMA = {
 def test_the_stream_list_names_each_stream_its_file_and_schema_behind_the_staff_key(
     server_factory: Callable[..., Server],
 ) -> None:
-    server = server_factory(root=FIXTURE_ROOT, env={"STAFF_API_KEY": KEY})
+    server = server_factory(root=STREAMS_FIXTURE_ROOT, env={"STAFF_API_KEY": KEY})
     refused = httpx.get(f"{server.base_url}/__steprunner/streams", timeout=10)
     assert refused.status_code == 401
     with server.client(headers=server.staff_headers) as client:
@@ -66,7 +66,7 @@ def shown_lines(page: Any) -> list[tuple[str, str]]:
 def test_a_group_s_items_show_live_as_they_are_set_and_deleted(
     page: Any, server_factory: Callable[..., Server], key: str | None
 ) -> None:
-    server = server_factory(root=FIXTURE_ROOT, env={"STAFF_API_KEY": key} if key else None)
+    server = server_factory(root=STREAMS_FIXTURE_ROOT, env={"STAFF_API_KEY": key} if key else None)
     page.on("dialog", lambda dialog: dialog.accept(KEY))  # only asked with a key
     open_page(page, server.base_url)
     expect(page.locator("#stream-list button.stream")).to_have_text(["petStatus", "privateNotes"])
@@ -98,7 +98,7 @@ def test_a_group_s_items_show_live_as_they_are_set_and_deleted(
 
 
 def test_a_live_change_shows_at_the_top_with_its_message(page: Any, server_factory: Callable[..., Server]) -> None:
-    server = server_factory(root=FIXTURE_ROOT)
+    server = server_factory(root=STREAMS_FIXTURE_ROOT)
     page.set_viewport_size({"width": 1280, "height": 720})
     open_page(page, server.base_url)
     with server.client() as client:

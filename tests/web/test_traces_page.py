@@ -9,9 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from steprunner.loader import load_steps
-from tests.runtime.support import FIXTURE_ROOT
+from steprunner.testing.waiting import wait_until
+from tests.support.fixtures import FIXTURE_ROOT
 from tests.support.server import REPO_ROOT, Server
-from tests.support.waiting import wait_until
 from tests.web.flow_page import log_messages, open_page, open_trace, spans, trace_row
 
 
@@ -141,10 +141,13 @@ def topic_parts_split(page: Any) -> list[str]:
 
 
 def test_the_page_of_one_node_shows_live_the_steps_another_node_runs(
-    page: Any, server_factory: Callable[..., Server], database_url: str
+    page: Any, server_factory: Callable[..., Server], empty_database_url: str
 ) -> None:
-    """With DATABASE_URL: a request and its chain run on node B, the page is open on node A."""
-    no_poll = {"DATABASE_URL": database_url, "STEPRUNNER_POLL_SECONDS": "3600"}  # what reaches A in time came by NOTIFY
+    """With DATABASE_URL: a request and its chain run on node B, the page is open on node A.
+
+    The database starts empty: the nodes make the fixture project's own tables (its migrations/) as they start."""
+    # what reaches A in time came by NOTIFY
+    no_poll = {"DATABASE_URL": empty_database_url, "STEPRUNNER_POLL_SECONDS": "3600"}
     a, b = server_factory(root=FIXTURE_ROOT, env=no_poll), server_factory(root=FIXTURE_ROOT, env=no_poll)
     with b.client() as client:
         b_pid = client.get("/__steprunner/health").json()["pid"]

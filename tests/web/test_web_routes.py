@@ -5,31 +5,14 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from openapi_spec_validator import validate
 
-from tests.runtime.support import FIXTURE_ROOT
+from steprunner.testing.sse import sse_events
+from tests.support.fixtures import FIXTURE_ROOT
 from tests.support.server import Server
-
-
-def sse_events(lines: Iterator[str], until: Callable[[str, Any], bool], timeout: float = 10.0) -> list[tuple[str, Any]]:
-    """Read server-sent events from a stream's lines until `until(event, data)` holds; fail at the deadline."""
-    events: list[tuple[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    event = None
-    for line in lines:
-        if line.startswith("event: "):
-            event = line[7:]
-        elif line.startswith("data: ") and event:
-            events.append((event, json.loads(line[6:])))
-            if until(event, events[-1][1]):
-                return events
-        assert time.monotonic() < deadline, f"no matching event within {timeout}s; got {events}"
-    raise AssertionError(f"stream ended without a matching event; got {events}")
 
 
 def test_openapi_and_docs_are_served_from_this_server_only(server_factory: Callable[..., Server]) -> None:
