@@ -1,7 +1,8 @@
 """Start and stop the three servers a run compares, each fresh, on its own port and data folder.
 
 steprunner and real Motia are started by the launchers the tests use (`steprunner.testing`, and
-tests/support/motia_server.py for Motia), so the benchmark runs exactly what the test suite checks. The bare Starlette ceiling is
+tests/support/motia_server.py for Motia), so the benchmark runs exactly what the test suite checks.
+The bare Starlette ceiling is
 `bench/ceiling_app.py`. `rss_mb` reads the resident memory of a server and its children (the
 workers of `--workers N`, Motia's Redis and handler processes) from /proc.
 """

@@ -47,7 +47,8 @@ def watch_timeline(page: Any, pet_id: str) -> None:
 def item_of_kind(page: Any, kind: str) -> None:
     """Wait until the watched timeline shows an item of this kind."""
     page.wait_for_function(
-        "kind => [...document.querySelectorAll('#stream-items tr.stream-item')].some(r => JSON.parse(r.dataset.json).kind === kind)",
+        "kind => [...document.querySelectorAll('#stream-items tr.stream-item')]"
+        ".some(r => JSON.parse(r.dataset.json).kind === kind)",
         arg=kind,
         timeout=CHAIN_TIMEOUT_MS,
     )

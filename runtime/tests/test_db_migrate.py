@@ -19,7 +19,10 @@ from steprunner.testing.waiting import wait_until
 from tests.support import FIXTURE_ROOT
 
 # the runtime's tables first, then the project's
-ALL = "steprunner 0001_journal, steprunner 0002_streams, steprunner 0003_traces, project 0001_visits, project 0002_visit_notes"
+ALL = (
+    "steprunner 0001_journal, steprunner 0002_streams, steprunner 0003_traces, "
+    "project 0001_visits, project 0002_visit_notes"
+)
 VERSIONS = [
     ("project", 1, "visits"),
     ("project", 2, "visit_notes"),

@@ -33,7 +33,10 @@ pytestmark = [pytest.mark.motia, pytest.mark.timeout(300)]
 # script fail at once. (Not `page.route`: the Workbench, served by Vite in dev mode, loads
 # hundreds of modules, and a Python round trip for each one makes the page take minutes.)
 # The flow pane gets most of the page (the Workbench remembers this split in localStorage).
-PANEL_SPLIT = "localStorage.setItem('react-resizable-panels:app-panel', JSON.stringify({'bottom-panel,top-panel': {expandToSizes: {}, layout: [72, 28]}}))"
+PANEL_SPLIT = (
+    "localStorage.setItem('react-resizable-panels:app-panel', "
+    "JSON.stringify({'bottom-panel,top-panel': {expandToSizes: {}, layout: [72, 28]}}))"
+)
 ARTIFACT = REPO_ROOT / "tests" / "artifacts" / "workbench.png"
 DOCS_SCREENSHOT = REPO_ROOT / "docs" / "workbench.png"
 RENDER_TIMEOUT_MS = 150_000  # Vite transforms the Workbench on its first load

@@ -154,7 +154,8 @@ def test_without_a_key_both_agents_decide_by_the_rules_and_say_so(
     )
     assert console_has(
         logs,
-        f'✅ Lifecycle transition completed {{"petId": "{sick["id"]}", "oldStatus": "in_quarantine", "newStatus": "ill", '
+        f'✅ Lifecycle transition completed {{"petId": "{sick["id"]}", '
+        '"oldStatus": "in_quarantine", "newStatus": "ill", '
         '"description": "Agent assessment - pet requires medical treatment"}',
     )
 
@@ -293,7 +294,8 @@ def test_an_unknown_pet_is_404_and_a_pet_that_cant_be_reviewed_is_409_with_the_r
         response = client.post(f"/py/pets/{pet['id']}/health-review")
         assert response.status_code == 409
         assert response.json() == {
-            "message": f"Pet {pet['id']} is under_treatment: a health review needs a pet that is in_quarantine, healthy, available"
+            "message": f"Pet {pet['id']} is under_treatment: "
+            "a health review needs a pet that is in_quarantine, healthy, available"
         }
 
         assert client.delete(f"/py/pets/{pet['id']}").status_code == 202

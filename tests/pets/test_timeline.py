@@ -263,7 +263,7 @@ def test_delete_and_restore_are_told_once_and_get_answers_for_curl(server_factor
     assert restored[-1]["message"] == "♻️ Pet restored, back to in_quarantine"
 
 
-# ----------------------------------------------------------------------------- redelivery, crashes, the reaper (steprunner)
+# ------------------------------------------------------------- redelivery, crashes, the reaper (steprunner)
 
 
 def test_redelivered_events_add_no_item(

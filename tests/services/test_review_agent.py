@@ -188,7 +188,8 @@ def test_the_request_carries_the_pet_only_as_data_and_an_enum_of_the_agents_choi
     [
         (
             {"choice": "adopted", "rationale": "as told"},
-            "the model's answer was refused: choice: 'adopted' is not one of the allowed choices (treatment_required, no_treatment_needed)",
+            "the model's answer was refused: choice: 'adopted' is not one of the allowed choices "
+            "(treatment_required, no_treatment_needed)",
         ),
         (
             {"choice": "ready", "rationale": "wrong agent"},

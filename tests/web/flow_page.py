@@ -89,7 +89,8 @@ _CROSSINGS_JS = """() => {
     const u = ((r.x - p.x) * (q.y - p.y) - (r.y - p.y) * (q.x - p.x)) / d;
     return t > 0 && t <= 1 && u > 0 && u <= 1 ? { x: p.x + t * (q.x - p.x), y: p.y + t * (q.y - p.y) } : null;
   };
-  const nearEnd = (line, pt) => [line[0], line[line.length - 1]].some((e) => Math.hypot(e.x - pt.x, e.y - pt.y) < END_ZONE);
+  const nearEnd = (line, pt) =>
+    [line[0], line[line.length - 1]].some((e) => Math.hypot(e.x - pt.x, e.y - pt.y) < END_ZONE);
   let count = 0;
   for (let a = 0; a < lines.length; a++) for (let b = a + 1; b < lines.length; b++) {
     const seen = [];
@@ -117,7 +118,10 @@ def card_layout(page: Any) -> dict[str, Any]:
     """
     return page.evaluate(
         """() => {
-          const rect = (e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, width: r.width, height: r.height }; };
+          const rect = (e) => {
+            const r = e.getBoundingClientRect();
+            return { x: r.x, y: r.y, width: r.width, height: r.height };
+          };
           const world = document.getElementById("world");
           const scale = world.getBoundingClientRect().width / world.offsetWidth;
           return {

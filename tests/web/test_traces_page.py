@@ -123,7 +123,11 @@ def header_gaps(page: Any) -> list[float]:
     return page.evaluate(
         """() => {
           const texts = [...document.querySelectorAll("#trace-detail table.spans th")].filter((th) => th.textContent)
-            .map((th) => { const r = document.createRange(); r.selectNodeContents(th); return r.getBoundingClientRect(); });
+            .map((th) => {
+              const r = document.createRange();
+              r.selectNodeContents(th);
+              return r.getBoundingClientRect();
+            });
           return texts.slice(1).map((r, i) => r.left - texts[i].right);
         }"""
     )

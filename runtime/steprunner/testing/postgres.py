@@ -110,7 +110,10 @@ class Cluster:
         # throwaway data: no fsync unless durable; a port taken between free_port() and the start gets another try
         for attempt in range(3):
             self.port = free_port()
-            options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.base} -c max_connections=300"
+            options = (
+                f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.base}"
+                " -c max_connections=300"
+            )
             if not self.durable:
                 options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             try:

@@ -36,7 +36,8 @@ def servers(tmp_path: Path) -> Iterator[Callable[..., Server]]:
 
 @pytest.fixture
 def watchers(node_client: None) -> Iterator[Callable[..., Watcher]]:
-    """`watchers(base_url, stream, group, item=None, events=("error",), key=None)`: node clients, stopped at teardown."""
+    """`watchers(base_url, stream, group, item=None, events=("error",), key=None)`: node clients, stopped at
+    teardown."""
     started: list[Watcher] = []
 
     def watch(*args, **kwargs) -> Watcher:  # type: ignore[no-untyped-def]
