@@ -1,7 +1,7 @@
 """Start and stop the three servers a run compares, each fresh, on its own port and data folder.
 
 steprunner and real Motia are started by the launchers the tests use (`steprunner.testing`, and
-tests/support/motia_server.py for Motia), so the benchmark runs exactly what the test suite checks.
+support/motia_server.py for Motia), so the benchmark runs exactly what the test suite checks.
 The bare Starlette ceiling is
 `bench/ceiling_app.py`. `rss_mb` reads the resident memory of a server and its children (the
 workers of `--workers N`, Motia's Redis and handler processes) from /proc.
@@ -26,7 +26,7 @@ if str(REPO) not in sys.path:
 
 from steprunner.testing.server import Server, free_port, start_server  # noqa: E402
 from steprunner.testing.waiting import wait_until  # noqa: E402
-from tests.support.motia_server import MotiaServer, MotiaUnavailable, motia_unavailable_reason, start_motia  # noqa: E402
+from support.motia_server import MotiaServer, MotiaUnavailable, motia_unavailable_reason, start_motia  # noqa: E402
 
 # The server as a user runs it (`make dev`): log level info, journal fsync FULL. Only the lines
 # go to a file instead of a terminal.

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.motia_server import MotiaServer, MotiaUnavailable, start_motia
+from support.motia_server import MotiaServer, MotiaUnavailable, start_motia
 from tests.support.server import REPO_ROOT
 
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from support.motia_server import MotiaServer
 from tests.pets import pets_api
 from tests.support.fake_openai import GOOD_PROFILE, FakeOpenAI, fake_openai  # noqa: F401 - fixture
-from tests.support.motia_server import MotiaServer
 from tests.support.server import REPO_ROOT
 
-FIXTURE_ROOT = REPO_ROOT / "tests" / "runtime" / "fixture_project"
+FIXTURE_ROOT = REPO_ROOT / "runtime" / "tests" / "fixture_project"
 
 # Starting Motia takes seconds, and tens of them on a busy 2-core machine.
 pytestmark = [pytest.mark.motia, pytest.mark.timeout(300)]

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from steprunner.testing.stream_client import Watcher, client_unavailable_reason
+from support.motia_server import MotiaUnavailable, start_motia
 from tests.support.fixtures import STREAM_CLIENT_DIR
 from tests.support.fixtures import STREAMS_FIXTURE_ROOT as FIXTURE_ROOT
-from tests.support.motia_server import MotiaUnavailable, start_motia
 from tests.support.server import Server
 
 pytestmark = [pytest.mark.motia, pytest.mark.timeout(300)]  # Motia takes a while to start

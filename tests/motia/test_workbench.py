@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.motia_server import MotiaServer
+from support.motia_server import MotiaServer
 from tests.support.server import REPO_ROOT, base_env
 from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
 

@@ -23,7 +23,7 @@ import pytest
 
 from steprunner.testing.databases import bind, bound_url
 from steprunner.testing.postgres import Cluster
-from tests.support.motia_server import MotiaUnavailable, start_motia
+from support.motia_server import MotiaUnavailable, start_motia
 from tests.support.server import REPO_ROOT, start_server
 
 ON_DATABASE = "steprunner-pg"  # steprunner with DATABASE_URL

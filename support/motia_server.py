@@ -43,10 +43,11 @@ from typing import Any
 
 import httpx
 
+from steprunner.testing.server import base_env
 from steprunner.testing.waiting import wait_until
-from tests.support.server import REPO_ROOT, base_env
 
 MOTIA_VERSION = "0.17.6-beta.187"
+REPO_ROOT = Path(__file__).resolve().parents[1]
 MOTIA_CLI = REPO_ROOT / "node_modules" / "motia" / "dist" / "cli.mjs"
 MOTIA_PYTHON = REPO_ROOT / "python_modules" / "bin" / "python"
 REDIS_SERVER = Path("/usr/bin/redis-server")
