@@ -1,82 +1,24 @@
 """Fixtures of the runtime's own suite: real server processes on a fixture project, each with its own DATA_DIR,
-throwaway PostgreSQL databases, and asyncio for the in-process tests (anyio's pytest plugin, `pytest.mark.anyio`).
+throwaway PostgreSQL databases (steprunner.testing.pytest_plugin), and asyncio for the in-process tests (anyio's
+pytest plugin, `pytest.mark.anyio`).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from steprunner.testing.postgres import Cluster, PostgresUnavailable
-from steprunner.testing.server import Server, start_server
 from tests.support import FIXTURE_ROOT
 
-# The suite runs strict, in this process too (`load_steps` called directly reads it); server
-# processes get it from `steprunner.testing.server.base_env`. Tests of the lax default opt out.
-os.environ["STEPRUNNER_STRICT"] = "1"
-# The suite's stores are its own: a DATABASE_URL in the developer's shell must not send tests (or the
-# servers they start, see `base_env`) to that database. Tests on PostgreSQL use `database_url`.
-os.environ.pop("DATABASE_URL", None)
+pytest_plugins = ["steprunner.testing.pytest_plugin"]
+
+
+@pytest.fixture
+def project_root() -> Path:
+    return FIXTURE_ROOT
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """Start real `python -m steprunner dev` processes; every one is stopped at teardown.
-
-    `server_factory(data_dir=None, env=None, root=FIXTURE_ROOT, args=None, wait=True)`; without a
-    data_dir each server gets a fresh folder under the test's tmp_path.
-    """
-    servers: list[Server] = []
-
-    def factory(
-        data_dir: Path | None = None,
-        env: dict[str, str] | None = None,
-        root: Path = FIXTURE_ROOT,
-        args: list[str] | None = None,
-        wait: bool = True,
-    ) -> Server:
-        server = start_server(data_dir or tmp_path / f"data{len(servers)}", root=root, env=env, args=args, wait=wait)
-        servers.append(server)
-        return server
-
-    yield factory
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[Cluster]:
-    """One throwaway PostgreSQL cluster for the session (steprunner.testing.postgres); skips if not installed."""
-    try:
-        cluster = Cluster()
-    except PostgresUnavailable as exc:
-        pytest.skip(str(exc))
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture
-def empty_database_url(postgres_cluster: Cluster) -> Iterator[str]:
-    """A fresh, empty database of its own for this test."""
-    from steprunner.db.pool import database
-
-    url = postgres_cluster.create_database()
-    yield url
-    database(url).close()  # this process's connections to it
-
-
-@pytest.fixture
-def database_url(empty_database_url: str) -> str:
-    """A fresh database with the fixture project's tables (`db migrate` done), for this test alone."""
-    from steprunner.db.migrate import migrate
-
-    migrate(empty_database_url, FIXTURE_ROOT)
-    return empty_database_url
