@@ -15,7 +15,7 @@ from typing import Any
 
 from dotenv import load_dotenv
 
-from steprunner import log
+from steprunner import log, table
 from steprunner.db.migrate import MigrationError
 from steprunner.journal import sqlite as journal
 from steprunner.journal.contract import EventJournal, JournalError
@@ -161,9 +161,7 @@ def cmd_steps(args: argparse.Namespace) -> int:
         rows.append((s.type, s.name, describe(s), ", ".join(sorted(s.emits)) or "-", ", ".join(s.flows) or "-", s.file))
     for d in load_streams(root):  # the `*_stream.py` configs: what `context.streams` will hold
         rows.append(("stream", d.name, "-", "-", "-", d.file))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    print("\n".join(table.render(rows)))
     return 0
 
 
@@ -192,18 +190,17 @@ async def _events(args: argparse.Namespace, settings: Settings, journal: EventJo
     if not rows:
         print("no pending, running or dead-lettered events")
     else:
-        print(f"{'TOPIC':<40} {'STEP':<30} {'PENDING':>7} {'RUNNING':>7} {'DEAD':>5}")
-        for r in rows:
-            print(f"{r['topic']:<40} {r['step']:<30} {r['pending']:>7} {r['claimed']:>7} {r['dead']:>5}")
+        header = ("TOPIC", "STEP", "PENDING", "RUNNING", "DEAD")
+        counts = [(r["topic"], r["step"], str(r["pending"]), str(r["claimed"]), str(r["dead"])) for r in rows]
+        print("\n".join(table.render([header, *counts], right=frozenset({2, 3, 4}))))
     dead = await journal.dead_letters()
     if dead:
-        print("\ndead-lettered (replay with `python -m steprunner events replay ID`):")
+        width = table.terminal_width()
+        print("\ndead-lettered (replay with `steprunner events replay ID`):")
         for r in dead:
-            print(
-                f"  #{r['id']} {r['topic']} -> {r['step']} tries={r['attempts']} trace={r['trace_id'][:8]} "
-                f"data={r['data'][:80]}"
-            )
-            print(f"      last error: {r['last_error']}")
+            head = f"  #{r['id']} {r['topic']} -> {r['step']} tries={r['attempts']} trace={r['trace_id'][:8]} "
+            print(table.elide(head + f"data={r['data']}", width))
+            print(table.elide(f"      last error: {r['last_error']}", width))
     return 0
 
 
@@ -347,3 +344,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `steprunner steps | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error as Python flushes at exit
+        return 0

@@ -114,10 +114,13 @@ def test_dev_stops_with_the_message(tmp_path: Path) -> None:
     assert "cannot start: steps/bad_step.py: config.colour: unknown key" in result.stderr
 
 
+WIDE_TERMINAL = {"COLUMNS": "1000"}  # a row a line (narrower terminals: test_cli_tables.py)
+
+
 def test_steps_command_prints_a_table(tmp_path: Path) -> None:
     from tests.support import FIXTURE_ROOT
 
-    result = run_cli("steps", data_dir=tmp_path, root=FIXTURE_ROOT)
+    result = run_cli("steps", data_dir=tmp_path, root=FIXTURE_ROOT, env=WIDE_TERMINAL)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split()[:5] == ["TYPE", "NAME", "TRIGGER", "EMITS", "FLOWS"]
@@ -130,7 +133,7 @@ def test_steps_command_prints_a_table(tmp_path: Path) -> None:
 def test_steps_command_lists_the_streams_too(tmp_path: Path) -> None:
     from tests.streams.support import FIXTURE_ROOT as STREAMS_ROOT
 
-    result = run_cli("steps", data_dir=tmp_path, root=STREAMS_ROOT)
+    result = run_cli("steps", data_dir=tmp_path, root=STREAMS_ROOT, env=WIDE_TERMINAL)
     assert result.returncode == 0, result.stderr
     streams = [line.split() for line in result.stdout.splitlines() if line.startswith("stream ")]
     assert streams == [
