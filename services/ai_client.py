@@ -13,6 +13,13 @@ Configuration, read from the environment on every call (so `.env` and tests just
 
 Callers never let a failure through to the pet: they catch it, describe it with
 `describe_failure` (short, secret-free) and fall back to their own rules.
+
+No key is a configuration, not a failure (the default: AI is off). `usable_settings` then raises
+`AiOff`, whose reason is `NO_KEY`; callers tell it apart with `is_ai_off` and log it as the
+choice it is (INFO, not the spec's ❌ line, which is for a call that failed), and
+`tell_ai_is_off_once` says so once per process with how to turn AI on. Once per process rather
+than at start-up: a step has no start-up hook on real Motia, and steprunner's runtime knows
+nothing of this service's settings, so the first keyless profile or review says it.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import asyncio
 import importlib
 import json
 import os
+import threading
 import weakref
 from collections.abc import Mapping
 from types import ModuleType
@@ -33,12 +41,19 @@ from services.validation import one_line
 if TYPE_CHECKING:  # the SDK takes ~0.7 s to import: only pay for it when there is a key
     from openai import AsyncOpenAI
 
+    from steprunner.step_types import Logger
+
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_TIMEOUT_SECONDS = 15.0
 MAX_TIMEOUT_SECONDS = 45.0
 DEFAULT_MAX_RETRIES = 2
 MAX_COMPLETION_TOKENS = 2000  # answers are a few hundred tokens; reasoning models spend some first
 ERROR_MAX_CHARS = 300
+NO_KEY = "OPENAI_API_KEY is not set"
+AI_IS_OFF = (
+    "🤖 AI is off: the shelter's rule-based profiles and reviews are used "
+    "(set OPENAI_API_KEY to have an AI model write them)"
+)
 
 
 class AiSettings(BaseModel):
@@ -66,6 +81,10 @@ class AiUnavailable(Exception):
     """No model to ask: no key, or settings that don't validate. The message says which."""
 
 
+class AiOff(AiUnavailable):
+    """No key: AI is off by configuration, the rule-based profiles and reviews are the choice."""
+
+
 class AnswerError(Exception):
     """The model answered, but not with something usable; the message says how."""
 
@@ -77,8 +96,27 @@ def usable_settings() -> AiSettings:
     except ValidationError as exc:
         raise AiUnavailable(f"invalid AI settings: {one_line(exc)}") from None
     if not settings.api_key:
-        raise AiUnavailable("OPENAI_API_KEY is not set")
+        raise AiOff(NO_KEY)
     return settings
+
+
+def is_ai_off(reason: str | None) -> bool:
+    """Whether a fallback's reason is that no key is set (a choice), not that a call failed."""
+    return reason == NO_KEY
+
+
+_told_ai_is_off = False
+_told_lock = threading.Lock()  # handlers may run on more than one thread's loop
+
+
+def tell_ai_is_off_once(logger: Logger) -> None:
+    """The `AI_IS_OFF` line, the first time this process uses the rules for lack of a key."""
+    global _told_ai_is_off
+    with _told_lock:
+        if _told_ai_is_off:
+            return
+        _told_ai_is_off = True
+    logger.info(AI_IS_OFF)
 
 
 async def ask_for_json(settings: AiSettings, messages: list[dict[str, str]], response_format: dict[str, Any]) -> object:

@@ -16,7 +16,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from services.ai_client import ERROR_MAX_CHARS, AiUnavailable, ask_for_json, describe_failure, usable_settings
+from services.ai_client import (
+    ERROR_MAX_CHARS,
+    AiUnavailable,
+    ask_for_json,
+    describe_failure,
+    is_ai_off,
+    usable_settings,
+)
 from services.profile import (
     ADOPTER_HINTS_MAX_CHARS,
     BIO_MAX_CHARS,
@@ -51,6 +58,11 @@ class ProfileResult:
     profile: Profile
     is_fallback: bool
     error: str | None = None
+
+    @property
+    def ai_off(self) -> bool:
+        """The fallback because no key is set: the template by choice, not a failed call."""
+        return self.is_fallback and is_ai_off(self.error)
 
 
 async def generate_profile(name: str, species: str) -> ProfileResult:

@@ -87,7 +87,8 @@ class TimelineKind(StrEnum):
     STATUS_CHANGE_REJECTED = "status_change_rejected"
     ENRICHMENT_STARTED = "enrichment_started"
     ENRICHMENT_COMPLETED = "enrichment_completed"
-    ENRICHMENT_FAILED = "enrichment_failed"
+    ENRICHMENT_FAILED = "enrichment_failed"  # a call with a key set failed: the fallback profile
+    PROFILE_FROM_TEMPLATE = "profile_from_template"  # no key (AI is off): the fallback profile, by choice
     REVIEW_REQUESTED = "review_requested"
     REVIEW_DECIDED = "review_decided"
     TREATMENT_PLAN_WRITTEN = "treatment_plan_written"

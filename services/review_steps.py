@@ -8,7 +8,8 @@ its own edges in the flow, and hand their input here with the agent they are for
   (`decisions.review_request`), else the request is emitted and the answer is 202 with the review's
   id. Nothing is written to the pet, so an emit that fails is a 500 and a retry is safe.
 - `run_agent`: loads the pet, tells the request on its timeline (once per review id), lets the
-  agent decide (`review_agent.decide`: the model, or the rules), logs, and emits the chosen
+  agent decide (`review_agent.decide`: the model, or the rules), logs (without a key the rules are
+  the configured choice, an INFO line; after a failed call a WARN with the reason), and emits the chosen
   decision's topic for the orchestrator, which records and applies it (and tells the decision).
   A pet deleted, purged or moved out of what can be reviewed meanwhile is dropped. A redelivered
   request decides again under the same review id; the orchestrator records a review id once, so
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from services import decisions, timeline
+from services.ai_client import is_ai_off, tell_ai_is_off_once
 from services.clock import now_ms
 from services.decisions import Decision, Outcome
 from services.models import Agent, ReviewDecided, ReviewRequested
@@ -97,7 +99,10 @@ async def run_agent(agent: Agent, input_data: Any, context: Context) -> None:
     )
     review = await decide(agent, pet, review_id=request.reviewId, trace_id=context.trace_id, now=now_ms())
     decided = {**fields, "choice": review.choice.value, "source": review.source, "rationale": review.rationale}
-    if review.source == "fallback":
+    if review.source == "fallback" and is_ai_off(review.fallbackReason):  # no key: the rules by choice
+        tell_ai_is_off_once(context.logger)
+        context.logger.info(f"📏 {definition.title} decided by the shelter's rules (AI is off)", decided)
+    elif review.source == "fallback":
         context.logger.warn(
             f"⚠️ {definition.title} decided by the fallback rules", {**decided, "reason": review.fallbackReason}
         )

@@ -302,12 +302,21 @@ def _gist(profile: Mapping[str, Any]) -> dict[str, Any]:
     return {"breedGuess": profile.get("breedGuess"), "temperamentTags": profile.get("temperamentTags")}
 
 
-def told_enrichment_finished(profile: Mapping[str, Any], error: str | None) -> Teller:
-    """The profile stored: the model's (completed) or the fallback (failed, and why)."""
+def told_enrichment_finished(profile: Mapping[str, Any], error: str | None, *, ai_off: bool = False) -> Teller:
+    """The profile stored: the model's (completed), the template's with AI off (no key), or the fallback
+    after a failed call (failed, and why)."""
 
     def tell(pet: Pet, decision: Decision) -> list[Entry]:
         if not decision.applied:
             return []
+        if ai_off:
+            return [
+                Entry(
+                    Kind.PROFILE_FROM_TEMPLATE,
+                    "📄 Profile written from the shelter's template (AI is off)",
+                    {"fallback": True, "reason": error, **_gist(profile)},
+                )
+            ]
         if error is not None:
             return [
                 Entry(

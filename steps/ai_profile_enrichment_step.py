@@ -2,12 +2,15 @@
 
 Stores only `profile` on the pet (never `status`: the lifecycle orchestrator owns that), so
 it can run alongside the feeding reminder and the orchestrator without holding either up.
-Without a key, or when the model call fails, the pet gets the fallback profile and the
-failure is logged and emitted; the event itself still succeeds, so it is not retried.
+Without a key (AI is off, the default) the pet gets the shelter's template profile, said as the
+choice it is: an INFO line (and, once per process, how to turn AI on) and a `profile_from_template`
+timeline item. When a call with a key fails, the pet gets the same fallback profile and the failure
+is logged (the spec's ❌ line) and told as `enrichment_failed`. Either way `...enrichment.failed` is
+emitted with the reason, and the event itself succeeds, so it is not retried.
 A pet that was soft-deleted or purged before the profile is written is left alone (a restore
 asks again). A pet that has its profile is not asked for another (a redelivered event changes
 nothing). The pet's timeline gets "enrichment started" (once per enrichment: a retry after a crash
-finds the start stamped), then "completed" or "failed" with the profile write.
+finds the start stamped), then "completed", "profile from template" or "failed" with the profile write.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from services import decisions, timeline
+from services.ai_client import tell_ai_is_off_once
 from services.ai_profile import generate_profile
 from services.clock import now_ms
 from services.decisions import Decision
@@ -77,7 +81,8 @@ async def handler(input_data: Any, context: Context) -> None:
     # The call may take seconds and the pet may have been deleted meanwhile: decided under the
     # store's lock, so a delete landing now can't be overwritten or raced.
     written = timeline.recording(
-        lambda current: decisions.profile_written(current, profile), timeline.told_enrichment_finished(profile, error)
+        lambda current: decisions.profile_written(current, profile),
+        timeline.told_enrichment_finished(profile, error, ai_off=result.ai_off),
     )
     change = await get_store().amodify(pet_id, written)
     if change is None or not change.decision.applied:
@@ -85,7 +90,11 @@ async def handler(input_data: Any, context: Context) -> None:
         return
 
     if result.is_fallback:
-        context.logger.warn("❌ AI Profile Enrichment failed", {"petId": pet_id, "error": result.error})
+        if result.ai_off:  # no key: a configuration, not a failure
+            tell_ai_is_off_once(context.logger)
+            context.logger.info("🤖 AI is off: profile written from the shelter's template", {"petId": pet_id})
+        else:
+            context.logger.warn("❌ AI Profile Enrichment failed", {"petId": pet_id, "error": result.error})
         outcome: EmitData = {
             "topic": "py.ai.profile.enrichment.failed",
             "data": {"petId": pet_id, "error": result.error, "fallback": True, "profile": profile},

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from services.ai_client import AI_IS_OFF
 from services.profile import BIO_MAX_CHARS, BREED_GUESS_MAX_CHARS, fallback_profile
 from steprunner.testing.waiting import wait_until
 from tests.support.fake_openai import GOOD_PROFILE, FakeOpenAI, fake_openai  # noqa: F401 - fixture
@@ -99,7 +100,8 @@ def test_failures_store_the_fallback_or_a_trimmed_profile_and_never_touch_status
     assert "OpenAI API rate limit exceeded" in logs
     assert "OpenAI API error 500" in logs
     assert "not valid JSON" in logs
-    assert logs.count("❌ AI Profile Enrichment failed") == 3
+    assert logs.count("❌ AI Profile Enrichment failed") == 3, "a call that fails with a key set is a failure"
+    assert AI_IS_OFF not in logs and "profile written from the shelter's template" not in logs
 
     slow_server = server_factory(env=ai_env(fake_openai, OPENAI_TIMEOUT_SECONDS="0.5"))
     fake_openai.mode = "slow"
@@ -119,9 +121,17 @@ def test_without_a_key_every_pet_gets_the_fallback_and_no_model_is_called(
     with server.client() as client:
         pet = create_pet(client, "Tweety", "bird", 6)
         after = wait_for_pet(client, pet["id"], has_profile_and_quarantine, "Tweety in quarantine with a profile")
+        second = create_pet(client, "Rio", "bird", 8)
+        wait_for_pet(client, second["id"], has_profile_and_quarantine, "Rio in quarantine with a profile")
     assert after["profile"] == fallback_profile("Tweety", "bird").model_dump()
     assert fake_openai.requests == []
-    wait_until(lambda: "OPENAI_API_KEY is not set" in server.logs(), message="the reason in the console")
+    # No key is a choice, said as one: once per process how to turn AI on, then an INFO line per pet.
+    template = "🤖 AI is off: profile written from the shelter's template"
+    wait_until(lambda: server.logs().count(template) == 2, message="each pet's template profile in the console")
+    logs = server.logs()
+    assert logs.count(AI_IS_OFF) == 1, logs
+    assert "INFO  AiProfileEnrichment" in next(line for line in logs.splitlines() if template in line)
+    assert "❌" not in logs and "WARN" not in logs and "OPENAI_API_KEY is not set" not in logs, logs
 
 
 def test_a_name_that_reads_like_instructions_reaches_the_model_as_data_only(

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from services.ai_client import AI_IS_OFF
 from services.models import MAX_REVIEWS
 from services.review_agent import inputs
 from steprunner.testing.waiting import wait_until
@@ -110,7 +111,7 @@ def check_record(record: dict[str, Any], answer: httpx.Response, pet: Pet, choic
 
 
 def test_without_a_key_both_agents_decide_by_the_rules_and_say_so(
-    server_factory: Callable[..., Server], fake_openai: FakeOpenAI
+    server_factory: Callable[..., Server], fake_openai: FakeOpenAI, runtime: str
 ) -> None:
     server = server_factory(env=no_key(fake_openai))
     with server.client() as client:
@@ -147,11 +148,17 @@ def test_without_a_key_both_agents_decide_by_the_rules_and_say_so(
 
     assert fake_openai.requests == []
     logs = server.logs()
+    # No key is a choice, read as one: an INFO line naming the rules, no warning (the record keeps the reason).
     assert console_has(
         logs,
-        f'⚠️ Health review decided by the fallback rules {{"petId": "{sick["id"]}", "reviewId": "{sick_review}", '
-        '"choice": "treatment_required", "source": "fallback"',
+        f'📏 Health review decided by the shelter\'s rules (AI is off) {{"petId": "{sick["id"]}", '
+        f'"reviewId": "{sick_review}", "choice": "treatment_required", "source": "fallback"',
     )
+    assert "📏 Adoption review decided by the shelter's rules (AI is off)" in logs
+    assert "decided by the fallback rules" not in logs, logs
+    assert AI_IS_OFF in logs
+    if runtime != "motia":  # Motia runs a process per handler, so says it per handler
+        assert logs.count(AI_IS_OFF) == 1, "said once per process"
     assert console_has(
         logs,
         f'✅ Lifecycle transition completed {{"petId": "{sick["id"]}", '
@@ -240,6 +247,13 @@ def test_an_answer_outside_the_set_a_refusal_or_a_timeout_gets_the_fallback(
             "OpenAI API timed out after 5s",
         )
     fake_openai.release_slow_requests()
+    logs = server.logs()  # a call that failed with a key set is a warning, with the reason
+    assert console_has(
+        logs,
+        f'⚠️ Adoption review decided by the fallback rules {{"petId": "{slow["id"]}", "reviewId": "{record["id"]}", '
+        '"choice": "ready", "source": "fallback"',
+    )
+    assert "OpenAI API timed out after 5s" in logs and AI_IS_OFF not in logs
 
 
 def test_instructions_in_a_name_or_symptoms_reach_the_model_as_data_and_cant_widen_its_choices(

@@ -187,9 +187,10 @@ def test_a_client_sees_a_sick_pets_timeline_through_its_review_and_treatment(
         assert response.status_code == 201
         pet = wait_for(client, response.json()["id"], settled, "Rex to settle in quarantine")
         so_far = timeline(client, pet["id"])
-        assert set(kinds(so_far)) == SETTLED_KINDS | {"enrichment_failed"}
-        failed = next(i for i in so_far if i["kind"] == "enrichment_failed")
-        assert failed["data"]["fallback"] is True and "OPENAI_API_KEY is not set" in failed["message"]
+        assert set(kinds(so_far)) == SETTLED_KINDS | {"profile_from_template"}  # no key: AI is off, not a failure
+        template = next(i for i in so_far if i["kind"] == "profile_from_template")
+        assert template["message"] == "📄 Profile written from the shelter's template (AI is off)"
+        assert template["data"]["fallback"] is True and template["data"]["reason"] == "OPENAI_API_KEY is not set"
         watcher = watch(server, pet["id"])
         sees(watcher, so_far, "the timeline so far")
 
@@ -410,7 +411,7 @@ def test_a_kill_before_an_event_is_journaled_leaves_the_timeline_whole_and_singl
     with server.client() as client:
         wait_for(client, pet_id, settled, "Echo to finish her chain after the restart", timeout=60)
         whole = timeline(client, pet_id)
-    assert sorted(kinds(whole)) == sorted([*SETTLED_KINDS, "enrichment_failed"])
+    assert sorted(kinds(whole)) == sorted([*SETTLED_KINDS, "profile_from_template"])
     assert [i["id"] for i in whole] == [f"{n:06d}" for n in range(1, 6)]
 
 

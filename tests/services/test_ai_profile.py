@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from services.ai_client import DEFAULT_MODEL
+from services import ai_client
+from services.ai_client import AI_IS_OFF, DEFAULT_MODEL
 from services.ai_profile import ProfileResult, generate_profile
 from services.decisions import intake
 from services.profile import (
@@ -236,6 +237,7 @@ def test_no_key_gives_the_fallback_without_any_request(
         monkeypatch.setenv("OPENAI_API_KEY", key)
     result = generate("Rex", "dog")
     assert result == ProfileResult(fallback_profile("Rex", "dog"), is_fallback=True, error="OPENAI_API_KEY is not set")
+    assert result.ai_off, "no key is AI switched off, not a failure"
     assert fake_openai.requests == []
 
 
@@ -259,6 +261,7 @@ def test_a_bad_setting_gives_the_fallback_and_names_the_variable(
     result = generate()
     assert result.is_fallback and result.error is not None
     assert result.error.startswith("invalid AI settings: OPENAI_TIMEOUT_SECONDS:")
+    assert not result.ai_off, "a key with a setting that can't work is a failure, not AI switched off"
     assert ai_env.requests == []
 
 
@@ -407,6 +410,53 @@ def test_the_step_stores_the_fallback_and_reports_the_failure(ai_env: FakeOpenAI
         "❌ AI Profile Enrichment failed",
         {"petId": pet["id"], "error": "OpenAI API rate limit exceeded"},
     ) in context.logger.lines
+    [failed] = [i for i in context.streams["petTimeline"].items.values() if i["kind"] != "enrichment_started"]
+    assert failed["kind"] == "enrichment_failed"
+    assert failed["message"] == (
+        "❌ AI profile enrichment failed (OpenAI API rate limit exceeded): fallback profile stored"
+    )
+    assert AI_IS_OFF not in context.logger.messages(), "a key is set: AI is on, the call failed"
+
+
+@pytest.fixture
+def keyless(fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
+    """No key (the default), in a process that has not yet said AI is off."""
+    clear_openai_env(monkeypatch)
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
+    monkeypatch.setattr(ai_client, "_told_ai_is_off", False)
+    return fake_openai
+
+
+def test_without_a_key_the_step_writes_the_template_profile_as_a_choice_not_a_failure(
+    keyless: FakeOpenAI, store: Any, step: ModuleType
+) -> None:
+    first = store.create(intake({"name": "Tweety", "species": "bird", "ageMonths": 6}))
+    second = store.create(intake({"name": "Rex", "species": "dog", "ageMonths": 30}))
+    context = run_handler(step, first["id"])
+    fallback = fallback_profile("Tweety", "bird").model_dump()
+    assert store.get(first["id"])["profile"] == fallback, "the stored profile is the fallback, as before"
+    assert context.logger.lines == [
+        ("info", "🤖 AI Profile Enrichment started", {"petId": first["id"], "name": "Tweety", "species": "bird"}),
+        ("info", AI_IS_OFF, {}),
+        ("info", "🤖 AI is off: profile written from the shelter's template", {"petId": first["id"]}),
+    ]
+    items = list(context.streams["petTimeline"].items.values())
+    assert [i["kind"] for i in items] == ["enrichment_started", "profile_from_template"]
+    assert items[1]["message"] == "📄 Profile written from the shelter's template (AI is off)"
+    assert items[1]["data"] == {
+        "fallback": True,
+        "reason": "OPENAI_API_KEY is not set",
+        "breedGuess": fallback["breedGuess"],
+        "temperamentTags": fallback["temperamentTags"],
+    }
+    assert context.emitted[1]["data"]["fallback"] is True
+    assert keyless.requests == []
+
+    again = run_handler(step, second["id"])  # the same process: "AI is off" was said once
+    assert again.logger.messages() == [
+        "🤖 AI Profile Enrichment started",
+        "🤖 AI is off: profile written from the shelter's template",
+    ]
 
 
 def test_the_step_skips_a_purged_pet(ai_env: FakeOpenAI, store: Any, step: ModuleType) -> None:
