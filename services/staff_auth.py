@@ -4,7 +4,7 @@ Motia API middleware, listed in the `middleware` of every step that changes data
 delete, restore), so the same files enforce it on steprunner and on real Motia. Reads of `/py/pets`
 stay public: an adoption listing is meant to be seen (docs/decisions.md#22). Without the variable
 nothing is checked (a developer's machine, bound to loopback); steprunner refuses to bind to a
-non-loopback HOST without it. The header is read as the runtime reads it (steprunner.staff_key;
+non-loopback HOST without it. The header is read as the runtime reads it, one rule everywhere: the key's UTF-8 bytes (steprunner.staff_key;
 real Motia's Python venv installs steprunner too, from requirements.txt).
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from steprunner.staff_key import bearer_token, is_staff_key
+from steprunner.staff_key import is_staff_key, sent_in_header
 
 if TYPE_CHECKING:
     from steprunner.step_types import ApiNext, ApiRequest, ApiResponse, Context
@@ -23,7 +23,7 @@ async def require_staff(req: ApiRequest, context: Context, next_fn: ApiNext) -> 
     key = os.environ.get("STAFF_API_KEY")
     if not key:
         return await next_fn()
-    if not is_staff_key(bearer_token((req.get("headers") or {}).get("authorization")), key):
+    if not is_staff_key(sent_in_header((req.get("headers") or {}).get("authorization")), key):
         return {
             "status": 401,
             "headers": {"WWW-Authenticate": 'Bearer realm="staff"'},

@@ -21,6 +21,7 @@ from steprunner.journal import sqlite as journal
 from steprunner.journal.contract import EventJournal, JournalError
 from steprunner.loader import StepLoadError, describe, load_steps
 from steprunner.settings import STRICT_VARIABLE, Settings, SettingsError, is_loopback
+from steprunner.staff_key import MIN_PUBLIC_KEY_CHARS, too_short_for_a_public_bind
 from steprunner.streams.config import load_streams
 
 
@@ -45,6 +46,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
         raise SettingsError(
             f"HOST={host} would serve the runtime's pages and data to the network without a key: "
             "set STAFF_API_KEY (in the environment or .env), or bind to 127.0.0.1"
+        )
+    if not is_loopback(host) and settings.staff_api_key and too_short_for_a_public_bind(settings.staff_api_key):
+        raise SettingsError(
+            f"HOST={host} needs a STAFF_API_KEY of at least {MIN_PUBLIC_KEY_CHARS} characters, "
+            f"this one has {len(settings.staff_api_key)} (`openssl rand -hex 16` makes one), or bind to 127.0.0.1"
         )
     problem = _cannot_listen(host, port)
     if problem:

@@ -91,3 +91,22 @@ def test_with_a_key_it_binds_beyond_loopback(server_factory, tmp_path: Path) -> 
     with server.client() as c:
         assert c.get("/__steprunner/traces").status_code == 401
         assert c.get("/__steprunner/traces", headers=server.staff_headers).status_code == 200
+
+
+def test_a_network_bind_refuses_a_short_key_naming_the_minimum(tmp_path: Path) -> None:
+    result = run_cli(
+        "dev",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "0",
+        data_dir=tmp_path,
+        root=FIXTURE_ROOT,
+        env={"STAFF_API_KEY": "k"},
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "steprunner: cannot start: HOST=0.0.0.0 needs a STAFF_API_KEY of at least 16 characters, this one has 1 "
+        "(`openssl rand -hex 16` makes one), or bind to 127.0.0.1"
+    ]

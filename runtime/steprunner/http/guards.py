@@ -13,7 +13,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from steprunner.http.routes import INTERNAL_PREFIX, TRACE_HEADER
-from steprunner.staff_key import bearer_token, is_staff_key
+from steprunner.staff_key import is_staff_key, sent_in_header
 
 INTERNAL_MAX_BODY_BYTES = 64 * 1024
 _HOST_ALLOWED = "steprunner.host_allowed"
@@ -139,7 +139,7 @@ class StaffKey:
     def _authorized(self, scope: Scope) -> bool | None:
         """True for the right key, False for a wrong one, None when none was sent."""
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-        sent = bearer_token(header.decode("latin-1") if header is not None else None)  # Starlette's decoding
+        sent = sent_in_header(header.decode("latin-1") if header is not None else None)  # the wire's bytes again
         return None if sent is None else is_staff_key(sent, self.key)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -22,7 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from steprunner.log import runtime_log
 from steprunner.settings import Faults
-from steprunner.staff_key import bearer_token, is_staff_key
+from steprunner.staff_key import header_bytes, is_staff_key, sent_in_header
 from steprunner.streams.api import Stream, StreamsNamespace, now_ms
 from steprunner.streams.config import StreamDef
 from steprunner.streams.store import KEEP_SECONDS, Change, StreamStore
@@ -201,16 +201,17 @@ class StreamHub:
         return None
 
     @staticmethod
-    def _sent_key(websocket: WebSocket) -> str | None:
+    def _sent_key(websocket: WebSocket) -> bytes | None:
+        """The key's bytes as sent: a header's wire bytes, or `?authToken=`'s percent-encoded UTF-8."""
         header = websocket.headers.get("authorization")
         if header:
-            return bearer_token(header)
+            return sent_in_header(header)
         tokens = parse_qs(websocket.url.query).get("authToken")
         if tokens:
-            return tokens[0]
+            return tokens[0].encode("utf-8")
         protocols = [p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",")]
         if len(protocols) >= 2 and protocols[0] == "Authorization":
-            return protocols[1]
+            return header_bytes(protocols[1])
         return None
 
     async def endpoint(self, websocket: WebSocket) -> None:

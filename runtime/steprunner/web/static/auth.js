@@ -23,11 +23,22 @@ function askForKey(refused) {
   return key || null;
 }
 
+/** The key's UTF-8 bytes, one character each: a header sends each character as one byte (Latin-1), and the
+ * server matches the key's UTF-8 bytes (steprunner/staff_key.py), as `?authToken=` sends them too. */
+function wireText(key) {
+  return Array.from(new TextEncoder().encode(key), (b) => String.fromCharCode(b)).join("");
+}
+
 /** The Authorization header to send ({} when the server needs no key, or none was given). */
 export async function authHeaders() {
-  if (!(await staffKeyNeeded())) return {};
-  const key = storedKey() ?? askForKey(false); // prompt() blocks: concurrent callers find the key stored
-  return key ? { Authorization: `Bearer ${key}` } : {};
+  const key = await staffKey();
+  return key ? { Authorization: `Bearer ${wireText(key)}` } : {};
+}
+
+/** The staff key as typed (null when the server needs none, or none was given): `?authToken=` takes it as is. */
+export async function staffKey() {
+  if (!(await staffKeyNeeded())) return null;
+  return storedKey() ?? askForKey(false); // prompt() blocks: concurrent callers find the key stored
 }
 
 /** fetch() with the staff key; on a 401 the key is asked for again and the request sent once more. */
@@ -40,7 +51,7 @@ export async function authFetch(url, options = {}) {
   const first = await send();
   if (first.response.status !== 401) return first.response;
   const current = storedKey();
-  const changed = current && `Bearer ${current}` !== first.sentKey; // another request already asked
+  const changed = current && `Bearer ${wireText(current)}` !== first.sentKey; // another request already asked
   if (!changed && !askForKey(true)) return first.response;
   return (await send()).response;
 }

@@ -5,7 +5,7 @@
 // Each item shows as one line, its `message` when it has one; newest first, so a change made
 // live lands at the top of the list, highlighted for a moment.
 
-import { authHeaders } from "./auth.js";
+import { staffKey } from "./auth.js";
 
 const RECONNECT_MS = 2000;
 const META = new Set(["id", "_createdAt", "__motia"]); // what the runtime adds to every item
@@ -89,7 +89,7 @@ export class StreamsView {
 
   async connect() {
     if (this.socket) return; // opening: its `open` joins what is watched by then
-    const key = (await authHeaders()).Authorization?.slice("Bearer ".length);
+    const key = await staffKey();
     const socket = new WebSocket(socketUrl(key));
     this.socket = socket;
     socket.addEventListener("open", () => { if (this.watching) this.send("join", this.watching); });
