@@ -4,8 +4,9 @@ Motia API middleware, listed in the `middleware` of every step that changes data
 delete, restore), so the same files enforce it on steprunner and on real Motia. Reads of `/py/pets`
 stay public: an adoption listing is meant to be seen (docs/decisions.md#22). Without the variable
 nothing is checked (a developer's machine, bound to loopback); steprunner refuses to bind to a
-non-loopback HOST without it. The header is read as the runtime reads it, one rule everywhere: the key's UTF-8 bytes (steprunner.staff_key;
-real Motia's Python venv installs steprunner too, from requirements.txt).
+non-loopback HOST without it (or with one under 16 characters). The header is read as the runtime
+reads it, one rule everywhere: the key's UTF-8 bytes, in constant time (steprunner.staff_key; real
+Motia's Python venv installs steprunner too, from requirements.txt).
 """
 
 from __future__ import annotations

@@ -153,3 +153,36 @@ def test_traces_another_node_shares_later_still_list_by_when_they_started() -> N
         ],
     )
     assert [t["traceId"] for t in rec.summaries()] == ["here", "there"], "newest first, though B's arrived last"
+
+
+def test_the_recorder_keeps_at_most_its_byte_budget_whatever_the_lines_hold() -> None:
+    """Bounded by bytes, not records: long messages and huge fields cost what is kept of them, never more."""
+    import tracemalloc
+
+    budget = 4 * 1024 * 1024
+    tracemalloc.start()
+    try:
+        rec = TraceRecorder(max_bytes=budget)
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(1500):
+            trace = f"trace-{n}"
+            request(rec, trace)
+            rec.on_log(
+                {
+                    "time": time.time(),
+                    "level": "info",
+                    "step": "A",
+                    "traceId": trace,
+                    "message": f"{n} " + "m" * 20_000,
+                    "fields": {"pets": [{"name": f"{n}-{i}" * 50} for i in range(100)]},
+                }
+            )
+        queued = tracemalloc.get_traced_memory()[0] - before
+        summaries = rec.summaries()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert summaries[0]["traceId"] == "trace-1499", "the newest traces are the ones kept"
+    assert rec.detail("trace-1499")["logLines"][0]["message"].startswith("1499 m")
+    # the recorder's estimate leaves room for Python's own overhead: a generous bound on what it really holds
+    assert queued < 3 * budget and kept < 3 * budget, f"queued {queued} bytes, kept {kept} bytes"

@@ -35,6 +35,12 @@ from steprunner.step_config import ApiConfig
 from steprunner.step_types import ApiRequest
 
 TRACE_HEADER = "x-trace-id"
+TRACE_ID_MAX_CHARS = 64
+TRACE_ID_SHAPE = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
+TRACE_ID_REPLACED = (
+    b"x-trace-id-replaced",
+    b"the x-trace-id sent was not 1-64 characters of A-Z a-z 0-9 . _ : - and was replaced",
+)
 INTERNAL_PREFIX = "/__steprunner"  # the runtime's own routes; refused to steps (`check_route`)
 JSON_MEDIA_TYPE = re.compile(r"application/(?:[\w.+-]+\+)?json", re.IGNORECASE)
 
@@ -50,12 +56,21 @@ def new_trace_id() -> str:
 
 
 def trace_id_of(request: Request) -> str:
-    """The request's trace id, chosen once by `TraceIdMiddleware` (the caller's `x-trace-id` if sent)."""
-    return request.scope.get("trace_id") or request.headers.get(TRACE_HEADER) or new_trace_id()
+    """The request's trace id, chosen once by `TraceIdMiddleware` (the caller's `x-trace-id` if it was fit to keep)."""
+    return request.scope.get("trace_id") or new_trace_id()
+
+
+def fit_trace_id(sent: bytes) -> bool:
+    """Whether a caller's `x-trace-id` may name its trace: 1 to TRACE_ID_MAX_CHARS of `A-Z a-z 0-9 . _ : -`
+    (a UUID, W3C's 32 hex digits, Motia's ids); anything else would be kept in the logs and traces as sent."""
+    return len(sent) <= TRACE_ID_MAX_CHARS and TRACE_ID_SHAPE.fullmatch(sent) is not None
 
 
 class TraceIdMiddleware:
-    """Give every HTTP request a trace id and put it on every response, whoever answers it."""
+    """Give every HTTP request a trace id and put it on every response, whoever answers it.
+
+    A caller's `x-trace-id` is kept when it is fit (`fit_trace_id`); one that is not is replaced by a
+    generated id, and the answer says so in `x-trace-id-replaced`."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -64,13 +79,16 @@ class TraceIdMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         sent = dict(scope["headers"]).get(TRACE_HEADER.encode())
-        trace_id = scope["trace_id"] = sent.decode("latin-1") if sent else new_trace_id()
-        header = (TRACE_HEADER.encode(), trace_id.encode("latin-1"))
+        kept = sent is not None and fit_trace_id(sent)
+        trace_id = scope["trace_id"] = sent.decode("ascii") if sent is not None and kept else new_trace_id()
+        added = [(TRACE_HEADER.encode(), trace_id.encode("ascii"))]
+        if sent is not None and not kept:
+            added.append(TRACE_ID_REPLACED)
 
         async def send_with_trace(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() != header[0]]
-                message = {**message, "headers": [*headers, header]}
+                headers = [h for h in message.get("headers", []) if h[0].lower() != added[0][0]]
+                message = {**message, "headers": [*headers, *added]}
             await send(message)
 
         await self.app(scope, receive, send_with_trace)

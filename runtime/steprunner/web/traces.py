@@ -30,6 +30,8 @@ from steprunner.observe import (
 FLUSH_DELAY_SECONDS = 0.05
 RAW_LIMIT = 20_000  # observer calls and log lines queued while nobody watches (the oldest go first)
 MAX_FIELD_CHARS = 2000
+MAX_BYTES = 32 * 1024 * 1024  # what the queue and the traces kept may hold together, about
+ENTRY_OVERHEAD = 400  # bytes a record costs beyond its strings (the objects, the dict of a log line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +55,51 @@ def log_line(record: dict[str, Any]) -> LogLine | None:
     trace_id = record.get("traceId")
     if not trace_id:
         return None
+    message = record.get("message")
+    fields = dict(record.get("fields") or {})
+    if size_of(fields, MAX_FIELD_CHARS * 2) > MAX_FIELD_CHARS * 2:
+        fields = {"truncated": bounded_text(fields)}  # a huge value is not kept until someone looks
     return LogLine(
         str(trace_id),
         float(record.get("time") or time.time()),
         record.get("level"),
         record.get("step"),
-        record.get("message"),
-        dict(record.get("fields") or {}),
-    )  # bounded when recorded: most lines are never looked at
+        message[:MAX_FIELD_CHARS] if isinstance(message, str) else message,
+        fields,
+    )  # otherwise bounded when recorded: most lines are never looked at
+
+
+def size_of(value: Any, limit: int) -> int:
+    """About how many bytes `value`'s text takes, counted only until it passes `limit` (cheap for small values)."""
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, dict):
+        total = 0
+        for key, item in value.items():
+            total += len(str(key)) + size_of(item, limit - total) + 4
+            if total > limit:
+                break
+        return total
+    if isinstance(value, list | tuple):
+        total = 0
+        for item in value:
+            total += size_of(item, limit - total) + 2
+            if total > limit:
+                break
+        return total
+    return 8
+
+
+def entry_bytes(entry: Entry) -> int:
+    """About what a record costs the recorder while it is queued or kept: its strings and a fixed overhead."""
+    size = ENTRY_OVERHEAD + len(entry.trace_id)
+    if isinstance(entry, LogLine):
+        return size + len(entry.message or "") + size_of(entry.fields, MAX_FIELD_CHARS * 2)
+    for name in ("step", "topic", "source", "path", "error"):
+        value = getattr(entry, name, None)
+        if isinstance(value, str):
+            size += len(value)
+    return size + 64 * len(getattr(entry, "subscribers", ()))
 
 
 @dataclass
@@ -98,6 +137,7 @@ class Trace:
     awaiting: dict[str, int] = field(default_factory=dict)  # step -> deliveries emitted but not finished for good
     dropped: int = 0
     failed: bool = False
+    bytes: int = 0  # about what its spans, log lines and emits cost (entry_bytes)
 
     def running(self) -> bool:
         return any(s.outcome == "running" for s in self.spans) or any(n > 0 for n in self.awaiting.values())
@@ -135,15 +175,23 @@ class Trace:
         }
 
 
-def bounded_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """Log fields as the page shows them; a huge value (a whole pet list, say) is cut, not kept."""
+def bounded_text(fields: dict[str, Any]) -> str:
     try:
         text = json.dumps(fields, default=str, ensure_ascii=False)
     except (TypeError, ValueError):
         text = repr(fields)
-    if len(text) <= MAX_FIELD_CHARS:
-        return json.loads(text)
-    return {"truncated": text[:MAX_FIELD_CHARS] + "…"}
+    return text if len(text) <= MAX_FIELD_CHARS else text[:MAX_FIELD_CHARS] + "…"
+
+
+def bounded_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Log fields as the page shows them; a huge value (a whole pet list, say) is cut, not kept."""
+    text = bounded_text(fields)
+    if not text.endswith("…"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass
+    return {"truncated": text}
 
 
 class Subscriber:
@@ -204,6 +252,7 @@ class TraceRecorder:
         max_entries: int = 300,
         max_total: int = 20_000,
         node: str | None = None,
+        max_bytes: int = MAX_BYTES,
         shown: Callable[[Any], Any] | None = None,
     ) -> None:
         """`node`: this process's name when traces are shared between nodes (database mode), else None.
@@ -213,7 +262,9 @@ class TraceRecorder:
         self.max_traces = max_traces
         self.max_entries = max_entries
         self.max_total = max_total
+        self.max_bytes = max_bytes
         self._total = 0  # spans + log lines + emits kept, over all traces
+        self._bytes = 0  # about what the queue and the traces kept hold (entry_bytes), at most max_bytes
         self._traces: OrderedDict[str, Trace] = OrderedDict()
         self._lock = threading.Lock()
         self._subscribers: set[Subscriber] = set()
@@ -223,8 +274,9 @@ class TraceRecorder:
         self._closed = False
         self.node = node
         self.tap: Tap | None = None  # database mode: the share, told of every record this process makes
-        # (time, node, record), oldest first
-        self._raw: deque[tuple[float, str | None, Entry]] = deque(maxlen=max(RAW_LIMIT, max_total))
+        # (time, node, record, its entry_bytes), oldest first; at most RAW_LIMIT records and max_bytes
+        self._raw: deque[tuple[float, str | None, Entry, int]] = deque()
+        self._raw_limit = max(RAW_LIMIT, max_total)
 
     # --- wiring ---------------------------------------------------------------------------
 
@@ -270,7 +322,8 @@ class TraceRecorder:
     def _trace(self, trace_id: str, now: float, origin: dict[str, Any]) -> Trace:
         trace = self._traces.get(trace_id)
         if trace is None:
-            trace = Trace(trace_id=trace_id, started=now, origin=origin)
+            trace = Trace(trace_id=trace_id, started=now, origin=origin, bytes=ENTRY_OVERHEAD + len(trace_id))
+            self._bytes += trace.bytes
             self._traces[trace_id] = trace
             while len(self._traces) > self.max_traces:
                 self._forget_oldest()
@@ -294,19 +347,30 @@ class TraceRecorder:
     def _forget_oldest(self) -> None:
         _, old = self._traces.popitem(last=False)
         self._total -= len(old.spans) + len(old.logs) + len(old.emits)
+        self._bytes -= old.bytes
 
-    def _room(self, trace: Trace, entries: list[Any]) -> bool:
-        """Whether one more entry may join `entries` of `trace`; makes room by forgetting old traces."""
+    def _room(self, trace: Trace, entries: list[Any], cost: int) -> bool:
+        """Whether one more entry (of about `cost` bytes) may join `entries` of `trace`; makes room by
+        forgetting old traces."""
         if len(entries) >= self.max_entries:
             trace.dropped += 1
             return False
-        while self._total >= self.max_total and len(self._traces) > 1 and next(iter(self._traces)) != trace.trace_id:
+        while (
+            (self._total >= self.max_total or self._bytes + cost > self.max_bytes)
+            and len(self._traces) > 1
+            and next(iter(self._traces)) != trace.trace_id
+        ):
             self._forget_oldest()
+        if self._bytes + cost > self.max_bytes:
+            trace.dropped += 1  # the trace being written is the only one left and it is full
+            return False
         self._total += 1
+        self._bytes += cost
+        trace.bytes += cost
         return True
 
-    def _add_span(self, trace: Trace, span: Span) -> None:
-        if self._room(trace, trace.spans):
+    def _add_span(self, trace: Trace, span: Span, cost: int) -> None:
+        if self._room(trace, trace.spans, cost):
             trace.spans.append(span)
 
     def observe(self, observation: Observation) -> None:
@@ -321,7 +385,7 @@ class TraceRecorder:
             self._queue(line.time, line)
 
     def _queue(self, when: float, entry: Entry) -> None:
-        self._raw.append((when, self.node, entry))
+        self._enqueue(when, self.node, entry)
         tap = self.tap
         if tap is not None:
             tap(when, entry)
@@ -331,9 +395,24 @@ class TraceRecorder:
     def ingest(self, node: str, entries: Iterable[tuple[float, Entry]]) -> None:
         """Records another node made (database mode), folded in as this process's own are."""
         for when, entry in entries:
-            self._raw.append((when, node, entry))
+            self._enqueue(when, node, entry)
         if self._subscribers:
             self._record_now()
+
+    def _enqueue(self, when: float, node: str | None, entry: Entry) -> None:
+        """Queue a record; the oldest queued go first past RAW_LIMIT records or the byte budget."""
+        size = entry_bytes(entry)
+        with self._lock:
+            raw = self._raw
+            raw.append((when, node, entry, size))
+            self._bytes += size
+            while len(raw) > self._raw_limit:
+                self._bytes -= raw.popleft()[3]
+            while self._bytes > self.max_bytes and (self._traces or len(raw) > 1):
+                if self._traces:
+                    self._forget_oldest()  # kept traces are older than anything queued
+                else:
+                    self._bytes -= raw.popleft()[3]
 
     def _record_now(self) -> None:
         """Someone is watching: record what is queued at once and push it."""
@@ -347,14 +426,15 @@ class TraceRecorder:
         touched: set[str] = set()
         raw = self._raw
         while raw:
-            when, node, entry = raw.popleft()
-            self._folds[type(entry)](self, entry, when, node)  # type: ignore[operator]
+            when, node, entry, size = raw.popleft()
+            self._bytes -= size  # counted again as kept (_room), if it is
+            self._folds[type(entry)](self, entry, when, node, size)  # type: ignore[operator]
             touched.add(entry.trace_id)
         return touched
 
-    def _log(self, line: LogLine, now: float, node: str | None) -> None:
+    def _log(self, line: LogLine, now: float, node: str | None, size: int) -> None:
         trace = self._trace(line.trace_id, now, {"kind": "log", "step": line.step})
-        if self._room(trace, trace.logs):
+        if self._room(trace, trace.logs, size):
             shown = {
                 "time": line.time,
                 "level": line.level,
@@ -370,11 +450,11 @@ class TraceRecorder:
     def _find(trace: Trace, key: str, node: str | None) -> Span | None:
         return next((s for s in reversed(trace.spans) if s.key == key and s.node == node), None)
 
-    def _request_started(self, o: RequestStarted, now: float, node: str | None) -> None:
+    def _request_started(self, o: RequestStarted, now: float, node: str | None, size: int) -> None:
         trace = self._root(o.trace_id, now, {"kind": "api", "step": o.step, "method": o.method, "path": o.path})
-        self._add_span(trace, Span(key="request", step=o.step, kind="api", started=now, node=node))
+        self._add_span(trace, Span(key="request", step=o.step, kind="api", started=now, node=node), size)
 
-    def _request_ended(self, o: RequestEnded, now: float, node: str | None) -> None:
+    def _request_ended(self, o: RequestEnded, now: float, node: str | None, size: int) -> None:
         trace = self._trace(o.trace_id, now, {"kind": "api", "step": o.step})
         span = self._find(trace, "request", node)
         if span:
@@ -383,11 +463,11 @@ class TraceRecorder:
         trace.failed |= o.status >= 500
         self._ended(trace, now)
 
-    def _cron_started(self, o: CronStarted, now: float, node: str | None) -> None:
+    def _cron_started(self, o: CronStarted, now: float, node: str | None, size: int) -> None:
         trace = self._root(o.trace_id, now, {"kind": "cron", "step": o.step})
-        self._add_span(trace, Span(key="cron", step=o.step, kind="cron", started=now, node=node))
+        self._add_span(trace, Span(key="cron", step=o.step, kind="cron", started=now, node=node), size)
 
-    def _cron_ended(self, o: CronEnded, now: float, node: str | None) -> None:
+    def _cron_ended(self, o: CronEnded, now: float, node: str | None, size: int) -> None:
         trace = self._trace(o.trace_id, now, {"kind": "cron", "step": o.step})
         span = self._find(trace, "cron", node)
         if span:
@@ -395,17 +475,17 @@ class TraceRecorder:
         trace.failed |= not o.ok
         self._ended(trace, now)
 
-    def _emitted(self, o: Emitted, now: float, node: str | None) -> None:
+    def _emitted(self, o: Emitted, now: float, node: str | None, size: int) -> None:
         trace = self._trace(o.trace_id, now, {"kind": "event", "step": o.source, "topic": o.topic})
         subscribers = list(o.subscribers)
-        if self._room(trace, trace.emits):
+        if self._room(trace, trace.emits, size):
             trace.emits.append({"time": now, "topic": o.topic, "source": o.source, "subscribers": subscribers})
         for name in subscribers:
             trace.awaiting[name] = trace.awaiting.get(name, 0) + 1
         if not subscribers:
             self._ended(trace, now)
 
-    def _delivery_started(self, o: DeliveryStarted, now: float, node: str | None) -> None:
+    def _delivery_started(self, o: DeliveryStarted, now: float, node: str | None, size: int) -> None:
         trace = self._trace(o.trace_id, now, {"kind": "event", "step": o.step, "topic": o.topic})
         self._add_span(
             trace,
@@ -418,9 +498,10 @@ class TraceRecorder:
                 attempt=o.attempt,
                 node=node,
             ),
+            size,
         )
 
-    def _delivery_ended(self, o: DeliveryEnded, now: float, node: str | None) -> None:
+    def _delivery_ended(self, o: DeliveryEnded, now: float, node: str | None, size: int) -> None:
         trace = self._trace(o.trace_id, now, {"kind": "event", "step": o.step})
         prefix = f"delivery:{o.delivery_id}:"
         span = next(
@@ -435,7 +516,7 @@ class TraceRecorder:
             span.started = o.started or span.started
             span.duration = o.duration if o.duration else now - span.started
             span.outcome = o.outcome
-            span.error = o.error
+            span.error = o.error[:MAX_FIELD_CHARS] if o.error else o.error
         # Shared (database mode), the emit may be another node's and arrive after this: the count may go
         # below zero, and the emit brings it back. Alone, an emit never seen (another process's) is ignored.
         if o.outcome in ("ok", "dead") and (trace.awaiting.get(o.step, 0) > 0 or self.node is not None):
