@@ -10,8 +10,10 @@ change but not on the stream (the process died in between) are published here to
 published item still in an outbox is taken out of it (docs/decisions.md#38).
 
 Pets changed within the last PET_RECONCILE_GRACE_SECONDS (default 120, longer than a model call
-may take) are left alone: their chain is most likely still running. Change the schedule with
-`STEPRUNNER_CRON_PET_RECONCILER`; run it at once with `python -m steprunner cron run PetReconciler`.
+may take) are left alone: their chain is most likely still running. After a crash the restarted
+process does not wait for this: `PetRestartRecovery` runs the same pass at once (services/reconcile.py).
+Change the schedule with `STEPRUNNER_CRON_PET_RECONCILER`; run it at once with
+`python -m steprunner cron run PetReconciler`.
 """
 
 from __future__ import annotations
@@ -19,10 +21,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from services import timeline
 from services.clock import now_ms
-from services.decisions import missing_follow_ups
-from services.store import get_store
+from services.reconcile import reconcile
 
 if TYPE_CHECKING:
     from steprunner.step_types import Context
@@ -50,23 +50,5 @@ DEFAULT_GRACE_SECONDS = 120.0
 
 async def handler(context: Context) -> None:
     now = now_ms()
-    settled_before = now - int(float(os.environ.get("PET_RECONCILE_GRACE_SECONDS") or DEFAULT_GRACE_SECONDS) * 1000)
-    pets = await get_store().aall()
-    stranded = await timeline.publish_leftovers(context, (p for p in pets if timeline.outbox_of(p)), settled_before)
-    for pet_id, missing in stranded.items():
-        context.logger.warn("🩹 Pet timeline incomplete: items published", {"petId": pet_id, "items": missing})
-    published = sum(stranded.values())
-    requeued = 0
-    for pet in pets:
-        if pet.get("updatedAt", 0) > settled_before:
-            continue
-        owed = missing_follow_ups(pet, now)
-        if owed:
-            context.logger.warn(
-                "🩹 Pet chain incomplete: queueing again", {"petId": pet["id"], "topics": [f.topic for f in owed]}
-            )
-        for follow_up in owed:
-            await context.emit({"topic": follow_up.topic, "data": follow_up.data})
-        requeued += len(owed)
-    if requeued or published:
-        context.logger.info("✅ Pet reconciler done", {"eventsQueued": requeued, "timelineItemsPublished": published})
+    grace_ms = int(float(os.environ.get("PET_RECONCILE_GRACE_SECONDS") or DEFAULT_GRACE_SECONDS) * 1000)
+    await reconcile(context, now, now - grace_ms)

@@ -16,14 +16,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from steprunner import recovery
 from steprunner.cron import schedule_loop, schedule_of
 from steprunner.events import EventBus
 from steprunner.http.guards import HostAllowList, InternalBodyLimit, StaffKey
-from steprunner.http.routes import INTERNAL_PREFIX, TraceIdMiddleware, api_route, http_exception, server_error
+from steprunner.http.routes import (
+    INTERNAL_PREFIX,
+    TraceIdMiddleware,
+    api_route,
+    http_exception,
+    new_trace_id,
+    server_error,
+)
 from steprunner.journal.contract import EventJournal
 from steprunner.journal.sqlite import Journal
 from steprunner.loader import Step, load_steps
 from steprunner.log import runtime_log
+from steprunner.node import node_id
 from steprunner.settings import Settings, is_loopback
 from steprunner.step_config import ApiConfig, CronConfig
 from steprunner.streams.config import load_streams
@@ -59,17 +68,33 @@ class Runtime:
 
     async def start(self, cron: bool = True) -> None:
         await self.streams.start()
+        dead = recovery.begin(self.settings.data_dir, self.journal.owner)
+        recovered = await recovery.recover(self.journal, dead)
         self.bus.start()
+        if recovered.owners:
+            await self._after_a_crash(recovered)
         if cron:
             self._cron_tasks = [
                 asyncio.create_task(schedule_loop(s, self.bus)) for s in self.steps if isinstance(s.config, CronConfig)
             ]
+
+    async def _after_a_crash(self, recovered: recovery.Recovered) -> None:
+        """This node's earlier process died: say so, and have the steps that settle its leftovers run now."""
+        runtime_log.warn(
+            "🩹 restarted after a crash: what the earlier process held runs again now",
+            {"deadProcesses": list(recovered.owners), "deliveriesReleased": len(recovered.released)},
+        )
+        if self.bus.subscribers.get(recovery.RESTARTED_TOPIC):
+            await self.bus.publish(
+                recovery.RESTARTED_TOPIC, recovery.node_data(recovered), new_trace_id(), "steprunner"
+            )
 
     async def stop(self) -> None:
         for task in self._cron_tasks:
             task.cancel()
         await asyncio.gather(*self._cron_tasks, return_exceptions=True)
         await self.bus.stop()
+        recovery.end(self.settings.data_dir, self.journal.owner)
         await self.streams.stop()
         self.journal.close()
         if self.settings.database_url:
@@ -135,11 +160,13 @@ class Runtime:
 def open_journal(settings: Settings) -> EventJournal:
     """The event journal: PostgreSQL's when DATABASE_URL is set (every node shares it), else DATA_DIR's
     SQLite file (every process of this machine shares it)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    node = node_id(settings.data_dir)  # claims name it: a restart takes back its own (steprunner/recovery.py)
     if settings.database_url:
         from steprunner.journal.postgres import PgJournal  # psycopg: imported only by those who use it
 
-        return PgJournal(settings.database_url)
-    return Journal(settings.journal_path, settings.journal_sync)
+        return PgJournal(settings.database_url, node)
+    return Journal(settings.journal_path, settings.journal_sync, node)
 
 
 def open_stream_store(settings: Settings, journal: EventJournal) -> StreamStore:

@@ -23,9 +23,47 @@ from typing import Any, NamedTuple, Protocol
 HOST = socket.gethostname()
 
 
-def new_owner_id() -> str:
-    """`host:pid:token`: enough to tell whether the claiming process is still alive."""
-    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+def new_owner_id(node: str | None = None) -> str:
+    """`node:pid:token` (the node is this machine's name unless given: steprunner/node.py): enough to tell
+    whether the claiming process is still alive, and which claims a restarted node held before it died."""
+    return f"{node or HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_is_dead(owner: str, me: str) -> bool:
+    """Whether the process behind a claim is gone. Only decidable on this node (the owner's first part is
+    ours: the same machine); elsewhere the lease and the heartbeat decide."""
+    if owner == me:
+        return False
+    node, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if node != me.partition(":")[0] or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True  # an earlier process that had our pid (a restart in a container, say)
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+        return state in (b"Z", b"X")  # a zombie is a dead process nobody has reaped yet
+    except FileNotFoundError:
+        return True
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """What a restarted node found of its earlier processes that died: their owner ids, and the deliveries
+    they held (now pending again)."""
+
+    owners: tuple[str, ...] = ()
+    released: tuple[int, ...] = ()
 
 
 class JournalError(Exception):
@@ -92,6 +130,15 @@ class EventJournal(Protocol):
 
     async def heartbeat(self, lease_seconds: float) -> None:
         """Say this process is alive for `lease_seconds` more: its claims are not taken over meanwhile."""
+        ...
+
+    async def recover(self) -> Recovered:
+        """At start-up: put back at once the claims of this node's earlier processes that died (a SIGKILL,
+        a crash), instead of waiting for their leases; another node's claims are never touched."""
+        ...
+
+    async def in_flight(self) -> list[tuple[int, Any]]:
+        """(id, data) of every delivery still to run: pending, or claimed by a process at work."""
         ...
 
     async def release(self) -> int:

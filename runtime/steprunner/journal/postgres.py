@@ -15,7 +15,16 @@ import psycopg
 from psycopg.rows import dict_row
 
 from steprunner.db.pool import Database, database, describe
-from steprunner.journal.contract import ClaimLost, Delivery, JournalError, NewDelivery, Transaction, new_owner_id
+from steprunner.journal.contract import (
+    ClaimLost,
+    Delivery,
+    JournalError,
+    NewDelivery,
+    Recovered,
+    Transaction,
+    new_owner_id,
+    owner_is_dead,
+)
 from steprunner.journal.transaction import HandlerTransaction, reading, writing
 
 T = TypeVar("T")
@@ -65,10 +74,10 @@ RETURNING d.id, d.topic, d.step, d.data, d.trace_id, d.attempts, d.max_attempts
 class PgJournal:
     """The journal in one PostgreSQL database. The tables come from `python -m steprunner db migrate`."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, node: str | None = None) -> None:
         self.database: Database = database(url)
         self.where = describe(url)
-        self.owner = new_owner_id()
+        self.owner = new_owner_id(node)
         self._listener: concurrent.futures.Future[None] | None = None
 
     async def _call(
@@ -202,6 +211,39 @@ class PgJournal:
             )
 
         await self._call(work)
+
+    async def recover(self) -> Recovered:
+        me = self.owner
+        mine = me.partition(":")[0] + ":%"
+
+        async def work(conn: psycopg.AsyncConnection[Any]) -> Recovered:
+            cursor = await conn.execute(
+                "SELECT DISTINCT lease_owner FROM steprunner_deliveries"
+                " WHERE status = 'claimed' AND lease_owner LIKE %s"
+                " UNION SELECT owner FROM steprunner_nodes WHERE owner LIKE %s",
+                (mine, mine),
+            )
+            dead = [row[0] for row in await cursor.fetchall() if row[0] and owner_is_dead(row[0], me)]
+            if not dead:
+                return Recovered()
+            cursor = await conn.execute(
+                "UPDATE steprunner_deliveries SET status = 'pending', lease_owner = NULL, lease_until = NULL,"
+                " updated_at = now() WHERE status = 'claimed' AND lease_owner = ANY(%s) RETURNING id",
+                (dead,),
+            )
+            released = tuple(row[0] for row in await cursor.fetchall())
+            await conn.execute("DELETE FROM steprunner_nodes WHERE owner = ANY(%s)", (dead,))
+            if released:
+                await conn.execute(f"NOTIFY {CHANNEL}".encode())  # every node may take them at once
+            return Recovered(tuple(dead), released)
+
+        return await self._call(work, transaction=True)
+
+    async def in_flight(self) -> list[tuple[int, Any]]:
+        rows = await self._rows(
+            "SELECT id, data FROM steprunner_deliveries WHERE status IN ('pending', 'claimed') ORDER BY id"
+        )
+        return [(row["id"], row["data"]) for row in rows]
 
     async def release(self) -> int:
         async def work(conn: psycopg.AsyncConnection[Any]) -> int:

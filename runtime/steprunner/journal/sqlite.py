@@ -24,7 +24,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from steprunner.journal.contract import HOST, Delivery, JournalError, NewDelivery, Transaction, new_owner_id
+from steprunner.journal.contract import (
+    Delivery,
+    JournalError,
+    NewDelivery,
+    Recovered,
+    Transaction,
+    new_owner_id,
+    owner_is_dead,
+)
 
 T = TypeVar("T")
 
@@ -60,33 +68,6 @@ CREATE TABLE IF NOT EXISTS cron_ticks (
     PRIMARY KEY (step, tick)
 );
 """
-
-
-def owner_is_dead(owner: str, me: str) -> bool:
-    """Whether the process behind a claim is gone. Only decidable on this host; elsewhere the lease decides."""
-    if owner == me:
-        return False
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != HOST or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return True  # an earlier process that had our pid (a restart in a container, say)
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            state = f.read().rsplit(b")", 1)[1].split()[0]
-        return state in (b"Z", b"X")  # a zombie is a dead process nobody has reaped yet
-    except FileNotFoundError:
-        return True
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
 
 
 def _delivery(row: sqlite3.Row) -> Delivery:
@@ -197,6 +178,28 @@ def reclaim_abandoned(conn: sqlite3.Connection, me: str) -> int:
                 (now, owner),
             ).rowcount
     return n
+
+
+def recover(conn: sqlite3.Connection, me: str) -> Recovered:
+    """Put back the claims of this node's processes that died (`owner_is_dead`), naming them and what they held."""
+    owners = [r[0] for r in conn.execute("SELECT DISTINCT lease_owner FROM deliveries WHERE status='claimed'")]
+    dead = tuple(o for o in owners if o and owner_is_dead(o, me))
+    released: list[int] = []
+    for owner in dead:
+        released += [
+            r[0]
+            for r in conn.execute(
+                "UPDATE deliveries SET status='pending', lease_owner=NULL, lease_until=NULL, updated_at=?"
+                " WHERE status='claimed' AND lease_owner=? RETURNING id",
+                (time.time(), owner),
+            )
+        ]
+    return Recovered(dead, tuple(released))
+
+
+def in_flight(conn: sqlite3.Connection) -> list[tuple[int, Any]]:
+    rows = conn.execute("SELECT id, data FROM deliveries WHERE status IN ('pending', 'claimed')").fetchall()
+    return [(r[0], json.loads(r[1])) for r in rows]
 
 
 def claim_due(conn: sqlite3.Connection, owner: str, limit: int, lease_until: float, steps: list[str]) -> list[Delivery]:
@@ -327,10 +330,10 @@ class Journal:
     when called (tests replace one to make it fail); `call` runs any other (the streams' tables).
     """
 
-    def __init__(self, path: Path, sync: str = "FULL") -> None:
+    def __init__(self, path: Path, sync: str = "FULL", node: str | None = None) -> None:
         self.path = path
         self.where = str(path)
-        self.owner = new_owner_id()
+        self.owner = new_owner_id(node)
         self._conn = connect(path, sync)
         self._ops: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="steprunner-journal", daemon=True)
@@ -376,6 +379,13 @@ class Journal:
 
     async def heartbeat(self, lease_seconds: float) -> None:
         """Nothing to write: on one host a claim's owner is alive while its pid is (`owner_is_dead`)."""
+
+    async def recover(self) -> Recovered:
+        owner = self.owner
+        return await self.call(lambda c: recover(c, owner))
+
+    async def in_flight(self) -> list[tuple[int, Any]]:
+        return await self.call(in_flight)
 
     async def release(self) -> int:
         owner = self.owner

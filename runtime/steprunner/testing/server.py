@@ -87,11 +87,11 @@ class Server:
         return Path(self._log.name).read_text(encoding="utf-8", errors="replace")
 
     @property
-    def staff_headers(self) -> dict[str, bytes]:
+    def staff_headers(self) -> dict[bytes, bytes]:
         """`Authorization: Bearer <STAFF_API_KEY>` (the key's UTF-8 bytes) when this server's environment has a key,
         else nothing."""
         key = self.env.get("STAFF_API_KEY")
-        return {"Authorization": f"Bearer {key}".encode()} if key else {}
+        return {b"Authorization": f"Bearer {key}".encode()} if key else {}
 
     def wait_ready(self, timeout: float = 20.0) -> Server:
         def ready() -> bool:
