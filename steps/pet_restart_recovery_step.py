@@ -44,4 +44,5 @@ async def handler(input_data: Any, context: Context) -> None:
         "🩹 Restarted after a crash: settling stranded pets", {"restart": input_data, "petsWithWorkInFlight": len(busy)}
     )
     now = now_ms()
-    await reconcile(context, now, now, busy)
+    queued = await reconcile(context, now, now, busy)
+    context.logger.info("✅ Stranded pets settled", {"eventsQueued": queued, "petsLeftAlone": len(busy)})

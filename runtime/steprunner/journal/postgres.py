@@ -243,7 +243,7 @@ class PgJournal:
         rows = await self._rows(
             "SELECT id, data FROM steprunner_deliveries WHERE status IN ('pending', 'claimed') ORDER BY id"
         )
-        return [(row["id"], row["data"]) for row in rows]
+        return [(row["id"], json.loads(row["data"])) for row in rows]
 
     async def release(self) -> int:
         async def work(conn: psycopg.AsyncConnection[Any]) -> int:
