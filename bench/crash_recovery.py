@@ -1,10 +1,12 @@
 """Crash recovery: SIGKILL a server mid-burst of creates, restart it, and time until every pet has settled.
 
-    python bench/crash_recovery.py [--database] [--kill-after 40] [--deadline 400]
+    python bench/crash_recovery.py [--database] [--strand] [--kill-after 40] [--deadline 400]
 
 Prints the seconds from the restart (the new process ready) and from the SIGKILL until every pet is
 in quarantine with notes, nextFeedingAt and a profile, with the reconciler on its defaults (every
 minute, `PET_RECONCILE_GRACE_SECONDS` 120). `--database` runs the node on a throwaway PostgreSQL.
+`--strand` makes the SIGKILL land between a create's store write and its journal write (the test-only
+`STEPRUNNER_FAULT=kill:py.pet.created`), so at least one pet is stranded whatever the timing.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ def main() -> int:
     parser.add_argument("--database", action="store_true", help="run the node on a throwaway PostgreSQL")
     parser.add_argument("--kill-after", type=int, default=40, help="creates acknowledged before the SIGKILL")
     parser.add_argument("--deadline", type=float, default=400.0)
+    parser.add_argument("--strand", action="store_true", help="SIGKILL between a create's store and journal writes")
     parser.add_argument("--root", type=Path, default=REPO, help="the project to run (another checkout, say)")
     args = parser.parse_args()
     cluster = Cluster() if args.database else None
@@ -74,14 +77,18 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             data_dir = Path(tmp) / "data"
-            server = start_server(data_dir, root=args.root, env=env)
+            fault = {"STEPRUNNER_FAULT": "kill:py.pet.created"} if args.strand else {}
+            server = start_server(data_dir, root=args.root, env={**env, **fault})
             stop, acknowledged = threading.Event(), []
             clients = [threading.Thread(target=burst, args=(server, acknowledged, stop)) for _ in range(BURST_CLIENTS)]
             for client in clients:
                 client.start()
-            while len(acknowledged) < args.kill_after:
-                time.sleep(0.01)
-            server.kill()
+            if args.strand:
+                server.wait_exit(timeout=60)  # the fault killed it at its first create
+            else:
+                while len(acknowledged) < args.kill_after:
+                    time.sleep(0.01)
+                server.kill()
             killed = time.monotonic()
             stop.set()
             for client in clients:
