@@ -264,7 +264,7 @@ def cmd_emit(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m steprunner",
+        prog="steprunner",
         description="Run Motia step files (steps/ and src/ *_step.py) in one Python process.",
     )
     p.add_argument(
@@ -289,7 +289,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("steps", help="list every step: type, name, trigger, emits, flows").set_defaults(func=cmd_steps)
 
     events = sub.add_parser("events", help="pending and dead-lettered events per topic; replay dead ones")
-    events.add_argument("action", nargs="?", choices=["list", "replay"], default="list")
+    events.add_argument(
+        "action", nargs="?", choices=["list", "replay"], default="list", help="list (the default) or replay"
+    )
     events.add_argument("id", nargs="?", type=int, default=None, help="delivery id to replay")
     events.add_argument("--all", action="store_true", help="replay every dead-lettered delivery")
     events.set_defaults(func=cmd_events)
