@@ -54,14 +54,11 @@ def example(tmp_path: Path) -> Path:
     return root
 
 
-def test_the_runtime_docs_links_resolve() -> None:
-    for page in [RUNTIME_DIR / "README.md", *sorted((RUNTIME_DIR / "docs").glob("*.md"))]:
-        assert broken_links(page) == [], page.name
-
-
-def test_the_page_is_linked_from_both_readmes() -> None:
+def test_the_page_is_linked_from_both_readmes_and_the_runtime_docs_links_resolve() -> None:
     assert "docs/run-a-motia-project.md" in (RUNTIME_DIR / "README.md").read_text(encoding="utf-8")
     assert "runtime/docs/run-a-motia-project.md" in (RUNTIME_DIR.parent / "README.md").read_text(encoding="utf-8")
+    for page in [RUNTIME_DIR / "README.md", *sorted((RUNTIME_DIR / "docs").glob("*.md")), EXAMPLE / "README.md"]:
+        assert broken_links(page) == [], page.name
 
 
 def test_steps_names_each_file_of_the_example_it_skips(example: Path, tmp_path: Path) -> None:
