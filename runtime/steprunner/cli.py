@@ -19,7 +19,7 @@ from steprunner import log, table
 from steprunner.db.migrate import MigrationError
 from steprunner.journal import sqlite as journal
 from steprunner.journal.contract import EventJournal, JournalError
-from steprunner.loader import StepLoadError, describe, load_steps
+from steprunner.loader import StepLoadError, describe, load_project, load_steps
 from steprunner.settings import STRICT_VARIABLE, Settings, SettingsError, is_loopback
 from steprunner.streams.config import load_streams
 
@@ -156,12 +156,17 @@ def cmd_db_import(args: argparse.Namespace) -> int:
 
 def cmd_steps(args: argparse.Namespace) -> int:
     root = args.root.resolve()
+    project = load_project(root)
     rows = [("TYPE", "NAME", "TRIGGER", "EMITS", "FLOWS", "FILE")]
-    for s in load_steps(root):
+    for s in project.steps:
         rows.append((s.type, s.name, describe(s), ", ".join(sorted(s.emits)) or "-", ", ".join(s.flows) or "-", s.file))
     for d in load_streams(root):  # the `*_stream.py` configs: what `context.streams` will hold
         rows.append(("stream", d.name, "-", "-", "-", d.file))
     print("\n".join(table.render(rows)))
+    if project.skipped:  # each file Motia would load (or warn about) that steprunner does not run, and why
+        count = len(project.skipped)
+        print(f"\nskipped: {count} file{'s' * (count != 1)} steprunner does not run")
+        print("\n".join(table.render([("FILE", "WHY"), *((s.file, s.why) for s in project.skipped)])))
     return 0
 
 
