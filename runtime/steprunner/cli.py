@@ -158,7 +158,7 @@ def cmd_steps(args: argparse.Namespace) -> int:
     root = args.root.resolve()
     project = load_project(root)
     rows = [("TYPE", "NAME", "TRIGGER", "EMITS", "FLOWS", "FILE")]
-    for s in project.steps:
+    for s in sorted(project.steps, key=lambda step: step.name.lower()):  # by name: what a reader looks for
         rows.append((s.type, s.name, describe(s), ", ".join(sorted(s.emits)) or "-", ", ".join(s.flows) or "-", s.file))
     for d in load_streams(root):  # the `*_stream.py` configs: what `context.streams` will hold
         rows.append(("stream", d.name, "-", "-", "-", d.file))
