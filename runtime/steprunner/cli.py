@@ -16,6 +16,7 @@ from typing import Any
 from dotenv import load_dotenv
 
 from steprunner import log, table
+from steprunner.banner import start_lines
 from steprunner.db.migrate import MigrationError
 from steprunner.journal import sqlite as journal
 from steprunner.journal.contract import EventJournal, JournalError
@@ -69,12 +70,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             schedule_of(step)
     raise_open_file_limit()
     options = uvicorn_options(settings)
-    also = f" and {len(streams)} stream{'s' * (len(streams) != 1)}" if streams else ""
-    print(
-        f"steprunner: {len(steps)} steps{also} from {settings.root}{_folders(settings.root)}, "
-        f"data in {settings.data_dir}, http://{host}:{port}",
-        flush=True,
-    )
+    print("\n".join(start_lines(settings, steps, len(streams), _folders(settings.root), host, port)), flush=True)
     if args.workers > 1:
         os.environ.update(
             STEPRUNNER_ROOT=str(settings.root), HOST=host, PORT=str(port)

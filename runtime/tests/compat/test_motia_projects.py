@@ -41,7 +41,7 @@ def test_a_src_only_project_starts_skipping_what_motia_skips(
 ) -> None:
     server = server_factory(root=project, env=LAX)
     logs = server.logs()
-    assert "steprunner: 3 steps from " + str(project) + "/src," in logs
+    assert "steprunner: 3 steps from " + str(project) + "/src\n" in logs
     assert " WARN " in line(logs, r"src/pets/legacy\.step\.py")
     assert "rename it to `src/pets/legacy_step.py`" in logs
     broken = line(logs, r"skipped step src/pets/broken_step\.py: config\.colour")
