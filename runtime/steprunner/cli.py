@@ -16,7 +16,7 @@ from typing import Any
 from dotenv import load_dotenv
 
 from steprunner import log, table
-from steprunner.banner import start_lines
+from steprunner.banner import data_place, start_lines
 from steprunner.db.migrate import MigrationError
 from steprunner.journal import sqlite as journal
 from steprunner.journal.contract import EventJournal, JournalError
@@ -208,6 +208,8 @@ async def _events(args: argparse.Namespace, settings: Settings, journal: EventJo
 async def _one_shot(settings: Settings, action: Callable[[Any], Awaitable[int]]) -> int:
     from steprunner.runtime import Runtime
 
+    # a one-shot command works on whatever data its settings name: say which, so a stray DATA_DIR shows
+    print(f"data: {data_place(settings)}", file=sys.stderr)
     runtime = Runtime(settings)
     await runtime.streams.start()  # a handler here may use context.streams (a fresh DATA_DIR has no tables yet)
     runtime.bus.start(sweep=False)
