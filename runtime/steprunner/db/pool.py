@@ -2,7 +2,8 @@
 
 An async pool dies with the loop it was opened on, so one loop on its own thread holds the pool for
 the life of the process and callers hand it their work (`submit`, `run`); a caller that waits too
-long for a connection gets DatabaseBusy, one whose connection was lost gets DatabaseUnavailable. Why, and what the hop costs: runtime/docs/database.md.
+long for a connection gets DatabaseBusy, one whose connection was lost gets DatabaseUnavailable.
+Why, and what the hop costs: runtime/docs/database.md.
 """
 
 from __future__ import annotations

@@ -45,6 +45,14 @@ def client_address(scope: Scope) -> str:
     return str(client[0]) if client else ""
 
 
+def declared_length(scope: Scope) -> int | None:
+    """The request's Content-Length, if it sent a valid one."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.strip().isdigit() else None
+    return None
+
+
 def has_body(scope: Scope) -> bool:
     """HTTP/1.1: a request with neither Content-Length (but 0) nor Transfer-Encoding has no body."""
     for name, value in scope["headers"]:
@@ -103,6 +111,9 @@ class Admission:
     # --- HTTP ---
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        length = declared_length(scope)
+        if length is not None and length > self.limits.max_body_bytes:
+            return await self._too_large(scope, send)  # said so up front: not a byte of it is read
         if has_body(scope):
             try:
                 body = await asyncio.wait_for(self._read_body(receive), self.limits.body_timeout)
@@ -118,13 +129,7 @@ class Admission:
             if body is None:
                 return  # the client went away
             if len(body) > self.limits.max_body_bytes:
-                return await send_json_error(
-                    scope,
-                    send,
-                    413,
-                    f"Request body is larger than {self.limits.max_body_bytes} bytes",
-                    headers={"Connection": "close"},
-                )
+                return await self._too_large(scope, send)
             receive = replay(body, receive)
         if self.handling >= self.limits.limit_concurrency:
             return await send_json_error(
@@ -140,6 +145,11 @@ class Admission:
             await self.app(scope, receive, send)
         finally:
             self.handling -= 1
+
+    async def _too_large(self, scope: Scope, send: Send) -> None:
+        """413, the connection closed after it: the rest of the body is never read."""
+        message = f"Request body is larger than {self.limits.max_body_bytes} bytes"
+        await send_json_error(scope, send, 413, message, headers={"Connection": "close"})
 
     async def _read_body(self, receive: Receive) -> bytes | None:
         """The whole body; None if the client disconnected. Stops reading one chunk past the size limit."""
