@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 from steprunner.context import Context
+from steprunner.db.busy import DatabaseBusy
 from steprunner.journal import transaction as handler_transaction
 from steprunner.journal.contract import ClaimLost, Delivery, EventJournal, JournalError, NewDelivery
 from steprunner.loader import Step
@@ -391,7 +392,10 @@ class EventBus:
             await asyncio.gather(*unfinished, return_exceptions=True)
         try:
             released = await self.journal.release()
-        except JournalError as exc:  # the database went first: the claims' leases run out and they are taken over
+        except (
+            JournalError,
+            DatabaseBusy,
+        ) as exc:  # the database went first: the claims' leases run out and they are taken over
             runtime_log.warn(
                 "could not hand back unfinished deliveries; they are taken over once their lease ends",
                 {"error": str(exc)},

@@ -168,7 +168,7 @@ def test_runtime_answers_are_documented_with_the_steps_own() -> None:
     document = openapi_document(steps)
     assert_sound(document)
     create = document["paths"]["/pets"]["post"]["responses"]
-    assert set(create) == {"201", "400", "413", "415", "500"}
+    assert set(create) == {"201", "400", "408", "413", "415", "500", "503"}
     assert create["400"]["content"]["application/json"]["schema"] == {
         "anyOf": [
             create["400"]["content"]["application/json"]["schema"]["anyOf"][0],
@@ -178,7 +178,7 @@ def test_runtime_answers_are_documented_with_the_steps_own() -> None:
     assert create["413"]["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{RUNTIME_ERROR}"}
     get = document["paths"]["/pets/{id}"]["get"]
     assert get["description"] == "One pet by id"
-    assert set(get["responses"]) == {"500", "default"}  # no body: no 400/413 from the runtime
+    assert set(get["responses"]) == {"500", "503", "default"}  # no body: no 400/408/413 from the runtime
     assert {
         "name": "fields",
         "in": "query",
