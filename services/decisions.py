@@ -477,10 +477,10 @@ def review_decided(pet: Pet, review: ReviewRecord) -> Decision:
     held = held_for_staff(review)
     if held is not None:  # recorded, not applied: staff decide
         record = review.model_copy(update={"heldForStaff": held}).model_dump(mode="json")
-        patch = {"reviews": [*reviews, record][-MAX_REVIEWS:]}
+        held_patch: dict[str, Any] = {"reviews": [*reviews, record][-MAX_REVIEWS:]}
         if NEEDS_STAFF not in flags_of(pet):
-            patch["flags"] = [*flags_of(pet), NEEDS_STAFF]
-        return Decision(Outcome.APPLY, patch=patch, kind="held_for_staff", reason=held)
+            held_patch["flags"] = [*flags_of(pet), NEEDS_STAFF]
+        return Decision(Outcome.APPLY, patch=held_patch, kind="held_for_staff", reason=held)
 
     flags = flags_of(pet)
     if review.choice is Choice.NEEDS_DATA and NEEDS_DATA not in flags:
