@@ -1,8 +1,8 @@
 """The model client's HTTP transport: every response body bounded to `OPENAI_MAX_ANSWER_BYTES`.
 
 The openai SDK reads an error body whole by itself; this transport stops any body as soon as it
-passes the limit (a declared length over it is refused at once), raising AnswerTooLarge
-(services/ai_answer.py). Imported with the SDK only (its HTTP client is httpx2, the SDK's own).
+passes the limit, raising AnswerTooLarge (services/ai_answer.py). Imported with the SDK only
+(its HTTP client is httpx2, the SDK's own).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class CappedStream(httpx2.AsyncByteStream):
 
 
 class CappedTransport(httpx2.AsyncBaseTransport):
-    """The SDK's HTTP transport, with every response body bounded (a declared length over it: refused at once)."""
+    """The SDK's HTTP transport, with every response body bounded."""
 
     def __init__(self, limit: int, inner: httpx2.AsyncBaseTransport | None = None) -> None:
         self.limit = limit
@@ -42,10 +42,8 @@ class CappedTransport(httpx2.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         response = await self.inner.handle_async_request(request)
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.limit:
-            await response.aclose()
-            raise AnswerTooLarge(self.limit)
+        # Not refused here on a declared length: the SDK would take that for a connection error and
+        # retry. Reading stops at the limit instead, where the error is the SDK's reader's (or ours).
         assert isinstance(response.stream, httpx2.AsyncByteStream)
         response.stream = CappedStream(response.stream, self.limit)
         return response
