@@ -51,9 +51,12 @@ class Species(StrEnum):
 
 class Flag(StrEnum):
     """Flags the service keeps on a pet. `needs_data`: the adoption review found the pet's record
-    incomplete; it can't become `available` or `pending` until the flag is cleared."""
+    incomplete; it can't become `available` or `pending` until the flag is cleared. `needs_staff`:
+    a model's review decision went against the shelter's rules in the unsafe direction, so it was
+    recorded but not applied (services/review_rules.py); staff decide, then clear the flag."""
 
     NEEDS_DATA = "needs_data"
+    NEEDS_STAFF = "needs_staff"
 
 
 class Agent(StrEnum):
@@ -301,6 +304,11 @@ class ReviewRecord(BaseModel):
         default=None, description="Why the rule-based fallback decided (source fallback)."
     )
     inputs: dict[str, Any] = Field(description="The pet's data as the agent saw it.")
+    heldForStaff: str | None = Field(
+        default=None,
+        description="Why the decision was recorded but not applied (a model's choice against the rules in the unsafe"
+        " direction): the pet is flagged needs_staff and staff decide.",
+    )
     allowedChoices: list[Choice]
     at: EpochMs
     traceId: str | None = None
