@@ -10,6 +10,12 @@ Configuration, read from the environment on every call (so `.env` and tests just
   included, so an AI step's handler timeout (60 s) always covers it.
 - `OPENAI_MAX_RETRIES`: default 2, at most 5. The SDK retries 408/409/429/5xx and
   connection errors with backoff, honouring the server's Retry-After.
+- `OPENAI_MAX_ANSWER_BYTES`: default 1 MiB, at least 16 KiB, at most 16 MiB. A response body
+  over it is not read further and the call fails (services/ai_answer.py); an answer is parsed
+  on a worker thread, never on the event loop.
+
+The call waits outside the database (`waiting_outside`): a step that wrote before asking the
+model holds no connection and no row lock while the model thinks (runtime/docs/events.md).
 
 Callers never let a failure through to the pet: they catch it, describe it with
 `describe_failure` (short, secret-free) and fall back to their own rules.
@@ -36,7 +42,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.ai_answer import AnswerError, parse_completion, read_capped
 from services.validation import one_line
+from steprunner.journal.transaction import waiting_outside
 
 if TYPE_CHECKING:  # the SDK takes ~0.7 s to import: only pay for it when there is a key
     from openai import AsyncOpenAI
@@ -47,6 +55,9 @@ DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_TIMEOUT_SECONDS = 15.0
 MAX_TIMEOUT_SECONDS = 45.0
 DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024  # answers are a few KiB (MAX_COMPLETION_TOKENS); room for a verbose server
+MIN_MAX_ANSWER_BYTES = 16 * 1024
+MAX_MAX_ANSWER_BYTES = 16 * 1024 * 1024
 MAX_COMPLETION_TOKENS = 2000  # answers are a few hundred tokens; reasoning models spend some first
 ERROR_MAX_CHARS = 300
 NO_KEY = "OPENAI_API_KEY is not set"
@@ -68,6 +79,12 @@ class AiSettings(BaseModel):
         default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=MAX_TIMEOUT_SECONDS, validation_alias="OPENAI_TIMEOUT_SECONDS"
     )
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0, le=5, validation_alias="OPENAI_MAX_RETRIES")
+    max_answer_bytes: int = Field(
+        default=DEFAULT_MAX_ANSWER_BYTES,
+        ge=MIN_MAX_ANSWER_BYTES,
+        le=MAX_MAX_ANSWER_BYTES,
+        validation_alias="OPENAI_MAX_ANSWER_BYTES",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AiSettings:
@@ -83,10 +100,6 @@ class AiUnavailable(Exception):
 
 class AiOff(AiUnavailable):
     """No key: AI is off by configuration, the rule-based profiles and reviews are the choice."""
-
-
-class AnswerError(Exception):
-    """The model answered, but not with something usable; the message says how."""
 
 
 def usable_settings() -> AiSettings:
@@ -122,25 +135,34 @@ def tell_ai_is_off_once(logger: Logger) -> None:
 async def ask_for_json(settings: AiSettings, messages: list[dict[str, str]], response_format: dict[str, Any]) -> object:
     """One chat completion within the settings' whole budget, its answer parsed as JSON.
 
-    Raises on any failure: the SDK's errors, TimeoutError, or AnswerError (no answer, a cut-off or
-    refused one, one that is not JSON).
+    Raises on any failure: the SDK's errors, TimeoutError, or AnswerError (no answer, one over
+    `max_answer_bytes`, a cut-off or refused one, one that is not JSON).
     """
-    client = await _client(settings)
-    async with asyncio.timeout(settings.timeout_seconds):
-        completion = await client.chat.completions.create(  # type: ignore[call-overload]  # plain dicts: the SDK's TypedDicts
-            model=settings.model,
-            messages=messages,
-            response_format=response_format,
-            max_completion_tokens=MAX_COMPLETION_TOKENS,
-        )
+    async with waiting_outside():  # nothing of the database held while the model thinks
+        client = await _client(settings)
+        async with (
+            asyncio.timeout(settings.timeout_seconds),
+            client.chat.completions.with_streaming_response.create(  # type: ignore[call-overload]  # plain dicts: the SDK's TypedDicts
+                model=settings.model,
+                messages=messages,
+                response_format=response_format,
+                max_completion_tokens=MAX_COMPLETION_TOKENS,
+            ) as response,
+        ):
+            body = await read_capped(response.iter_bytes(), settings.max_answer_bytes)
+    return await asyncio.to_thread(json_of_answer, body)
+
+
+def json_of_answer(body: bytes) -> object:
+    """The JSON value a chat completion's body carries, or AnswerError. Blocking: run on a thread."""
+    completion = parse_completion(body)
     if not completion.choices:
         raise AnswerError("the model returned no choices")
     choice = completion.choices[0]
     if choice.finish_reason == "length":
         raise AnswerError("the model's answer was cut off (finish_reason=length)")
-    refusal = getattr(choice.message, "refusal", None)
-    if refusal:
-        raise AnswerError(f"the model refused: {refusal}")
+    if choice.message.refusal:
+        raise AnswerError(f"the model refused: {choice.message.refusal}")
     if not choice.message.content:
         raise AnswerError("the model's answer was empty")
     return parse_json(choice.message.content)
@@ -207,6 +229,8 @@ async def _client(settings: AiSettings) -> AsyncOpenAI:
     if _openai is None:  # not sys.modules: it holds the module while another thread imports it
         _openai = await asyncio.to_thread(importlib.import_module, "openai")
     openai = _openai
+    from services.ai_transport import CappedTransport  # httpx2, which the SDK has just imported
+
     per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
     client = per_loop.get(settings)
     if client is None:
@@ -215,6 +239,7 @@ async def _client(settings: AiSettings) -> AsyncOpenAI:
             base_url=settings.base_url,
             timeout=settings.timeout_seconds,
             max_retries=settings.max_retries,
+            http_client=openai.DefaultAsyncHttpxClient(transport=CappedTransport(settings.max_answer_bytes)),
         )
         per_loop[settings] = client
     return client

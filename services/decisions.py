@@ -42,6 +42,7 @@ from services.lifecycle import (
     next_automatic,
 )
 from services.models import AGENT_CHOICES, MAX_REVIEWS, Agent, Choice, Flag, ReviewRecord, Status, StatusUpdateRequested
+from services.review_rules import held_for_staff
 
 Pet = Mapping[str, Any]
 
@@ -52,6 +53,7 @@ MAX_SETTLED_REQUESTS = 20  # status request ids a pet remembers, so a late copy 
 DELETED = Status.DELETED.value
 NEW = Status.NEW.value
 NEEDS_DATA = Flag.NEEDS_DATA.value
+NEEDS_STAFF = Flag.NEEDS_STAFF.value
 
 # What each agent may review (docs/decisions.md#16).
 REVIEWABLE: dict[Agent, frozenset[str]] = {
@@ -454,7 +456,10 @@ def review_decided(pet: Pet, review: ReviewRecord) -> Decision:
       healthy pet then moves on to available by itself;
     - `treatment_required` makes an in_quarantine, healthy or available pet ill (then, by itself,
       under_treatment); `no_treatment_needed` clears an in_quarantine pet to healthy. In any other
-      status the decision is recorded and changes nothing.
+      status the decision is recorded and changes nothing;
+    - a model's choice against the rules in the unsafe direction (`review_rules.held_for_staff`:
+      no treatment for a pet with symptoms, ready without the essentials) is recorded with why
+      (`heldForStaff`), not applied, and the pet is flagged `needs_staff` (kind `held_for_staff`).
     """
     pet_id, current = pet["id"], str(pet.get("status"))
     if is_deleted(pet):
@@ -468,6 +473,14 @@ def review_decided(pet: Pet, review: ReviewRecord) -> Decision:
             "review already applied",
             care_follow_ups(pet) + automatic_follow_up(pet_id, current, flags_of(pet)),
         )
+
+    held = held_for_staff(review)
+    if held is not None:  # recorded, not applied: staff decide
+        record = review.model_copy(update={"heldForStaff": held}).model_dump(mode="json")
+        held_patch: dict[str, Any] = {"reviews": [*reviews, record][-MAX_REVIEWS:]}
+        if NEEDS_STAFF not in flags_of(pet):
+            held_patch["flags"] = [*flags_of(pet), NEEDS_STAFF]
+        return Decision(Outcome.APPLY, patch=held_patch, kind="held_for_staff", reason=held)
 
     flags = flags_of(pet)
     if review.choice is Choice.NEEDS_DATA and NEEDS_DATA not in flags:

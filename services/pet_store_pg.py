@@ -40,7 +40,7 @@ from services.store_contract import (
     decided,
     sort_key,
 )
-from steprunner.db.busy import DatabaseBusy
+from steprunner.db.busy import DatabaseBusy, DatabaseUnavailable
 from steprunner.db.pool import Database, database, describe
 from steprunner.journal.transaction import reading, writing
 
@@ -79,10 +79,13 @@ def _store_errors(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Co
                 "(a steprunner server does it as it starts)",
                 public="The pet store's database has no pets table yet; the server log says what to run",
             ) from None
-        except DatabaseBusy as exc:
-            raise StoreBusyError(
-                str(exc), public="The pet store is busy (no database connection came free in time); try again shortly"
-            ) from None
+        except DatabaseBusy as exc:  # DatabaseUnavailable too: the database went away under the statement
+            what = (
+                "its database is unavailable"
+                if isinstance(exc, DatabaseUnavailable)
+                else "no database connection came free in time"
+            )
+            raise StoreBusyError(str(exc), public=f"The pet store is busy ({what}); try again shortly") from None
         except psycopg.Error as exc:
             store: PgPetStore = args[0]  # type: ignore[assignment]
             raise StoreError(

@@ -10,7 +10,10 @@ its own edges in the flow, and hand their input here with the agent they are for
 - `run_agent`: loads the pet, tells the request on its timeline (once per review id), lets the
   agent decide (`review_agent.decide`: the model, or the rules), logs (without a key the rules are
   the configured choice, an INFO line; after a failed call a WARN with the reason), and emits the chosen
-  decision's topic for the orchestrator, which records and applies it (and tells the decision).
+  decision's topic for the orchestrator, which records and applies it (and tells the decision), or
+  holds it for staff when a model chose against the rules in the unsafe direction
+  (services/review_rules.py). The model is asked outside the database (`ask_for_json`): the
+  request's timeline item commits first, so no row lock is held while the model thinks.
   A pet deleted, purged or moved out of what can be reviewed meanwhile is dropped. A redelivered
   request decides again under the same review id; the orchestrator records a review id once, so
   the second decision changes nothing (and tells nothing).

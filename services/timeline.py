@@ -252,6 +252,9 @@ def told_review(review: ReviewRecord) -> Teller:
             "rationale": review.rationale,
             "effect": decision.reason or None,
         }
+        if decision.kind == "held_for_staff":
+            title = f"✋ {review.agent.value.capitalize()} review held for staff: {choice} ({source}) not applied"
+            return [Entry(Kind.REVIEW_DECIDED, title, {**data, "heldForStaff": True})]
         return [
             Entry(
                 Kind.REVIEW_DECIDED, f"🧭 {review.agent.value.capitalize()} review decided: {choice} ({source})", data

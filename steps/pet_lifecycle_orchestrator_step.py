@@ -150,7 +150,11 @@ def _report(context: Context, pet_id: str, current: str, decision: Decision, eve
     elif "review" in event:
         review = event["review"]
         fields = {"petId": pet_id, "agent": review["agent"], "choice": review["choice"], "status": current}
-        if decision.outcome is Outcome.APPLY:
+        if decision.kind == "held_for_staff":
+            context.logger.warn(
+                "✋ Agent decision held for staff (recorded, not applied)", {**fields, "reason": decision.reason}
+            )
+        elif decision.outcome is Outcome.APPLY:
             context.logger.info(
                 "📋 Agent decision recorded", {**fields, "note": decision.reason} if decision.reason else fields
             )

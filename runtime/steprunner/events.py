@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 from steprunner.context import Context
+from steprunner.db.busy import DatabaseBusy
 from steprunner.journal import transaction as handler_transaction
-from steprunner.journal.contract import ClaimLost, Delivery, EventJournal, JournalError, NewDelivery
+from steprunner.journal.contract import ClaimLost, Delivery, EventJournal, JournalError, NewDelivery, Transaction
 from steprunner.loader import Step
 from steprunner.log import runtime_log
 from steprunner.observe import DeliveryEnded, DeliveryStarted, Emitted, Observation, Observer
@@ -258,15 +259,25 @@ class EventBus:
         tx = self.journal.handler_transaction()
         if tx is None:
             return await run(), False
+        if isinstance(tx, handler_transaction.HandlerTransaction):
+            tx.commit_so_far = lambda: self._commit(tx, None, reopen=True)  # `waiting_outside`
         try:
             with handler_transaction.bound(tx):
                 result = await run()
-            rows = tx.emitted
-            lease = self._lease_for([self.by_name[r.step] for r in rows]) if self.running and rows else None
-            self._start_deliveries(await self.journal.commit_handler(tx, lease, ack), rows)
+            await self._commit(tx, ack)
             return result, ack is not None
         finally:
             await asyncio.shield(tx.rollback())  # after a commit, nothing is left to roll back
+
+    async def _commit(self, tx: Transaction, ack: int | None, reopen: bool = False) -> None:
+        """Commit a handler's transaction with its emits (and the ack of `ack`), then start what it emitted;
+        `reopen`: what it did so far, the handler going on (its next write begins a new transaction)."""
+        rows = tx.emitted
+        lease = self._lease_for([self.by_name[r.step] for r in rows]) if self.running and rows else None
+        ids = await self.journal.commit_handler(tx, lease, ack)
+        if reopen and isinstance(tx, handler_transaction.HandlerTransaction):
+            tx.reopen()
+        self._start_deliveries(ids, rows)
 
     async def _record_outcome(self, d: Delivery, what: str, op: Callable[[], Awaitable[None]]) -> bool:
         """Write a delivery's outcome (ack, retry, dead letter), retrying a failed write a few times.
@@ -391,7 +402,10 @@ class EventBus:
             await asyncio.gather(*unfinished, return_exceptions=True)
         try:
             released = await self.journal.release()
-        except JournalError as exc:  # the database went first: the claims' leases run out and they are taken over
+        except (
+            JournalError,
+            DatabaseBusy,
+        ) as exc:  # the database went first: the claims' leases run out and they are taken over
             runtime_log.warn(
                 "could not hand back unfinished deliveries; they are taken over once their lease ends",
                 {"error": str(exc)},

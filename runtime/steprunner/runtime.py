@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 from steprunner import recovery
 from steprunner.cron import schedule_loop, schedule_of
 from steprunner.events import EventBus
+from steprunner.http.admission import Admission, Limits
 from steprunner.http.guards import HostAllowList, InternalBodyLimit, StaffKey
 from steprunner.http.routes import (
     INTERNAL_PREFIX,
@@ -144,8 +145,16 @@ class Runtime:
                 await web.stop()
                 await self.stop()
 
+        limits = Limits(
+            limit_concurrency=self.settings.limit_concurrency,
+            websockets_max=self.settings.websockets_max,
+            websockets_per_client=self.settings.websockets_per_client,
+            body_timeout=self.settings.body_timeout_seconds,
+            max_body_bytes=self.settings.max_body_bytes,
+        )
         middleware = [
             Middleware(TraceIdMiddleware),
+            Middleware(Admission, limits=limits),
             Middleware(HostAllowList, allowed_hosts=self.settings.host_allow_list),
         ]
         if self.settings.staff_api_key:

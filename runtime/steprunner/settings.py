@@ -4,7 +4,8 @@ Every knob has a default that suits a developer's machine; the README lists them
 Those about exposure: `HOST` (bound to anything but loopback, `STAFF_API_KEY` is required),
 `ALLOWED_HOSTS` (Host names served besides loopback and the bound address; `*` for any),
 `STAFF_API_KEY` (a bearer key for the runtime's own routes), and the connection limits
-`STEPRUNNER_HEADER_TIMEOUT_SECONDS`, `STEPRUNNER_KEEP_ALIVE_SECONDS`, `STEPRUNNER_LIMIT_CONCURRENCY`.
+`STEPRUNNER_HEADER_TIMEOUT_SECONDS`, `STEPRUNNER_KEEP_ALIVE_SECONDS`, `STEPRUNNER_BODY_TIMEOUT_SECONDS`,
+`STEPRUNNER_LIMIT_CONCURRENCY` (HTTP requests), `STEPRUNNER_WEBSOCKETS_MAX`, `STEPRUNNER_WEBSOCKETS_PER_CLIENT`.
 `STEPRUNNER_STRICT=1` refuses what Motia only warns about (see `strict_from_env`).
 `STEPRUNNER_FAULT` is for tests only (see `Faults`).
 """
@@ -203,7 +204,10 @@ class Settings:
     staff_api_key: str | None = None
     header_timeout_seconds: float = 10.0
     keep_alive_seconds: int = 5
-    limit_concurrency: int = 2048
+    limit_concurrency: int = 2048  # HTTP requests handled at once (steprunner.http.admission), WebSockets apart
+    body_timeout_seconds: float = 30.0  # a request body must arrive whole within this, or 408
+    websockets_max: int = 1024
+    websockets_per_client: int = 64  # from one client address
     strict: bool = False
     database_url: str | None = field(default=None, repr=False)  # holds the password
 
@@ -233,6 +237,9 @@ class Settings:
             header_timeout_seconds=_float("STEPRUNNER_HEADER_TIMEOUT_SECONDS", 10.0),
             keep_alive_seconds=_int("STEPRUNNER_KEEP_ALIVE_SECONDS", 5),
             limit_concurrency=_int("STEPRUNNER_LIMIT_CONCURRENCY", 2048),
+            body_timeout_seconds=_float("STEPRUNNER_BODY_TIMEOUT_SECONDS", 30.0),
+            websockets_max=_int("STEPRUNNER_WEBSOCKETS_MAX", 1024),
+            websockets_per_client=_int("STEPRUNNER_WEBSOCKETS_PER_CLIENT", 64),
             strict=strict_from_env(),
             database_url=database_url,
         )

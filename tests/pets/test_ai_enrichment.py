@@ -8,7 +8,9 @@ failing, slow or absent it gets the fallback profile instead, and its lifecycle 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -170,3 +172,37 @@ def test_a_pet_deleted_while_its_model_call_runs_gets_its_profile_when_restored(
         assert client.post(f"/py/pets/{pet['id']}/restore").status_code == 200
         restored = wait_for_pet(client, pet["id"], lambda p: bool(p.get("profile")), "the restored pet's profile")
     assert restored["profile"] == GOOD_PROFILE
+
+
+def memory_kib(pid: int, field: str) -> int:
+    """A `/proc/<pid>/status` memory figure (VmRSS, VmHWM: the peak), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} for process {pid}")
+
+
+def test_a_huge_answer_is_cut_off_and_the_pet_gets_the_fallback(
+    server_factory: Callable[..., Server], fake_openai: FakeOpenAI
+) -> None:
+    """A 300 MB answer is read no further than OPENAI_MAX_ANSWER_BYTES: a failed call (the fallback
+    profile, `enrichment_failed`), and the server's peak memory barely moves."""
+    server = server_factory(env=ai_env(fake_openai, OPENAI_TIMEOUT_SECONDS="30"))
+    pid = server.proc.pid
+    with server.client() as client:
+        warm = create_pet(client, "Luna", "cat")  # the SDK imported and its client made: not counted below
+        wait_for_pet(client, warm["id"], has_profile_and_quarantine, "Luna's profile")
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # the peak (VmHWM) starts again from now
+        before = memory_kib(pid, "VmRSS")
+
+        fake_openai.mode = "huge"
+        pet = create_pet(client, "Max", "dog")
+        after = wait_for_pet(client, pet["id"], has_profile_and_quarantine, "Max in quarantine with a profile")
+        timeline = client.get(f"/py/pets/{pet['id']}/timeline").json()["items"]
+    grown_mib = (memory_kib(pid, "VmHWM") - before) / 1024
+    assert grown_mib < 50, f"the server's peak memory grew {grown_mib:.0f} MiB for a 300 MB answer"
+    assert after["profile"] == fallback_profile("Max", "dog").model_dump()
+    failed = [item for item in timeline if item["kind"] == "enrichment_failed"]
+    assert len(failed) == 1, timeline
+    assert "OPENAI_MAX_ANSWER_BYTES" in failed[0]["message"] + json.dumps(failed[0]["data"])
+    wait_until(lambda: "OPENAI_MAX_ANSWER_BYTES" in server.logs(), message="the reason in the console")

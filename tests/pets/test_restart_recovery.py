@@ -114,6 +114,8 @@ def test_a_restarted_node_takes_back_its_own_work_and_leaves_a_live_nodes_alone(
     with b.client() as http:  # the pass did not wait on B's pet (B holds it until its model answers)
         assert http.get(f"/py/pets/{held_by_b}").json()["profile"] is None, "B is still at it"
     assert [name_in(r) for r in fake_openai.requests].count("Held by B") == 1, "B's enrichment was not run again"
+    requeued = [line for line in restarted.logs().splitlines() if "Pet chain incomplete" in line]
+    assert not [line for line in requeued if f'"petId": "{held_by_b}"' in line], "nothing of B's was queued again"
     assert "restarted after a crash" in restarted.logs()
 
 

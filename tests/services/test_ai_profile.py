@@ -135,6 +135,25 @@ def test_a_good_answer_is_returned_as_is(ai_env: FakeOpenAI) -> None:
     assert len(ai_env.requests) == 1
 
 
+def test_an_answer_over_the_limit_is_read_no_further_and_is_a_failed_call(
+    ai_env: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ai_env.mode, ai_env.huge_bytes = "huge", 3 * 1024 * 1024
+    monkeypatch.setenv("OPENAI_MAX_ANSWER_BYTES", str(64 * 1024))
+    result = generate()
+    assert result.is_fallback and result.profile == fallback_profile("Luna", "cat")
+    assert result.error == "the model's answer is over OPENAI_MAX_ANSWER_BYTES (65536 bytes): not read further"
+    assert len(ai_env.requests) == 1, "a failed answer, not a connection error to retry"
+
+
+@pytest.mark.parametrize("size", ["1024", "17000000", "lots"])
+def test_the_answer_limit_is_checked(monkeypatch: pytest.MonkeyPatch, size: str) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
+    monkeypatch.setenv("OPENAI_MAX_ANSWER_BYTES", size)
+    with pytest.raises(ai_client.AiUnavailable, match="OPENAI_MAX_ANSWER_BYTES"):
+        ai_client.usable_settings()
+
+
 def test_the_request_is_a_json_mode_chat_completion_with_the_configured_model_and_key(
     ai_env: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:

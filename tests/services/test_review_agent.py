@@ -132,6 +132,7 @@ def test_without_a_key_the_record_says_fallback_and_why() -> None:
         "model": None,
         "fallbackReason": "OPENAI_API_KEY is not set",
         "inputs": inputs(pet(profile=PROFILE)),
+        "heldForStaff": None,
         "allowedChoices": ["ready", "needs_data"],
         "at": 1234,
         "traceId": "trace-1",

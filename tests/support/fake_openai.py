@@ -14,7 +14,9 @@ Behaviours (`fake.mode = ...`, or `fake.script(...)` for the next few requests o
 - `slow`: answers `good` only after `slow_seconds` (longer than any test client timeout);
 - `malformed`: a 200 whose message content is not JSON;
 - `oversized`: a 200 whose profile has extra keys and overlong fields (`OVERSIZED_PROFILE`);
-- `refusal`: a 200 whose message is a refusal (no content), as structured outputs refuse.
+- `refusal`: a 200 whose message is a refusal (no content), as structured outputs refuse;
+- `huge`: a 200 chat completion of `huge_bytes` (300 MB), streamed in 1 MiB chunks without a
+  length, made as it is sent (neither side need hold it whole unless it reads it whole).
 
 What `good` answers can be scripted too: `fake.answer` is a JSON object, or a function of the
 request that returns one, or the name of a behaviour for that request (a model that "reads" the
@@ -44,11 +46,12 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-Mode = Literal["good", "rate_limit", "server_error", "slow", "malformed", "oversized", "refusal"]
-MODES: tuple[Mode, ...] = ("good", "rate_limit", "server_error", "slow", "malformed", "oversized", "refusal")
+Mode = Literal["good", "rate_limit", "server_error", "slow", "malformed", "oversized", "refusal", "huge"]
+MODES: tuple[Mode, ...] = ("good", "rate_limit", "server_error", "slow", "malformed", "oversized", "refusal", "huge")
+HUGE_CHUNK = b"x" * (1024 * 1024)
 REFUSAL = "I'm sorry, I can't help with that request."
 
 GOOD_PROFILE: dict[str, Any] = {
@@ -119,6 +122,7 @@ class FakeOpenAI:
         self.mode: Mode = "good"
         self.answer: Answer = dict(GOOD_PROFILE)
         self.slow_seconds = 5.0
+        self.huge_bytes = 300 * 1024 * 1024
         self._script: deque[Step] = deque()
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
@@ -161,6 +165,7 @@ class FakeOpenAI:
             self.mode = "good"
             self.answer = dict(GOOD_PROFILE)
             self.slow_seconds = 5.0
+            self.huge_bytes = 300 * 1024 * 1024
             self._script.clear()
             self._requests.clear()
 
@@ -202,7 +207,7 @@ class FakeOpenAI:
             step = self._script.popleft() if self._script else self.mode
             return (step, self.answer) if isinstance(step, str) else ("good", step)
 
-    async def _chat_completions(self, request: Request) -> JSONResponse:
+    async def _chat_completions(self, request: Request) -> Response:
         raw = await request.body()
         try:
             body: Any = json.loads(raw)
@@ -230,6 +235,8 @@ class FakeOpenAI:
                 pass
         if mode == "refusal":
             return JSONResponse(_completion(body["model"], None, refusal=REFUSAL))
+        if mode == "huge":
+            return StreamingResponse(_huge_completion(body["model"], self.huge_bytes), media_type="application/json")
         if mode == "malformed":
             content = '{"bio": "Rex is a good boy", "breedGuess": "Lab", "temperamentTags": ["loyal",'
         elif mode == "oversized":
@@ -261,6 +268,15 @@ def _completion(model: str, content: str | None, refusal: str | None = None) -> 
             "total_tokens": prompt_tokens + completion_tokens,
         },
     }
+
+
+async def _huge_completion(model: str, size: int) -> AsyncIterator[bytes]:
+    """A chat completion whose content is `size` bytes of "x", a chunk at a time."""
+    head, tail = json.dumps(_completion(model, "\x00")).encode().split(b"\\u0000")
+    yield head
+    for _ in range(size // len(HUGE_CHUNK)):
+        yield HUGE_CHUNK
+    yield tail
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:

@@ -2,7 +2,8 @@
 
 An async pool dies with the loop it was opened on, so one loop on its own thread holds the pool for
 the life of the process and callers hand it their work (`submit`, `run`); a caller that waits too
-long for a connection gets DatabaseBusy. Why, and what the hop costs: runtime/docs/database.md.
+long for a connection gets DatabaseBusy, one whose connection was lost gets DatabaseUnavailable.
+Why, and what the hop costs: runtime/docs/database.md.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from steprunner.db.busy import DatabaseBusy
+from steprunner.db.busy import DatabaseBusy, DatabaseUnavailable
 from steprunner.log import runtime_log
 from steprunner.settings import DATABASE_POOL_SIZE_VARIABLE, database_pool_from_env
 
@@ -35,6 +36,24 @@ T = TypeVar("T")
 SPARE_CONNECTIONS = 2
 APPLICATION_NAME = "steprunner"  # shown in pg_stat_activity
 LISTEN_RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)
+# SQLSTATE classes of a database that went away or cannot take us now: connection exceptions, the
+# server shutting down, crashed or starting up (57P01-57P03), too many connections
+UNAVAILABLE_SQLSTATES = ("08", "57P", "53300")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database went away (or is not there yet), not that a statement was wrong.
+
+    psycopg's own connection errors ("server closed the connection unexpectedly", "connection failed")
+    carry no SQLSTATE."""
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    return exc.sqlstate is None or exc.sqlstate.startswith(UNAVAILABLE_SQLSTATES)
+
+
+def unavailable(url: str, exc: psycopg.OperationalError) -> DatabaseUnavailable:
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return DatabaseUnavailable(f"database {describe(url)} is unavailable: {type(exc).__name__}: {first_line}")
 
 
 def describe(url: str) -> str:
@@ -63,12 +82,18 @@ class Database:
     async def submit(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run `coro` on the database's loop and await its result from the caller's loop.
 
-        Cancelling the caller cancels `coro` too (its transaction rolls back).
+        Cancelling the caller cancels `coro` too (its transaction rolls back). A lost connection raises
+        DatabaseUnavailable (a 503 for a request), not psycopg's error.
         """
         loop = self._running_loop()
-        if asyncio.get_running_loop() is loop:
-            return await coro
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+        try:
+            if asyncio.get_running_loop() is loop:
+                return await coro
+            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+        except psycopg.OperationalError as exc:
+            if is_unavailable(exc):
+                raise unavailable(self.url, exc) from exc
+            raise
 
     def spawn(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Start `coro` on the database's loop and return at once (a listener that runs for the
@@ -76,8 +101,14 @@ class Database:
         return asyncio.run_coroutine_threadsafe(coro, self._running_loop())
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run `coro` on the database's loop and wait for its result (callers without an event loop)."""
-        return asyncio.run_coroutine_threadsafe(coro, self._running_loop()).result()
+        """Run `coro` on the database's loop and wait for its result (callers without an event loop); a lost
+        connection raises DatabaseUnavailable, as in `submit`."""
+        try:
+            return asyncio.run_coroutine_threadsafe(coro, self._running_loop()).result()
+        except psycopg.OperationalError as exc:
+            if is_unavailable(exc):
+                raise unavailable(self.url, exc) from exc
+            raise
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:

@@ -4,8 +4,9 @@ The runtime itself answers, always as JSON with a `message` and always with the 
 `x-trace-id`: 404 unknown route, 405 wrong method, 400 body that is not JSON (or nested too
 deeply to parse), 413 body over the limit, 415 a body that is not declared JSON, 500 handler
 that raised or returned no response (the traceback goes to the log, never into the answer), 503
-with `Retry-After` when no database connection came free in time (DatabaseBusy, runtime/steprunner/db/busy.py:
-"try again", not a bug; whatever the request wrote rolled back).
+with `Retry-After` when no database connection came free in time or the database went away
+(DatabaseBusy and DatabaseUnavailable, runtime/steprunner/db/busy.py: "try again", not a bug; whatever
+the request wrote rolled back).
 
 A path that matches a route but for its trailing slash is redirected (307) to that route with
 a relative `Location`: Starlette's own redirect is absolute, built from the request's Host.
@@ -26,7 +27,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Match, Route
 
 from steprunner.context import Context
-from steprunner.db.busy import RETRY_AFTER_SECONDS, DatabaseBusy
+from steprunner.db.busy import RETRY_AFTER_SECONDS, DatabaseBusy, DatabaseUnavailable
 from steprunner.events import EventBus
 from steprunner.loader import Step, StepLoadError
 from steprunner.log import Logger
@@ -103,11 +104,16 @@ def error(
 
 
 def busy(exc: DatabaseBusy, trace_id: str, logger: Logger) -> JSONResponse:
-    """503 with `Retry-After` for a request that met DatabaseBusy: logged as a warning, without a traceback."""
-    logger.warn("no database connection came free in time: answered 503 with Retry-After", {"error": str(exc)})
+    """503 with `Retry-After` for a request that met DatabaseBusy (or lost its database): logged as a
+    warning, without a traceback."""
+    if isinstance(exc, DatabaseUnavailable):
+        what = "the database is unavailable"
+    else:
+        what = "no database connection came free in time"
+    logger.warn(f"{what}: answered 503 with Retry-After", {"error": str(exc)})
     return error(
         503,
-        "The service is busy (no database connection came free in time); try again shortly",
+        f"The service is busy ({what}); try again shortly",
         trace_id,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         traceId=trace_id,

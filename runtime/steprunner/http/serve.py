@@ -118,5 +118,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         log_level="warning",
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None,
         timeout_keep_alive=settings.keep_alive_seconds,
-        limit_concurrency=settings.limit_concurrency,
+        # not uvicorn's: it counts every open connection, WebSockets and half-sent heads too, and answers
+        # HTTP 503 past it; steprunner.http.admission bounds requests and WebSockets apart
+        limit_concurrency=None,
     )

@@ -3,6 +3,10 @@
 The store's writes join the handler's transaction (`writing`, `reading`) and its emits commit with
 it, so a crash leaves neither; why it begins at the first write and how the binding travels to the
 database's loop: runtime/docs/events.md. No psycopg here: the bus imports this module either way.
+
+A handler never holds its transaction (a pooled connection, the rows it wrote) while it waits on
+anything outside the database: such a wait goes inside `waiting_outside()`, which commits what the
+handler did so far first (runtime/docs/events.md, "Waiting outside the database").
 """
 
 from __future__ import annotations
@@ -39,6 +43,13 @@ class HandlerTransaction:
         self.emitted: list[NewDelivery] = []  # journaled as it commits
         self._conn: AsyncConnection[Any] | None = None
         self._beginning: asyncio.Lock | None = None  # made on the database's loop
+        # The bus's: journal the emits so far and commit them with the writes, without the delivery's ack.
+        self.commit_so_far: Callable[[], Awaitable[None]] | None = None
+
+    def reopen(self) -> None:
+        """After what the handler did so far committed: its next write begins a new transaction."""
+        self.open = True
+        self.emitted = []
 
     @property
     def begun(self) -> bool:
@@ -110,6 +121,29 @@ def current() -> HandlerTransaction | None:
     """The transaction of the handler running in this context, if it is still open."""
     tx = _current.get()
     return tx if isinstance(tx, HandlerTransaction) and tx.open else None
+
+
+@contextlib.asynccontextmanager
+async def waiting_outside() -> AsyncIterator[None]:
+    """Wait on something outside the database (a model, another service) holding no connection and no lock.
+
+    What the running handler wrote and emitted so far commits first (its delivery is not acked yet:
+    a crash from here on runs the handler again, which must then find its first writes done, as
+    with the SQLite journal, where every write commits on its own). Inside, the handler has no
+    transaction (each write commits on its own); after, its next write begins a new one. Without a
+    handler transaction (SQLite, real Motia, outside a handler) it does nothing.
+    """
+    tx = current()
+    if tx is None:
+        yield
+        return
+    if tx.commit_so_far is not None:
+        await tx.commit_so_far()
+    token = _current.set(None)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 @contextlib.contextmanager

@@ -106,10 +106,10 @@ class Cluster:
         )
         pwfile.unlink()
 
-    def _start(self) -> None:
+    def _start(self, port: int | None = None) -> None:
         # throwaway data: no fsync unless durable; a port taken between free_port() and the start gets another try
         for attempt in range(3):
-            self.port = free_port()
+            self.port = port or free_port()
             options = (
                 f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.base}"
                 " -c max_connections=300"
@@ -135,6 +135,14 @@ class Cluster:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"'.encode())
         return self.url(name)
+
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the server but keep its data (an outage): `fast` disconnects every client, `immediate` is a crash."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def resume(self) -> None:
+        """Start a halted server again, on the same port, so its URLs work again."""
+        self._start(port=self.port)
 
     def stop(self) -> None:
         try:

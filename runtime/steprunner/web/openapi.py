@@ -34,9 +34,11 @@ _RUNTIME_ERROR_SCHEMA: dict[str, Any] = {
 }
 _RUNTIME_ANSWERS: dict[str, str] = {
     "400": "The request body is not valid JSON (answered by the runtime).",
+    "408": "The request body did not arrive within the server's deadline (answered by the runtime).",
     "413": "The request body is larger than the server's limit (answered by the runtime).",
     "415": "The request body is not `application/json` (answered by the runtime).",
     "500": "The handler raised or returned no valid response; the log has the traceback.",
+    "503": "Busy (all request places taken, or the database busy or unavailable): try again after `Retry-After`.",
 }
 
 
@@ -183,7 +185,7 @@ def _responses(config: ApiConfig, components: _Components, has_body: bool) -> di
     for status, schema in declared.items():
         description = schema.get("description") if isinstance(schema.get("description"), str) else None
         responses[str(status)] = _response(str(status), components.hoist(schema), description or _status_phrase(status))
-    runtime_codes = ["400", "413", "415", "500"] if has_body else ["500"]
+    runtime_codes = ["400", "408", "413", "415", "500", "503"] if has_body else ["500", "503"]
     error_ref = {"$ref": f"#/components/schemas/{RUNTIME_ERROR}"}
     for status in runtime_codes:
         if status in responses:
@@ -213,7 +215,8 @@ def _operation(step: Step, components: _Components) -> dict[str, Any]:
         for name in re.findall(r":(\w+)", config.path)
     ]
     for param in config.queryParams or []:
-        entry: dict[str, Any] = {"name": param.name, "in": "query", "required": False, "schema": {"type": "string"}}
+        value_schema = components.hoist(param.value_schema) if param.value_schema else {"type": "string"}
+        entry: dict[str, Any] = {"name": param.name, "in": "query", "required": False, "schema": value_schema}
         if param.description:
             entry["description"] = param.description
         parameters.append(entry)
