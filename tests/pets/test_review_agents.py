@@ -19,7 +19,17 @@ from services.models import MAX_REVIEWS
 from services.review_agent import inputs
 from steprunner.testing.waiting import wait_until
 from tests.pets.conftest import steprunner_only
-from tests.pets.pets_api import Pet, console_has, get, put, request_status, settled, wait_for, wait_for_status
+from tests.pets.pets_api import (
+    Pet,
+    console_has,
+    get,
+    put,
+    request_status,
+    settled,
+    timeline_of,
+    wait_for,
+    wait_for_status,
+)
 from tests.support.fake_openai import GOOD_PROFILE, FakeOpenAI, RecordedRequest, fake_openai  # noqa: F401 - fixture
 from tests.support.server import Server, run_cli
 
@@ -399,9 +409,7 @@ def test_a_redelivered_request_or_decision_changes_nothing(
             message="the request for a purged pet to be dropped",
         )
         assert get(client, pet["id"]) == flagged
-        told = [
-            i for i in client.get(f"/py/pets/{pet['id']}/timeline").json()["items"] if i["kind"].startswith("review_")
-        ]
+        told = [i for i in timeline_of(client, pet["id"]) if i["kind"].startswith("review_")]
         assert [(i["kind"], i["data"]["reviewId"]) for i in told] == [
             ("review_requested", record["id"]),
             ("review_decided", record["id"]),
