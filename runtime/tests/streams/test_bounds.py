@@ -19,6 +19,7 @@ import httpx
 import websockets
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
@@ -80,7 +81,8 @@ class Unread:
         messages: list[str] = []
         while len(messages) < count:
             self.protocol.receive_data(self.sock.recv(1 << 16))
-            messages += [bytes(e.data).decode() for e in self.protocol.events_received() if hasattr(e, "data")]
+            frames = [e for e in self.protocol.events_received() if isinstance(e, Frame) and e.opcode is Opcode.TEXT]
+            messages += [bytes(f.data).decode() for f in frames]
         return messages
 
     def closed_by_server(self) -> bool:
