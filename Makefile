@@ -9,11 +9,13 @@ DEV_STAMP := $(VENV)/.installed-dev
 .PHONY: dev test test-service test-runtime lint venv steps events bench clean
 
 $(STAMP): requirements.txt
+	@echo "setting up $(VENV): installing the packages of requirements.txt (a minute or two the first time)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
 
 $(DEV_STAMP): $(STAMP) requirements-dev.txt
+	@echo "installing the test tools of requirements-dev.txt into $(VENV)"
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(DEV_STAMP)
 

@@ -317,7 +317,9 @@ class ReviewRecord(BaseModel):
 
 
 class PendingStatusRequest(BaseModel):
-    requestId: str
+    """A staff status request (PUT with `status`) waiting for the lifecycle orchestrator."""
+
+    requestId: str = Field(description="The `requestId` the PUT's 202 answered.")
     requestedStatus: Status
     requestedAt: EpochMs
 
@@ -345,10 +347,23 @@ class PetTimeline(BaseModel):
     nextCursor: str | None = Field(description="Pass as `cursor` for the older items; null on the last page.")
 
 
-class Pet(BaseModel):
-    """A pet as stored in pets.json and returned by the API."""
+def _every_field_required(schema: dict[str, Any]) -> None:
+    """An answer carries every field of the model, null or empty where not set: say so in the schema."""
+    schema["required"] = list(schema.get("properties", {}))
 
-    model_config = ConfigDict(extra="allow")
+
+class Pet(BaseModel):
+    """A pet as every answer shows it (POST, GET, the list, PUT, restore): every field is always
+    present, null or empty where not set (`services.responses.shown` makes it so).
+
+    The store keeps a little more for the service's own use (the timeline's numbering and outbox,
+    the status requests the orchestrator has settled, so that a redelivered event is ignored); that is
+    never shown. What the service keeps that a client can act on is part of the model:
+    `pendingStatusRequest` (a status change asked for and not yet made), `statusBeforeDelete` (where a
+    restore goes back to) and `enrichmentStartedAt` (a profile is being written).
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_every_field_required)
 
     id: str
     name: str
@@ -356,10 +371,12 @@ class Pet(BaseModel):
     ageMonths: float
     weightKg: float | None = None
     symptoms: list[str] = Field(default_factory=list)
-    flags: list[Flag] = Field(
-        default_factory=list, description="Kept by the service: `needs_data` blocks `available` and `pending`."
-    )
     status: Status
+    pendingStatusRequest: PendingStatusRequest | None = Field(
+        default=None,
+        description="A staff status request (PUT) the orchestrator has not settled yet; null once it has "
+        "(the status and the timeline then say how). A client that asked can see its request waiting.",
+    )
     createdAt: EpochMs
     updatedAt: EpochMs
     notes: str | None = Field(default=None, description="Set by the feeding reminder job.")
@@ -370,22 +387,19 @@ class Pet(BaseModel):
     purgeAt: EpochMs | None = Field(
         default=None, description="deletedAt + 30 days; the reaper removes the pet after it."
     )
+    statusBeforeDelete: Status | None = Field(
+        default=None,
+        description="While deleted: the status a restore goes back to (null otherwise). Staff deciding "
+        "whether to restore see where the pet would return.",
+    )
     profile: Profile | None = Field(default=None, description="Written by the AI profile enrichment step.")
     enrichmentStartedAt: EpochMs | None = Field(
-        default=None, description="When the enrichment under way started (null once the profile is written)."
-    )
-    statusBeforeDelete: Status | None = Field(
-        default=None, description="While deleted: the status a restore goes back to."
-    )
-    lastStatusRequestId: str | None = Field(
         default=None,
-        description=(
-            "The last status request the orchestrator settled, applied or rejected (makes redelivery harmless)."
-        ),
+        description="When the profile being written was started; null once it is written. A client waiting "
+        "for the profile can tell it is under way.",
     )
-    pendingStatusRequest: PendingStatusRequest | None = Field(
-        default=None,
-        description="A staff status request (PUT) the orchestrator has not settled yet; cleared when it has.",
+    flags: list[Flag] = Field(
+        default_factory=list, description="Kept by the service: `needs_data` blocks `available` and `pending`."
     )
     reviews: list[ReviewRecord] = Field(
         default_factory=list, description=f"The agents' decisions, oldest first, the last {MAX_REVIEWS}."
@@ -527,3 +541,40 @@ def schema(*models: type[BaseModel]) -> dict[str, Any]:
     if len(models) == 1:
         return models[0].model_json_schema()
     return TypeAdapter(Union[models]).json_schema()  # type: ignore[arg-type]  # noqa: UP007 - a union of models chosen at run time  # type: ignore[arg-type]
+
+
+def query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """A step config's `queryParams` from the model that validates the query: each parameter's name,
+    description and JSON Schema (enums, bounds), so /docs offers the allowed values.
+
+    Motia 0.17 reads only `name` and `description` and passes `schema` by; steprunner puts it in the
+    OpenAPI document. A parameter is either given or left out, so the schema says nothing of null.
+    """
+    full = model.model_json_schema()
+    defs = full.get("$defs", {})
+    params: list[dict[str, Any]] = []
+    for name, field in model.model_fields.items():
+        param_schema = dict(full["properties"][name])
+        param_schema.pop("title", None)
+        description = param_schema.pop("description", None) or field.description or ""
+        branches = [b for b in param_schema.pop("anyOf", []) if b != {"type": "null"}]
+        if len(branches) == 1:
+            param_schema.update(branches[0])
+        elif branches:
+            param_schema["anyOf"] = branches
+        if param_schema.get("default", ...) is None:
+            del param_schema["default"]
+        used = {ref.rsplit("/", 1)[-1] for ref in _refs(param_schema)}
+        if used:
+            param_schema["$defs"] = {key: defs[key] for key in sorted(used)}
+        params.append({"name": name, "description": description, "schema": param_schema})
+    return params
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for item in node for ref in _refs(item)]
+    return []

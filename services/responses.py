@@ -13,7 +13,8 @@ A corrupt or unreadable pets.json must never look like an empty shelter, so a St
 naming the problem, and its body never shows a server path. A store that is only busy (pets.json
 locked by another process, or no database connection free in time) is a 503 with `Retry-After`:
 the client should try again, nothing is wrong.
-A pet goes out through `shown`: the service's bookkeeping stays in the store.
+A pet goes out through `shown`, as the documented model `services.models.Pet`: every field present, the
+service's bookkeeping left in the store.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
-from services import timeline
 from services.decisions import FollowUp
+from services.models import Pet as PetModel
 from services.store_contract import Change, Decides, Pet, Store, StoreBusyError, StoreError
 from steprunner.db.busy import RETRY_AFTER_SECONDS
 
@@ -37,15 +38,18 @@ class PetNotFound(Exception):
     """No pet with this id (never created, or purged)."""
 
 
-# Kept on the pet for the service's own use, not part of what the API shows of it: the timeline's
+# What the API shows of a pet: the fields of the documented model, every one of them, in its order.
+# Whatever else the store keeps is the service's own bookkeeping and never shown: the timeline's
 # numbering and outbox (services/timeline.py; the outbox is empty but for the moment between a change
-# and its stream write, and would flicker) and the status requests already settled.
-BOOKKEEPING = (timeline.SEQ, timeline.OUTBOX, "settledStatusRequestIds")
+# and its stream write, and would flicker), the status requests the orchestrator settled
+# (`lastStatusRequestId`, `settledStatusRequestIds`: they make a redelivered event harmless) and any
+# key a hand edit of pets.json added.
+_SHOWN = tuple((name, field) for name, field in PetModel.model_fields.items())
 
 
 def shown(pet: Pet) -> Pet:
-    """A pet as the API shows it (GET /py/pets/:id/timeline shows its timeline)."""
-    return {k: v for k, v in pet.items() if k not in BOOKKEEPING}
+    """A pet as the API shows it: the model's fields, null or empty where the store has none."""
+    return {name: pet[name] if name in pet else field.get_default(call_default_factory=True) for name, field in _SHOWN}
 
 
 def not_found() -> ApiResponse:

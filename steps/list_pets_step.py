@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from services.models import ErrorBody, ListQuery, PetPage, schema
+from services.models import ErrorBody, ListQuery, PetPage, query_params, schema
 from services.responses import answers_store_errors, shown
 from services.store import get_store
 from services.validation import invalid_payload
@@ -25,9 +25,7 @@ config = {
     "path": "/py/pets",
     "method": "GET",
     "emits": [],
-    "queryParams": [
-        {"name": name, "description": field.description or ""} for name, field in ListQuery.model_fields.items()
-    ],
+    "queryParams": query_params(ListQuery),
     "responseSchema": {"200": schema(PetPage), "400": schema(ErrorBody), "500": schema(ErrorBody)},
     "flows": ["pets"],
 }

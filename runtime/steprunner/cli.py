@@ -16,10 +16,11 @@ from typing import Any
 from dotenv import load_dotenv
 
 from steprunner import log, table
+from steprunner.banner import data_place, start_lines
 from steprunner.db.migrate import MigrationError
 from steprunner.journal import sqlite as journal
 from steprunner.journal.contract import EventJournal, JournalError
-from steprunner.loader import StepLoadError, describe, load_steps
+from steprunner.loader import StepLoadError, describe, load_project, load_steps
 from steprunner.settings import STRICT_VARIABLE, Settings, SettingsError, is_loopback
 from steprunner.streams.config import load_streams
 
@@ -69,12 +70,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             schedule_of(step)
     raise_open_file_limit()
     options = uvicorn_options(settings)
-    also = f" and {len(streams)} stream{'s' * (len(streams) != 1)}" if streams else ""
-    print(
-        f"steprunner: {len(steps)} steps{also} from {settings.root}{_folders(settings.root)}, "
-        f"data in {settings.data_dir}, http://{host}:{port}",
-        flush=True,
-    )
+    print("\n".join(start_lines(settings, steps, len(streams), _folders(settings.root), host, port)), flush=True)
     if args.workers > 1:
         os.environ.update(
             STEPRUNNER_ROOT=str(settings.root), HOST=host, PORT=str(port)
@@ -156,12 +152,17 @@ def cmd_db_import(args: argparse.Namespace) -> int:
 
 def cmd_steps(args: argparse.Namespace) -> int:
     root = args.root.resolve()
+    project = load_project(root)
     rows = [("TYPE", "NAME", "TRIGGER", "EMITS", "FLOWS", "FILE")]
-    for s in load_steps(root):
+    for s in sorted(project.steps, key=lambda step: step.name.lower()):  # by name: what a reader looks for
         rows.append((s.type, s.name, describe(s), ", ".join(sorted(s.emits)) or "-", ", ".join(s.flows) or "-", s.file))
     for d in load_streams(root):  # the `*_stream.py` configs: what `context.streams` will hold
         rows.append(("stream", d.name, "-", "-", "-", d.file))
     print("\n".join(table.render(rows)))
+    if project.skipped:  # each file Motia would load (or warn about) that steprunner does not run, and why
+        count = len(project.skipped)
+        print(f"\nskipped: {count} file{'s' * (count != 1)} steprunner does not run")
+        print("\n".join(table.render([("FILE", "WHY"), *((s.file, s.why) for s in project.skipped)])))
     return 0
 
 
@@ -207,6 +208,8 @@ async def _events(args: argparse.Namespace, settings: Settings, journal: EventJo
 async def _one_shot(settings: Settings, action: Callable[[Any], Awaitable[int]]) -> int:
     from steprunner.runtime import Runtime
 
+    # a one-shot command works on whatever data its settings name: say which, so a stray DATA_DIR shows
+    print(f"data: {data_place(settings)}", file=sys.stderr)
     runtime = Runtime(settings)
     await runtime.streams.start()  # a handler here may use context.streams (a fresh DATA_DIR has no tables yet)
     runtime.bus.start(sweep=False)
@@ -264,7 +267,7 @@ def cmd_emit(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m steprunner",
+        prog="steprunner",
         description="Run Motia step files (steps/ and src/ *_step.py) in one Python process.",
     )
     p.add_argument(
@@ -289,7 +292,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("steps", help="list every step: type, name, trigger, emits, flows").set_defaults(func=cmd_steps)
 
     events = sub.add_parser("events", help="pending and dead-lettered events per topic; replay dead ones")
-    events.add_argument("action", nargs="?", choices=["list", "replay"], default="list")
+    events.add_argument(
+        "action", nargs="?", choices=["list", "replay"], default="list", help="list (the default) or replay"
+    )
     events.add_argument("id", nargs="?", type=int, default=None, help="delivery id to replay")
     events.add_argument("--all", action="store_true", help="replay every dead-lettered delivery")
     events.set_defaults(func=cmd_events)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from steprunner.discovery import STEP_FOLDERS, Kind, Skipped, project_files, skipped_files
 from steprunner.log import runtime_log
 from steprunner.settings import strict_from_env
 from steprunner.step_config import (
@@ -57,28 +58,21 @@ class Step:
         return list(self.config.flows or [])
 
 
-STEP_FOLDERS = ("steps", "src")  # Motia's `getStepFiles`: both, `steps/` first
-
-
 def discover(root: Path, strict: bool = False) -> list[Path]:
     """Every `*_step.py` under `steps/` and `src/`, in a stable order.
 
-    `*.step.py` is the naming Motia dropped: Motia prints a warning and skips such files, and so
-    does this (a WARN line per file); strict mode refuses the project instead.
+    `*.step.py` is the naming Motia dropped: Motia prints a warning and skips such files, and so does
+    `load_steps`; strict mode refuses the project instead (StepLoadError here).
     """
-    folders = [root / name for name in STEP_FOLDERS if (root / name).is_dir()]
-    if not folders:
+    if not any((root / name).is_dir() for name in STEP_FOLDERS):
         raise StepLoadError(f"no steps/ or src/ folder under {root}")
-    found: list[Path] = []
-    for folder in folders:
-        for old in sorted(folder.rglob("*.step.py")):
+    if strict:
+        for old in project_files(root, "*.step.py"):
             rel = old.relative_to(root).as_posix()
-            message = f"{rel}: `*.step.py` is the old naming; rename it to `{rel[: -len('.step.py')]}_step.py`"
-            if strict:
-                raise StepLoadError(message)
-            runtime_log.warn(f"skipped {message} (Motia 0.17 skips it too)")
-        found += sorted(p for p in folder.rglob("*_step.py") if "__pycache__" not in p.parts)
-    return found
+            raise StepLoadError(
+                f"{rel}: `*.step.py` is the old naming; rename it to `{rel[: -len('.step.py')]}_step.py`"
+            )
+    return project_files(root, "*_step.py")
 
 
 def explains_itself(exc: BaseException) -> bool:
@@ -142,26 +136,49 @@ def _skippable(exc: StepLoadError, step_file: str) -> bool:
     return isinstance(exc.__cause__, StepConfigError) or str(exc) == f"{step_file}: no `config` defined"
 
 
+@dataclass(frozen=True)
+class Project:
+    """What `load_project` found: the steps that run, and the files skipped, each with why."""
+
+    steps: list[Step]
+    skipped: list[Skipped]
+
+
 def load_steps(root: Path, strict: bool | None = None) -> list[Step]:
-    """Load every step; `strict` (default: `STEPRUNNER_STRICT`) stops on what lax mode skips."""
+    """Load every step, logging each file skipped (`log_skipped`); `strict` (default: `STEPRUNNER_STRICT`)
+    stops on what lax mode skips."""
+    project = load_project(root, strict)
+    log_skipped(project.skipped)
+    return project.steps
+
+
+def load_project(root: Path, strict: bool | None = None) -> Project:
+    """Load every step and list every file skipped (`steprunner steps` shows them); logs nothing."""
     strict = strict_from_env() if strict is None else strict
     root = root.resolve()
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))  # steps import `services.*` from the project root, as under Motia
     if str(root.parent) not in sys.path:
         sys.path.append(str(root.parent))  # Motia's runner puts it first; last here, so it shadows nothing
+    paths = discover(root, strict)
     steps: list[Step] = []
+    skipped = skipped_files(root)
     names: dict[str, str] = {}
     routes: dict[tuple[str, str], str] = {}
-    for path in discover(root, strict):
+    for path in paths:
         try:
             step = load_step(path, root)
         except StepLoadError as exc:
             rel = path.relative_to(root).as_posix()
             if strict or not _skippable(exc, rel):
                 raise
-            for line in str(exc).splitlines():
-                runtime_log.error(f"skipped step {line} (strict mode would stop here)")
+            problems = tuple(line.removeprefix(f"{rel}: ") for line in str(exc).splitlines())
+            why = (
+                "no `config`: Motia 0.17 skips it too"
+                if problems == ("no `config` defined",)
+                else ("config refused, as Motia 0.17 refuses it: " + "; ".join(problems))
+            )
+            skipped.append(Skipped(rel, Kind.INVALID_CONFIG, why, problems))
             continue
         if step.name in names:
             raise StepLoadError(
@@ -177,7 +194,36 @@ def load_steps(root: Path, strict: bool | None = None) -> list[Step]:
                 )
             routes[key] = step.file
         steps.append(step)
-    return steps
+    order = {path: i for i, path in enumerate(project_files(root, "*"))}
+    skipped.sort(key=lambda s: order.get(root / s.file, len(order)))
+    return Project(steps, skipped)
+
+
+LISTED = 3  # files named in the one line about files in other languages; `steprunner steps` lists them all
+
+
+def log_skipped(skipped: list[Skipped]) -> None:
+    """A line per skipped Python file (WARN for an old name, ERROR per refused key), one for all the others."""
+    others = []
+    for s in skipped:
+        if s.kind == Kind.OLD_STEP_NAME:
+            new = s.file[: -len(".step.py")] + "_step.py"
+            runtime_log.warn(
+                f"skipped {s.file}: `*.step.py` is the old naming; rename it to `{new}` (Motia 0.17 skips it too)"
+            )
+        elif s.kind == Kind.OLD_STREAM_NAME:
+            runtime_log.warn(f"skipped {s.file}: {s.why}")
+        elif s.kind == Kind.INVALID_CONFIG:
+            for problem in s.problems:
+                runtime_log.error(f"skipped step {s.file}: {problem} (strict mode would stop here)")
+        else:
+            others.append(s.file)
+    if others:
+        named = ", ".join(others[:LISTED]) + (f" and {len(others) - LISTED} more" if len(others) > LISTED else "")
+        runtime_log.info(
+            f"skipped {len(others)} file{'s' * (len(others) != 1)} in other languages ({named}): "
+            "steprunner runs Python steps only; `steprunner steps` says why for each"
+        )
 
 
 def describe(step: Step) -> str:

@@ -43,8 +43,13 @@ class Infrastructure(Strict):
 
 
 class QueryParam(Strict):
+    """One entry of an API step's `queryParams`. Motia 0.17 reads `name` and `description` and lets
+    other keys by (it checks the entry with a non-strict object); `schema`, a JSON Schema of the value
+    (an enum, bounds), is steprunner's addition for the OpenAPI document (runtime/docs/web.md)."""
+
     name: str
     description: str | None = None
+    value_schema: dict[str, Any] | None = Field(default=None, alias="schema")
 
 
 class _Common(Strict):

@@ -52,3 +52,10 @@ def test_steps_fits_the_terminal_or_100_columns_without_one(tmp_path: Path, colu
     names = [line.split()[1] for line in wide.stdout.splitlines()[1:]]
     first_cells = [line.split()[:2] for line in narrow.stdout.splitlines() if line[:1].strip()]
     assert [cells[1] for cells in first_cells[1:]] == names, "every step still has its row, in order"
+
+
+def test_steps_lists_steps_by_name_then_streams(tmp_path: Path) -> None:
+    listed = run_cli("steps", data_dir=tmp_path, root=FIXTURE_ROOT, env={"COLUMNS": "1000"})
+    rows = [line.split()[:2] for line in listed.stdout.split("\n\n")[0].splitlines()[1:]]
+    steps = [name for kind, name in rows if kind != "stream"]
+    assert len(steps) > 3 and steps == sorted(steps, key=str.lower), "a reader finds a step by its name"

@@ -17,6 +17,7 @@ EVERY_SECOND = {"STEPRUNNER_CRON_TICK": "* * * * * *"}  # six fields: seconds la
 def test_cron_run_runs_once_now_and_delivers_its_events(tmp_path) -> None:
     result = run_cli("cron", "run", "Tick", data_dir=tmp_path, root=FIXTURE_ROOT)
     assert result.returncode == 0, result.stderr
+    assert f"data: {tmp_path} (DATA_DIR)" in result.stderr, "it says which data it ran against"
     assert len(records(tmp_path, "tick")) == 1
     # what it emitted was handled before the command returned
     assert sorted(r["kind"] for r in records(tmp_path) if r["kind"] != "tick") == ["listener-a", "listener-b"]

@@ -2,8 +2,7 @@
 `steprunner` command run in a Motia project of the user's own, which has a `services/` package too.
 
 The runtime is built from a copy of runtime/ without the build/ and *.egg-info folders an earlier build
-leaves there: a stale build/ would slip into the wheel files its package data no longer names, and hide
-a broken package. The project (install_project/) runs from a copy outside the checkout, as a user's
+leaves there (tests/as_a_user.py). The project (install_project/) runs from a copy outside the checkout, as a user's
 project lives elsewhere (steprunner also puts a project's parent folder on sys.path, as Motia does), so
 any path into the checkout, the pet service's `services/` included, shows up as a failure here.
 """
@@ -11,7 +10,6 @@ any path into the checkout, the pet service's `services/` included, shows up as 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
 import subprocess
@@ -24,11 +22,9 @@ import pytest
 
 from steprunner.testing.server import free_port
 from steprunner.testing.waiting import wait_until
+from tests.as_a_user import CHECKOUT, RUNTIME_DIR, copy_runtime, user_env
 
-RUNTIME_DIR = Path(__file__).resolve().parents[1]
-CHECKOUT = RUNTIME_DIR.parent
 FIXTURE = Path(__file__).resolve().parent / "install_project"
-LEFT_BY_EARLIER_RUNS = {"build", "tests", ".pytest_cache"}  # at runtime/'s top; *.egg-info and __pycache__ anywhere
 
 pytestmark = pytest.mark.timeout(600)  # a venv and steprunner's dependencies from PyPI: about a minute
 
@@ -39,25 +35,11 @@ def run(*cmd: str | Path, cwd: Path, env: dict[str, str], timeout: float = 60.0)
     return done
 
 
-def not_built_from(folder: str, names: list[str]) -> set[str]:
-    """What of runtime/ a fresh checkout would not have, or the wheel does not need (the tests)."""
-    top = LEFT_BY_EARLIER_RUNS if Path(folder) == RUNTIME_DIR else set()
-    return {n for n in names if n in top or n == "__pycache__" or n.endswith(".egg-info")}
-
-
-def user_env(data_dir: Path) -> dict[str, str]:
-    """A shell's environment with nothing of this checkout or its venv in it: no PYTHONPATH, no VIRTUAL_ENV."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "STEPRUNNER_"))}
-    env.update({"DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", "DATABASE_URL": "", "STEPRUNNER_STRICT": "1"})
-    return env
-
-
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv with steprunner installed the way a user installs it: `pip install <checkout>/runtime`."""
     base = tmp_path_factory.mktemp("install")
-    source = base / "runtime"
-    shutil.copytree(RUNTIME_DIR, source, ignore=not_built_from)
+    source = copy_runtime(base / "runtime")
     venv = base / "venv"
     env = user_env(base / "data")
     run(sys.executable, "-m", "venv", venv, cwd=base, env=env, timeout=300)  # ensurepip: slow on a busy machine

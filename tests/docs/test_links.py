@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.markdown import anchors, broken_links, links, slug
+from steprunner.testing.markdown import anchors, broken_links, links, slug
 from tests.support.server import REPO_ROOT
 
 PAGES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]

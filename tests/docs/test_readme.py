@@ -9,12 +9,12 @@ The README's conventions, which this module enforces:
 - The fenced block right after a walkthrough is a ```text block: what the walkthrough prints.
   Each of its lines matches one output line, in order; `…` in a line stands for any text (ids,
   times, what is left out); a line that is `…` alone stands for any number of lines. Nothing
-  else may be printed (tests/docs/markdown.py: `mismatch`).
+  else may be printed (steprunner/testing/markdown.py: `mismatch`).
 
-A walkthrough runs as a reader's paste does: `bash --norc -i` reading the block on its input
-(interactive, so history expansion is on and a stray `!` fails here as it would for the reader),
-in the project folder, with `PORT` set to a fresh server's port (tests/support/server.py: its own
-DATA_DIR, no OPENAI_API_KEY, no STAFF_API_KEY). Each runs twice on its server: on a new shelter,
+A walkthrough runs as a reader's paste does (steprunner/testing/paste.py: `bash --norc -i` reading
+the block on its input, so a stray `!` fails here as it would for the reader), in the project
+folder, with `PORT` set to a fresh server's port (tests/support/server.py: its own DATA_DIR, no
+OPENAI_API_KEY, no STAFF_API_KEY). Each runs twice on its server: on a new shelter,
 then again on the shelter it left behind (ids past 1, names taken), as a reader pasting it again
 would. No sleeps here: the only waits are the README's own bounded `until_status` loops.
 """
@@ -30,7 +30,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.markdown import SHELL_LANGUAGES, Block, blocks, mismatch, slug
+from steprunner.testing.markdown import SHELL_LANGUAGES, Block, blocks, mismatch, slug
+from steprunner.testing.paste import paste as paste_block
 from tests.support.server import REPO_ROOT, Server
 
 README = REPO_ROOT / "README.md"
@@ -57,16 +58,7 @@ def paste(block: Block, server: Server, timeout: float = 150.0) -> subprocess.Co
     )
     # python3 is this venv's (stdlib only in the blocks): a pyenv shim costs ~0.5 s a call, ~40 calls a paste
     path = os.pathsep.join((str(Path(sys.executable).parent), server.env.get("PATH", os.defpath)))
-    env = {**server.env, "PATH": path, "PORT": str(server.port), "PS1": "$ ", "PS2": "> "}
-    return subprocess.run(
-        ["bash", "--norc", "--noprofile", "-i"],
-        input=block.text,
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return paste_block(block.text, REPO_ROOT, {**server.env, "PATH": path, "PORT": str(server.port)}, timeout)
 
 
 def test_the_readme_has_its_walkthroughs_and_says_what_each_prints() -> None:

@@ -29,3 +29,20 @@ def test_the_docs_page_lists_every_api_step(page: Any, server_factory: Callable[
     assert shown == expected
     expect(page.locator(".info .title")).to_contain_text("motia-pet-store-py")
     assert page.locator(".errors-wrapper").count() == 0  # Swagger UI found nothing wrong with the document
+
+
+def test_the_list_offers_the_statuses_and_species_to_choose_from(
+    page: Any, server_factory: Callable[..., Server]
+) -> None:
+    from services.models import Species, Status
+
+    server = server_factory(root=REPO_ROOT)
+    page.goto(f"{server.base_url}/docs")
+    listing = page.locator("#operations-pets-ListPets")
+    listing.locator(".opblock-summary").click()
+    listing.locator(".try-out__btn").click()
+    for name, values in (("status", Status), ("species", Species)):
+        options = listing.locator(f'tr[data-param-name="{name}"] select option')
+        expect(options).not_to_have_count(0)
+        offered = [text.strip() for text in options.all_inner_texts()]
+        assert [v for v in offered if v != "--"] == [v.value for v in values], (name, offered)

@@ -229,3 +229,66 @@ def test_project_info_comes_from_pyproject(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "shelter"\nversion = "2.1.0"\ndescription = "Pets"\n')
     info = openapi_document([], tmp_path)["info"]
     assert info == {"title": "shelter", "version": "2.1.0", "description": "Pets"}
+
+
+def test_a_query_parameter_with_a_schema_is_documented_with_it_and_its_defs_become_components() -> None:
+    colour = {"$ref": "#/$defs/Colour", "$defs": {"Colour": {"type": "string", "enum": ["red", "blue"]}}}
+    steps = [
+        api_step(
+            "steps/list_step.py",
+            name="List",
+            path="/pets",
+            method="GET",
+            responseSchema={"200": PetPage.model_json_schema()},
+            queryParams=[
+                {"name": "colour", "description": "only this colour", "schema": colour},
+                {"name": "limit", "schema": {"type": "integer", "minimum": 1}},
+                {"name": "q"},
+            ],
+        )
+    ]
+    document = openapi_document(steps)
+    assert_sound(document)
+    parameters = {p["name"]: p["schema"] for p in document["paths"]["/pets"]["get"]["parameters"]}
+    assert parameters == {
+        "colour": {"$ref": "#/components/schemas/Colour"},
+        "limit": {"type": "integer", "minimum": 1},
+        "q": {"type": "string"},
+    }, "without a schema a parameter is a string, as Motia documents it"
+    assert document["components"]["schemas"]["Colour"] == {"type": "string", "enum": ["red", "blue"]}
+
+
+def test_the_pets_document_has_enums_for_status_and_species_and_one_pet_model() -> None:
+    from services.models import Species, Status
+
+    document = openapi_document(load_steps(REPO_ROOT), REPO_ROOT)
+    assert_sound(document)
+    schemas = document["components"]["schemas"]
+    statuses, species = [s.value for s in Status], [s.value for s in Species]
+    query = {p["name"]: p for p in document["paths"]["/py/pets"]["get"]["parameters"]}
+    assert resolve(document, query["status"]["schema"]["$ref"])["enum"] == statuses
+    assert resolve(document, query["species"]["schema"]["$ref"])["enum"] == species
+    assert query["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
+
+    pet = schemas["Pet"]
+    assert resolve(document, pet["properties"]["status"]["$ref"])["enum"] == statuses
+    assert resolve(document, pet["properties"]["species"]["$ref"])["enum"] == species
+    assert pet["required"] == list(pet["properties"]), "an answer carries every field"
+    assert pet["additionalProperties"] is False, "and nothing else"
+    assert "lastStatusRequestId" not in pet["properties"], "bookkeeping is not part of the model"
+    for field in ("pendingStatusRequest", "statusBeforeDelete", "enrichmentStartedAt"):
+        assert pet["properties"][field].get("description"), f"{field}: documented, with why a client reads it"
+
+    def answer(path: str, method: str, status: str) -> Any:
+        return document["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+
+    the_pet = {"$ref": "#/components/schemas/Pet"}
+    for path, method, status in [
+        ("/py/pets", "post", "201"),
+        ("/py/pets/{id}", "get", "200"),
+        ("/py/pets/{id}", "put", "200"),
+        ("/py/pets/{id}/restore", "post", "200"),
+    ]:
+        assert answer(path, method, status) == the_pet, (path, method, status)
+    assert resolve(document, answer("/py/pets", "get", "200")["$ref"])["properties"]["items"]["items"] == the_pet
+    assert resolve(document, answer("/py/pets/{id}", "put", "202")["$ref"])["properties"]["pet"] == the_pet

@@ -3,9 +3,9 @@ that breaks the schema it declares, the right status codes, content types, heade
 
 Two of schemathesis's checks are left out, each for a reason that is not a bug:
 
-- `positive_data_acceptance` expects a 2xx for anything the document allows. Motia's
-  `queryParams` carry only a name and a description, so the document can only say "a string",
-  while the steps check more (`limit` must be a number) and answer a documented 400.
+- `positive_data_acceptance` expects a 2xx for anything the document allows. The list's `cursor`
+  is documented as a string, but only a `nextCursor` the server gave is one (any other is a
+  documented 400).
 - `use_after_free` expects a 404 after DELETE. Deleting a pet is a soft delete here (202, the
   pet stays readable with status `deleted` for its 30-day recovery window), as the spec says.
 """

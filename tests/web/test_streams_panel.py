@@ -122,3 +122,20 @@ def test_a_live_change_shows_at_the_top_with_its_message(page: Any, server_facto
         "the change is out of sight"
     )
     assert row["y"] + row["height"] <= 720
+
+
+def test_the_only_stream_is_picked_so_typing_a_group_id_is_enough(
+    page: Any, server_factory: Callable[..., Server]
+) -> None:
+    server = server_factory()  # the pet service: one stream, petTimeline
+    with server.client() as client:
+        created = client.post("/py/pets", json={"name": "Rex", "species": "dog", "ageMonths": 12})
+    assert created.status_code == 201
+    pet_id = created.json()["id"]
+    open_page(page, server.base_url)
+    expect(page.locator("#stream-list button.stream.is-picked")).to_have_text(["petTimeline"])
+    expect(page.locator("#stream-status")).to_contain_text("type a group id of petTimeline")
+    page.fill("#stream-group", pet_id)
+    page.press("#stream-group", "Enter")
+    page.wait_for_selector(f'#streams[data-synced="petTimeline/{pet_id}"]')
+    page.wait_for_selector("#stream-items tr.stream-item")  # the pet's `created` item, at least

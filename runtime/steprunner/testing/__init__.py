@@ -2,6 +2,7 @@
 
 Real processes, no mocks: `start_server` runs `python -m steprunner dev` on a project root, `run_cli` runs
 one command, `wait_until` is the one way to wait on them, and `postgres.Cluster` is a throwaway PostgreSQL.
+`markdown` and `paste` run a docs page's shell blocks as a reader pastes them and check what they print.
 The project root is always the caller's: nothing here knows which project it runs.
 """
 

@@ -213,7 +213,8 @@ def _operation(step: Step, components: _Components) -> dict[str, Any]:
         for name in re.findall(r":(\w+)", config.path)
     ]
     for param in config.queryParams or []:
-        entry: dict[str, Any] = {"name": param.name, "in": "query", "required": False, "schema": {"type": "string"}}
+        value_schema = components.hoist(param.value_schema) if param.value_schema else {"type": "string"}
+        entry: dict[str, Any] = {"name": param.name, "in": "query", "required": False, "schema": value_schema}
         if param.description:
             entry["description"] = param.description
         parameters.append(entry)

@@ -41,7 +41,7 @@ def test_a_src_only_project_starts_skipping_what_motia_skips(
 ) -> None:
     server = server_factory(root=project, env=LAX)
     logs = server.logs()
-    assert "steprunner: 3 steps from " + str(project) + "/src," in logs
+    assert "steprunner: 3 steps from " + str(project) + "/src\n" in logs
     assert " WARN " in line(logs, r"src/pets/legacy\.step\.py")
     assert "rename it to `src/pets/legacy_step.py`" in logs
     broken = line(logs, r"skipped step src/pets/broken_step\.py: config\.colour")
@@ -89,9 +89,14 @@ def test_the_steps_command_lists_src_steps(project: Path, tmp_path: Path) -> Non
     result = run_cli("steps", data_dir=tmp_path / "data", root=project, env=LAX)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    table = lines[next(i for i, ln in enumerate(lines) if ln.startswith("TYPE")) + 1 :]  # after the skip lines
-    assert [row.split()[1] for row in table] == ["CreatePet", "GetPet", "OnPetCreated"]
-    assert any("skipped step src/pets/broken_step.py" in ln for ln in lines)
+    assert lines[0].split()[0] == "TYPE", "no log lines before the table: the skipped files have a section"
+    steps, skipped = lines[1 : lines.index("")], lines[lines.index("") + 1 :]
+    assert [row.split()[1] for row in steps] == ["CreatePet", "GetPet", "OnPetCreated"]
+    assert skipped[0] == "skipped: 2 files steprunner does not run"
+    why = {row.split()[0]: row.split(maxsplit=1)[1] for row in skipped[2:] if row[:1].strip()}
+    assert set(why) == {"src/pets/broken_step.py", "src/pets/legacy.step.py"}
+    assert why["src/pets/broken_step.py"].startswith("config refused, as Motia 0.17 refuses it: config.")
+    assert why["src/pets/legacy.step.py"].startswith("old *.step.py name: Motia 0.17 skips it too")
 
 
 def test_strict_mode_refuses_the_old_naming(server_factory: Callable[..., Server], project: Path) -> None:

@@ -56,16 +56,20 @@ export class StreamsView {
       li.append(button);
       return li;
     }));
+    if (this.streams.size === 1) this.pick(answer.streams[0].name, { focus: false }); // nothing else to pick
   }
 
-  pick(name) {
+  pick(name, { focus = true } = {}) {
     this.picked = name;
     for (const b of this.list.querySelectorAll("button.stream")) b.classList.toggle("is-picked", b.dataset.stream === name);
     const s = this.streams.get(name);
     this.schema.hidden = false;
     this.schema.replaceChildren(el("summary", {}, `${s.file} · schema`), el("pre", {}, JSON.stringify(s.schema, null, 2)));
     if (this.group.value.trim()) this.watch();
-    else { this.say(`pick a group id of ${name}`); this.group.focus(); }
+    else {
+      this.say(`type a group id of ${name}`);
+      if (focus) this.group.focus();
+    }
   }
 
   say(text, isError = false) {
@@ -76,7 +80,7 @@ export class StreamsView {
   /** Leave the group watched so far and join the picked stream's group typed in. */
   watch() {
     const group = this.group.value.trim();
-    if (!this.picked || !group) { this.say(this.picked ? "type a group id" : "pick a stream"); return; }
+    if (!this.picked || !group) { this.say(this.picked ? "type a group id" : "pick a stream above first"); return; }
     if (this.watching) this.send("leave", this.watching);
     this.watching = { stream: this.picked, group, sub: `page-${++this.serial}` };
     this.rows = new Map();

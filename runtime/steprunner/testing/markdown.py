@@ -1,8 +1,11 @@
-"""Reading the project's Markdown as the docs tests need it: fenced blocks, links, heading anchors.
+"""Reading a project's Markdown as docs tests need it: fenced blocks, links, heading anchors, and
+whether a block printed what the page shows under it.
 
-Only what README.md and docs/*.md use: fences that open with three backticks at the start of a
-line, `[text](target)` and `![alt](target)` links outside code, `#`-headings and explicit
-`<a id="...">` anchors.
+Only what the pages use: fences that open with three backticks at the start of a line, `[text](target)`
+and `![alt](target)` links outside code, `#`-headings and explicit `<a id="...">` anchors. A comment line
+right above a fence says how a test treats the block: `<!-- not run by tests: REASON -->`, or
+`<!-- in a terminal of its own: REASON -->` for a block that keeps running (a server, say) while the
+next blocks are pasted in another terminal.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 
 FENCE = "```"
 NOT_RUN = re.compile(r"^<!--\s*not run by tests:\s*(?P<reason>.+?)\s*-->$")
+OWN_TERMINAL = re.compile(r"^<!--\s*in a terminal of its own:\s*(?P<reason>.+?)\s*-->$")
 SHELL_LANGUAGES = {"bash", "sh", "shell"}
 ELLIPSIS = "…"
 
@@ -26,6 +30,7 @@ class Block:
     line: int  # 1-based line of the opening fence
     heading: str  # the nearest heading above
     not_run: str | None  # the reason given by a `<!-- not run by tests: ... -->` line just above
+    own_terminal: str | None = None  # the reason given by a `<!-- in a terminal of its own: ... -->` line
 
 
 def blocks(markdown: str) -> list[Block]:
@@ -42,9 +47,13 @@ def blocks(markdown: str) -> list[Block]:
             if end == len(lines):
                 raise ValueError(f"line {i + 1}: the fenced block never closes")
             above = lines[i - 1].strip() if i > 0 else ""
-            marker = NOT_RUN.match(above)
+            marker, own = NOT_RUN.match(above), OWN_TERMINAL.match(above)
             text = "\n".join(lines[i + 1 : end]) + "\n"
-            found.append(Block(language, text, i + 1, heading, marker["reason"] if marker else None))
+            found.append(
+                Block(
+                    language, text, i + 1, heading, marker["reason"] if marker else None, own["reason"] if own else None
+                )
+            )
             i = end + 1
             continue
         if line.startswith("#"):
@@ -142,5 +151,5 @@ def mismatch(expected: str, output: str) -> str | None:
             return f"expected line {n}: {line}\n  output line {at + 1}: {shown}"
         at, skipping = at + 1, False
     if not skipping and at < len(got):
-        return f"more output than the README shows, from output line {at + 1}: {got[at]}"
+        return f"more output than the page shows, from output line {at + 1}: {got[at]}"
     return None
