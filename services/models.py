@@ -256,15 +256,12 @@ class UpdatePet(BaseModel):
         return sent
 
 
-class ListQuery(BaseModel):
-    """Query of GET /py/pets. Values arrive as text; each may be given once."""
+class PageQuery(BaseModel):
+    """`limit` and `cursor` of a paged listing (the pets list, a pet's timeline). Values arrive as text; each
+    may be given once."""
 
     model_config = ConfigDict(extra="forbid")
 
-    status: Status | None = Field(
-        default=None, description="Only pets with this status (deleted pets are listed only when asked for)."
-    )
-    species: Species | None = Field(default=None, description="Only pets of this species.")
     limit: int = Field(
         default=DEFAULT_PAGE_SIZE,
         ge=1,
@@ -289,6 +286,19 @@ class ListQuery(BaseModel):
             except ValueError as exc:
                 raise PydanticCustomError("bad_cursor", "{why}", {"why": str(exc)}) from None
         return value
+
+
+class ListQuery(PageQuery):
+    """Query of GET /py/pets."""
+
+    status: Status | None = Field(
+        default=None, description="Only pets with this status (deleted pets are listed only when asked for)."
+    )
+    species: Species | None = Field(default=None, description="Only pets of this species.")
+
+
+class TimelineQuery(PageQuery):
+    """Query of GET /py/pets/:id/timeline: a page of the timeline, newest first."""
 
 
 class ReviewRecord(BaseModel):
@@ -341,7 +351,8 @@ class PetTimeline(BaseModel):
     """Body of GET /py/pets/:id/timeline."""
 
     petId: str
-    items: list[TimelineItem] = Field(description="Oldest first.")
+    items: list[TimelineItem] = Field(description="Newest first.")
+    nextCursor: str | None = Field(description="Pass as `cursor` for the older items; null on the last page.")
 
 
 def _every_field_required(schema: dict[str, Any]) -> None:

@@ -49,6 +49,21 @@ def list_all(client: httpx.Client, **params: Any) -> list[Pet]:
             return pets
 
 
+def timeline_of(client: httpx.Client, pet_id: str) -> list[dict[str, Any]]:
+    """The pet's whole timeline, oldest first, read page by page (GET /py/pets/:id/timeline answers newest first)."""
+    items: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 100}
+    while True:
+        response = client.get(f"/py/pets/{pet_id}/timeline", params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["petId"] == pet_id and list(body) == ["petId", "items", "nextCursor"]
+        items += body["items"]
+        if body["nextCursor"] is None:
+            return items[::-1]
+        params["cursor"] = body["nextCursor"]
+
+
 def wait_for(client: httpx.Client, pet_id: str, ready: Callable[[Pet], bool], what: str, timeout: float = 15.0) -> Pet:
     last: dict[str, Pet] = {}
 

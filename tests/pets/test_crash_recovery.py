@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from steprunner.testing.waiting import wait_until
-from tests.pets.pets_api import create, list_all, settled, wait_for
+from tests.pets.pets_api import create, list_all, settled, timeline_of, wait_for
 from tests.support.server import Server
 
 RECONCILE_EVERY_SECOND = {"STEPRUNNER_CRON_PET_RECONCILER": "* * * * * *", "PET_RECONCILE_GRACE_SECONDS": "0"}
@@ -117,7 +117,7 @@ def every_timeline_is_whole(server: Server) -> None:
     """Each settled pet's timeline tells each step of its chain exactly once, in consecutive ids."""
     with server.client() as client:
         for pet in list_all(client):
-            items = client.get(f"/py/pets/{pet['id']}/timeline").json()["items"]
+            items = timeline_of(client, pet["id"])
             told = sorted(i["kind"] for i in items)
             finished = [k for k in told if k in ("enrichment_completed", "enrichment_failed", "profile_from_template")]
             expected = sorted(

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.pets.pets_api import create, get, list_all, request_status, settled, wait_for, wait_for_status
+from tests.pets.pets_api import create, get, list_all, request_status, settled, timeline_of, wait_for, wait_for_status
 from tests.support.server import PYTHON, REPO_ROOT, base_env, run_cli
 
 
@@ -46,10 +46,7 @@ def shelter_on_files(
 
 
 def timeline(http: Any, pet_id: str) -> list[dict[str, Any]]:
-    response = http.get(f"/py/pets/{pet_id}/timeline")
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
+    return timeline_of(http, pet_id)
 
 
 def test_pets_move_to_the_database_keeping_ids_and_sequence_and_export_back_to_the_same_file(

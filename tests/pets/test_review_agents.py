@@ -19,7 +19,18 @@ from services.models import MAX_REVIEWS
 from services.review_agent import inputs
 from steprunner.testing.waiting import wait_until
 from tests.pets.conftest import steprunner_only
-from tests.pets.pets_api import Pet, console_has, get, move_to, put, request_status, settled, wait_for, wait_for_status
+from tests.pets.pets_api import (
+    Pet,
+    console_has,
+    get,
+    move_to,
+    put,
+    request_status,
+    settled,
+    timeline_of,
+    wait_for,
+    wait_for_status,
+)
 from tests.support.fake_openai import GOOD_PROFILE, FakeOpenAI, RecordedRequest, fake_openai  # noqa: F401 - fixture
 from tests.support.server import Server, run_cli
 
@@ -316,9 +327,7 @@ def test_a_model_obeying_the_pets_data_within_the_choices_is_held_for_staff(
             "the model chose no_treatment_needed where the shelter's rules say treatment_required "
             "(symptoms reported (bleeding from the ear, "
         )
-        told = [
-            i for i in client.get(f"/py/pets/{rex['id']}/timeline").json()["items"] if i["kind"] == "review_decided"
-        ]
+        told = [i for i in timeline_of(client, rex["id"]) if i["kind"] == "review_decided"]
         assert len(told) == 1 and "held for staff" in told[0]["message"] and told[0]["data"]["heldForStaff"] is True
 
         nala = admit(client, "Nala")  # no weight
@@ -447,9 +456,7 @@ def test_a_redelivered_request_or_decision_changes_nothing(
             message="the request for a purged pet to be dropped",
         )
         assert get(client, pet["id"]) == flagged
-        told = [
-            i for i in client.get(f"/py/pets/{pet['id']}/timeline").json()["items"] if i["kind"].startswith("review_")
-        ]
+        told = [i for i in timeline_of(client, pet["id"]) if i["kind"].startswith("review_")]
         assert [(i["kind"], i["data"]["reviewId"]) for i in told] == [
             ("review_requested", record["id"]),
             ("review_decided", record["id"]),

@@ -9,6 +9,7 @@ steprunner's fault hook, its `emit`/`cron run` commands and its stream store.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,12 +17,14 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from services.clock import now_ms
+from services.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from steprunner.testing.stream_client import Watcher, client_unavailable_reason
 from steprunner.testing.waiting import wait_until
 from tests.pets.conftest import embedded_only, steprunner_only
-from tests.pets.pets_api import admitted, request_status, settled, store_of, wait_for
+from tests.pets.pets_api import admitted, request_status, settled, store_of, timeline_of, wait_for
 from tests.support.fake_openai import GOOD_PROFILE, FakeOpenAI, fake_openai  # noqa: F401 - fixture
 from tests.support.fixtures import STREAM_CLIENT_DIR
 from tests.support.server import run_cli
@@ -45,11 +48,7 @@ def model_env(fake: FakeOpenAI) -> dict[str, str]:
 
 
 def timeline(client: httpx.Client, pet_id: str) -> list[Item]:
-    response = client.get(f"/py/pets/{pet_id}/timeline")
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["petId"] == pet_id and list(body) == ["petId", "items"]
-    return body["items"]
+    return timeline_of(client, pet_id)
 
 
 def kinds(items: list[Item]) -> list[str]:
@@ -262,6 +261,47 @@ def test_delete_and_restore_are_told_once_and_get_answers_for_curl(server_factor
         and restored[-1]["data"] == {"status": "in_quarantine"}
     )
     assert restored[-1]["message"] == "♻️ Pet restored, back to in_quarantine"
+
+
+def test_the_timeline_pages_newest_first_and_a_join_syncs_only_the_newest_page(
+    server_factory: Callable[..., Any], runtime: str
+) -> None:
+    steprunner_only(runtime, "a join's sync bound (the stream's `syncLimit`) is steprunner's: Motia sends every item")
+    server = server_factory(env=NO_KEY)
+    with server.client() as client:
+        pet = admitted(client, "Rex")
+        path = f"/py/pets/{pet['id']}/timeline"
+        for _ in range(MAX_PAGE_SIZE + 30):  # each refused request is told: the timeline outgrows a page
+            refused = client.put(f"/py/pets/{pet['id']}", json={"status": "adopted"})
+            assert refused.status_code == 202 and refused.json()["accepted"] is False, refused.text
+        whole = timeline(client, pet["id"])  # page by page, back to oldest first
+        newest = whole[::-1]
+        assert len(whole) > MAX_PAGE_SIZE + 30 and [i["id"] for i in whole] == sorted(i["id"] for i in whole)
+
+        first = client.get(path).json()
+        assert first["items"] == newest[:DEFAULT_PAGE_SIZE] and first["nextCursor"]
+        second = client.get(path, params={"limit": 7, "cursor": first["nextCursor"]}).json()
+        assert second["items"] == newest[DEFAULT_PAGE_SIZE : DEFAULT_PAGE_SIZE + 7]
+        pages, cursor = [first["items"], second["items"]], second["nextCursor"]
+        while cursor is not None:
+            page = client.get(path, params={"limit": MAX_PAGE_SIZE, "cursor": cursor}).json()
+            assert 0 < len(page["items"]) <= MAX_PAGE_SIZE
+            pages.append(page["items"])
+            cursor = page["nextCursor"]
+        assert [i for p in pages for i in p] == newest, "the pages, in turn, are the timeline newest first"
+        for bad in ({"limit": 0}, {"limit": MAX_PAGE_SIZE + 1}, {"cursor": "not-a-cursor"}, {"other": "1"}):
+            assert client.get(path, params=bad).status_code == 400, bad
+
+    async def join() -> list[Item]:
+        url = server.base_url.replace("http", "ws", 1)
+        async with websockets.connect(url, open_timeout=10, max_size=None) as ws:
+            data = {"streamName": "petTimeline", "groupId": pet["id"], "subscriptionId": "s"}
+            await ws.send(json.dumps({"type": "join", "data": data}))
+            sync = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert sync["event"]["type"] == "sync"
+            return [plain(i) for i in sync["event"]["data"]]
+
+    assert asyncio.run(join()) == whole[-MAX_PAGE_SIZE:], "the sync is the newest page, oldest first"
 
 
 # ------------------------------------------------------------- redelivery, crashes, the reaper (steprunner)

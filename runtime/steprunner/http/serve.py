@@ -14,6 +14,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from steprunner.http.ws_protocol import PROTOCOL as WS_PROTOCOL
 from steprunner.settings import Settings
 
 HEADER_TIMEOUT_VARIABLE = "STEPRUNNER_HEADER_TIMEOUT_SECONDS"
@@ -112,7 +113,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     return dict(
         loop="uvloop",
         http=PROTOCOL,
-        ws="websockets-sansio",  # Motia Streams (steprunner.streams.hub); the sans-I/O one, not websockets' legacy API
+        ws=WS_PROTOCOL,  # Motia Streams (steprunner.streams.hub): uvicorn's sans-I/O one, aborting undrained sockets
         ws_max_size=1024 * 1024,  # join/leave messages are tiny
         access_log=False,
         log_level="warning",

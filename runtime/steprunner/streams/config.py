@@ -13,15 +13,18 @@ from typing import Any
 from steprunner.loader import StepLoadError, import_file
 from steprunner.schemas import InvalidSchema, Validator, compile_schema
 
+DEFAULT_SYNC_LIMIT = 1000  # items in a group join's sync when the stream does not say (`syncLimit`)
+
 
 @dataclass(frozen=True)
 class StreamDef:
-    """One `*_stream.py`: its name, schema and optional `canAccess`."""
+    """One `*_stream.py`: its name, schema, optional `canAccess` and how many items a group join's sync carries."""
 
     file: str
     name: str
     schema: dict[str, Any] | None
     can_access: Callable[..., Any] | None = None
+    sync_limit: int = DEFAULT_SYNC_LIMIT
     validator: Validator | None = field(default=None, compare=False, repr=False)
 
 
@@ -58,7 +61,14 @@ def parse_stream(config: Any, rel: str) -> StreamDef:
     can_access = config.get("canAccess")
     if can_access is not None and not callable(can_access):
         raise StepLoadError(f"{rel}: config.canAccess must be a function (subscription, auth_context) -> bool")
-    return StreamDef(file=rel, name=name, schema=schema, can_access=can_access, validator=validator)
+    sync_limit = config.get("syncLimit", DEFAULT_SYNC_LIMIT)
+    if not isinstance(sync_limit, int) or isinstance(sync_limit, bool) or sync_limit < 1:
+        raise StepLoadError(
+            f"{rel}: config.syncLimit must be a positive integer (the newest items a join's sync sends)"
+        )
+    return StreamDef(
+        file=rel, name=name, schema=schema, can_access=can_access, sync_limit=sync_limit, validator=validator
+    )
 
 
 def load_streams(root: Path) -> list[StreamDef]:

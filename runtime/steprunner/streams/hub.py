@@ -24,55 +24,27 @@ from steprunner.log import runtime_log
 from steprunner.settings import Faults
 from steprunner.staff_key import header_bytes, is_staff_key, sent_in_header
 from steprunner.streams.api import Stream, StreamsNamespace, now_ms
+from steprunner.streams.client import Client
 from steprunner.streams.config import StreamDef
+from steprunner.streams.frames import MAX_NAME_CHARS, ClientFrame, Verdict, parse
 from steprunner.streams.store import KEEP_SECONDS, Change, StreamStore
 
 PRUNE_EVERY_SECONDS = 30.0
-MAX_QUEUED_MESSAGES = 1000  # a client this far behind is disconnected rather than buffered for ever
+MAX_SUBSCRIPTIONS = 1000  # per socket; a join past it is refused with TOO_MANY_CODE
 ACCESS_DENIED_CODE = "STREAM_ACCESS_DENIED"
+TOO_MANY_CODE = "STREAM_TOO_MANY_SUBSCRIPTIONS"
+BAD_FRAME_CODE = "STREAM_BAD_MESSAGE"
+INVALID_FRAME = 1007  # the close code for a frame that is not JSON (or is nested too deep)
+
+Room = tuple[str, str, str | None]  # (stream, group, item id or None for the whole group)
 
 
-@dataclass
+@dataclass(eq=False)  # by identity: a room holds its subscriptions as dict keys
 class Subscription:
     client: Client
     subscription_id: str
-    stream: str
-    group_id: str
-    item_id: str | None
+    room: Room
     after: int  # changes up to this seq are already in the sync this subscription got
-
-
-class Client:
-    """One WebSocket: messages go out through a queue and one writer task, so a slow client holds up only itself."""
-
-    def __init__(self, websocket: WebSocket) -> None:
-        self.websocket = websocket
-        self.queue: asyncio.Queue[str] = asyncio.Queue()
-        self.writer = asyncio.create_task(self._write())
-        self._closing: asyncio.Task[None] | None = None
-
-    def push(self, message: dict[str, Any]) -> None:
-        if self.writer.done():
-            return
-        if self.queue.qsize() >= MAX_QUEUED_MESSAGES:
-            runtime_log.warn("stream client too far behind: disconnecting it", {"queued": self.queue.qsize()})
-            self.writer.cancel()
-            self._closing = asyncio.create_task(self._close_socket())
-            return
-        self.queue.put_nowait(json.dumps(message))
-
-    async def _close_socket(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.websocket.close(code=1013)  # "try again later"
-
-    async def _write(self) -> None:
-        with contextlib.suppress(Exception):  # the socket went away: the reader side cleans up
-            while True:
-                await self.websocket.send_text(await self.queue.get())
-
-    async def close(self) -> None:
-        self.writer.cancel()
-        await asyncio.gather(self.writer, return_exceptions=True)
 
 
 def _message(stream: str, group_id: str, item_id: str | None, event: dict[str, Any], timestamp: int) -> dict[str, Any]:
@@ -84,8 +56,17 @@ def _message(stream: str, group_id: str, item_id: str | None, event: dict[str, A
     return message
 
 
-def _error_event(message: str) -> dict[str, Any]:
-    return {"type": "event", "event": {"type": "error", "data": {"code": ACCESS_DENIED_CODE, "message": message}}}
+def _error_event(message: str, code: str = ACCESS_DENIED_CODE) -> dict[str, Any]:
+    return {"type": "event", "event": {"type": "error", "data": {"code": code, "message": message}}}
+
+
+BAD_FRAME_ANSWER = json.dumps(
+    {
+        "event": _error_event(
+            f"streamName, groupId, id and subscriptionId are at most {MAX_NAME_CHARS} characters", BAD_FRAME_CODE
+        )
+    }
+)  # names nothing back: a client that sent a megabyte of name gets these few bytes
 
 
 def _host_of(origin: str) -> str:
@@ -108,7 +89,8 @@ class StreamHub:
         self.allowed_hosts = [h.strip("[]") for h in allowed_hosts]
         self.staff_key = staff_key or None
         self.streams = StreamsNamespace({d.name: Stream(d, store, self.wake, faults) for d in definitions})
-        self._subs: list[Subscription] = []
+        self._rooms: dict[Room, dict[Subscription, None]] = {}  # the subscriptions of each room, in join order
+        self._clients: set[Client] = set()
         self._last = 0  # the seq this process has pushed to its clients up to
         self._lock = asyncio.Lock()  # one tail at a time, and no join while one runs
         self._wake = asyncio.Event()
@@ -126,9 +108,10 @@ class StreamHub:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        for client in {s.client for s in self._subs}:
+        for client in list(self._clients):
             await client.close()
-        self._subs = []
+        self._clients.clear()
+        self._rooms.clear()
         await self.store.close()
 
     def wake(self) -> None:
@@ -161,7 +144,7 @@ class StreamHub:
 
     async def _push_new(self) -> None:
         """Push every change after `_last` to the subscriptions it concerns (call with the lock held)."""
-        if not self._subs:
+        if not self._rooms:
             return  # nobody to tell; a join sets `_last` from its snapshot
         while changes := await self.store.changes_after(self._last):
             for change in changes:
@@ -169,16 +152,36 @@ class StreamHub:
                 self._last = change.seq
 
     def _push(self, change: Change) -> None:
+        """Send the change to its group's room and its item's room: the other rooms cost nothing."""
         if change.kind == "event":
             event: dict[str, Any] = {"type": "event", "event": change.payload}
         else:
             event = {"type": change.kind, "data": change.payload}
-        message = _message(change.stream, change.group_id, change.item_id, event, self._stamp())
-        for sub in self._subs:
-            if sub.after >= change.seq or sub.stream != change.stream or sub.group_id != change.group_id:
-                continue
-            if sub.item_id is None or sub.item_id == change.item_id:
-                sub.client.push(message)
+        rooms = [self._rooms.get((change.stream, change.group_id, None))]
+        if change.item_id is not None:
+            rooms.append(self._rooms.get((change.stream, change.group_id, change.item_id)))
+        text: str | None = None
+        for room in rooms:
+            for sub in list(room or ()):
+                if sub.after >= change.seq:
+                    continue
+                if text is None:  # one encoding for every client
+                    text = json.dumps(_message(change.stream, change.group_id, change.item_id, event, self._stamp()))
+                sub.client.push(text)
+
+    def _add(self, sub: Subscription) -> None:
+        self._rooms.setdefault(sub.room, {})[sub] = None
+        sub.client.subscriptions[sub.subscription_id] = sub
+
+    def _remove(self, client: Client, sub_id: str | None) -> None:
+        sub = client.subscriptions.pop(sub_id, None) if sub_id is not None else None
+        if sub is None:
+            return
+        room = self._rooms.get(sub.room)
+        if room is not None:
+            room.pop(sub, None)
+            if not room:
+                del self._rooms[sub.room]
 
     # --- the endpoint ---
 
@@ -223,54 +226,72 @@ class StreamHub:
         offered = [p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
         await websocket.accept(subprotocol=offered[0] if offered else None)  # `ws` picks the first offered, too
         client = Client(websocket)
+        self._clients.add(client)
         try:
-            while True:
+            while not client.dropped:
                 frame = await websocket.receive()
                 if frame["type"] == "websocket.disconnect":
                     break
-                text: Any = frame.get("text")
+                text = frame.get("text")
                 if text is None:
-                    text = (frame.get("bytes") or b"").decode("utf-8", "replace")
-                await self._handle(client, str(text))
+                    text = frame.get("bytes") or b""
+                await self._handle(client, text)
         except WebSocketDisconnect:
             pass
         finally:
-            self._subs = [s for s in self._subs if s.client is not client]
+            for sub_id in list(client.subscriptions):
+                self._remove(client, sub_id)
+            self._clients.discard(client)
             await client.close()
 
-    async def _handle(self, client: Client, text: str) -> None:
+    async def _handle(self, client: Client, text: str | bytes) -> None:
         """One client message, in order (as Motia chains them), so a leave never overtakes its join."""
-        try:
-            message = json.loads(text)
-            kind, data = message["type"], message["data"]
-            stream, group_id, sub_id = data["streamName"], data["groupId"], data.get("subscriptionId")
-            item_id = data.get("id")
-            if not all(isinstance(v, str) for v in (stream, group_id)) or not isinstance(item_id, (str, type(None))):
-                raise TypeError("streamName and groupId must be strings")
-        except (ValueError, KeyError, TypeError) as exc:
-            runtime_log.debug("stream message ignored", {"error": repr(exc)})
+        frame = parse(text)
+        if frame is Verdict.NOT_JSON:
+            client.drop(
+                "stream client sent a frame that is not JSON (or nested too deep): closing it", {}, INVALID_FRAME
+            )
             return
-        if kind == "leave":
-            self._subs = [s for s in self._subs if not (s.client is client and s.subscription_id == sub_id)]
-        elif kind == "join" and isinstance(sub_id, str):
-            await self._join(client, stream, group_id, item_id or None, sub_id)
+        if frame is Verdict.TOO_LONG:
+            client.push(BAD_FRAME_ANSWER)
+            return
+        if not isinstance(frame, ClientFrame):
+            runtime_log.debug("stream message ignored", {"why": frame.value})
+            return
+        data = frame.data
+        if frame.type == "leave":
+            self._remove(client, data.subscriptionId)
+        elif frame.type == "join" and data.subscriptionId is not None:
+            await self._join(client, data.streamName, data.groupId, data.id or None, data.subscriptionId)
 
     async def _join(self, client: Client, stream: str, group_id: str, item_id: str | None, sub_id: str) -> None:
+        def answer(event: dict[str, Any]) -> None:
+            client.push(json.dumps(_message(stream, group_id, item_id, event, self._stamp())))
+
         definition = self.definitions.get(stream)
         if definition is None:
-            client.push(_message(stream, group_id, item_id, _error_event(f"Stream {stream} not found"), self._stamp()))
-            client.push(_message(stream, group_id, item_id, _error_event("Access denied"), self._stamp()))
+            answer(_error_event(f"Stream {stream} not found"))
+            answer(_error_event("Access denied"))
+            return
+        if sub_id not in client.subscriptions and len(client.subscriptions) >= MAX_SUBSCRIPTIONS:
+            answer(
+                _error_event(
+                    f"This socket has {MAX_SUBSCRIPTIONS} subscriptions, the most one socket may have: leave one first",
+                    TOO_MANY_CODE,
+                )
+            )
             return
         if not await self._can_access(definition, group_id, item_id):
-            client.push(_message(stream, group_id, item_id, _error_event("Access denied"), self._stamp()))
+            answer(_error_event("Access denied"))
             return
         async with self._lock:
-            data, seq = await self.store.snapshot(stream, group_id, item_id)
-            if not self._subs:
+            data, seq = await self.store.snapshot(stream, group_id, item_id, definition.sync_limit)
+            if not self._rooms:
                 self._last = seq  # nothing was tailed while nobody listened: start from here
             if item_id is None or data is not None:
-                client.push(_message(stream, group_id, item_id, {"type": "sync", "data": data}, self._stamp()))
-            self._subs.append(Subscription(client, sub_id, stream, group_id, item_id, after=seq))
+                answer({"type": "sync", "data": data})
+            self._remove(client, sub_id)  # a repeated subscription id replaces its subscription, as Motia's rooms do
+            self._add(Subscription(client, sub_id, (stream, group_id, item_id), after=seq))
 
     async def _can_access(self, definition: StreamDef, group_id: str, item_id: str | None) -> bool:
         if definition.can_access is None:

@@ -65,9 +65,11 @@ class StreamStore(Protocol):
         """Log an event for the clients of a group (or one item); nothing is stored."""
         ...
 
-    async def snapshot(self, stream: str, group_id: str, item_id: str | None) -> tuple[Any, int]:
-        """A join's sync data (the group's items, or one item or None) and the `seq` it is current to,
-        in one snapshot."""
+    async def snapshot(
+        self, stream: str, group_id: str, item_id: str | None, limit: int | None = None
+    ) -> tuple[Any, int]:
+        """A join's sync data (the group's items, the newest `limit` of them if given, oldest first; or one
+        item or None) and the `seq` it is current to, in one snapshot."""
         ...
 
     async def high_water(self) -> int:
@@ -127,9 +129,12 @@ def item_delete(conn: sqlite3.Connection, stream: str, group_id: str, item_id: s
     return item
 
 
-def group_items(conn: sqlite3.Connection, stream: str, group_id: str) -> list[dict[str, Any]]:
+def group_items(conn: sqlite3.Connection, stream: str, group_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+    """The group's items oldest first; with `limit`, only the newest `limit` of them."""
     rows = conn.execute(
-        "SELECT item FROM stream_items WHERE stream=? AND group_id=? ORDER BY created_at, rowid", (stream, group_id)
+        "SELECT item FROM (SELECT item, created_at, rowid AS r FROM stream_items WHERE stream=? AND group_id=?"
+        " ORDER BY created_at DESC, rowid DESC LIMIT ?) ORDER BY created_at, r",
+        (stream, group_id, -1 if limit is None else limit),
     )
     return [json.loads(r[0]) for r in rows]
 
@@ -147,11 +152,15 @@ def changes_after(conn: sqlite3.Connection, seq: int, limit: int) -> list[Change
     return [Change(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
 
 
-def snapshot(conn: sqlite3.Connection, stream: str, group_id: str, item_id: str | None) -> tuple[Any, int]:
+def snapshot(
+    conn: sqlite3.Connection, stream: str, group_id: str, item_id: str | None, limit: int | None = None
+) -> tuple[Any, int]:
     conn.execute("BEGIN")
     try:
         data: Any = (
-            item_get(conn, stream, group_id, item_id) if item_id is not None else group_items(conn, stream, group_id)
+            item_get(conn, stream, group_id, item_id)
+            if item_id is not None
+            else group_items(conn, stream, group_id, limit)
         )
         return data, high_water(conn)
     finally:
@@ -200,8 +209,10 @@ class SqliteStreamStore:
     async def send(self, stream: str, group_id: str, item_id: str | None, event: dict[str, Any]) -> None:
         await self.journal.call(lambda c: _record(c, stream, group_id, item_id, "event", event))
 
-    async def snapshot(self, stream: str, group_id: str, item_id: str | None) -> tuple[Any, int]:
-        result: tuple[Any, int] = await self._read(lambda c: snapshot(c, stream, group_id, item_id))
+    async def snapshot(
+        self, stream: str, group_id: str, item_id: str | None, limit: int | None = None
+    ) -> tuple[Any, int]:
+        result: tuple[Any, int] = await self._read(lambda c: snapshot(c, stream, group_id, item_id, limit))
         return result
 
     async def high_water(self) -> int:

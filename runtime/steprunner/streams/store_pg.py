@@ -145,20 +145,22 @@ class PgStreamStore:
 
         await self._call(work)
 
-    async def snapshot(self, stream: str, group_id: str, item_id: str | None) -> tuple[Any, int]:
-        """One statement, so one snapshot: the items and the last `seq` they include."""
+    async def snapshot(
+        self, stream: str, group_id: str, item_id: str | None, limit: int | None = None
+    ) -> tuple[Any, int]:
+        """One statement, so one snapshot: the items (the newest `limit` of them) and the last `seq` they include."""
         only_one = "AND id = %(id)s" if item_id is not None else ""
         query = (
             "SELECT s.seq, i.item FROM steprunner_stream_seq s LEFT JOIN LATERAL ("
             " SELECT item, created_at, seq FROM steprunner_stream_items"
-            f" WHERE stream = %(stream)s AND group_id = %(group)s {only_one}) i ON true"
+            f" WHERE stream = %(stream)s AND group_id = %(group)s {only_one}"
+            " ORDER BY created_at DESC, seq DESC LIMIT %(limit)s) i ON true"
             " ORDER BY i.created_at, i.seq"
         )
+        params = {"stream": stream, "group": group_id, "id": item_id, "limit": limit}
 
         async def work(conn: psycopg.AsyncConnection[Any]) -> tuple[Any, int]:
-            rows = await (
-                await conn.execute(query.encode(), {"stream": stream, "group": group_id, "id": item_id})
-            ).fetchall()
+            rows = await (await conn.execute(query.encode(), params)).fetchall()
             items = [json.loads(item) for _, item in rows if item is not None]
             seq = int(rows[0][0])
             if item_id is not None:

@@ -131,6 +131,10 @@ def write_project(root: Path, stream_source: str, name: str = "a_stream.py") -> 
             "config = {'name': 's', 'schema': {}, 'baseConfig': {'storageType': 'default'}, 'canAccess': True}",
             "config.canAccess",
         ),
+        (
+            "config = {'name': 's', 'schema': {}, 'baseConfig': {'storageType': 'default'}, 'syncLimit': 0}",
+            "config.syncLimit",
+        ),
         ("x = 1", "no `config`"),
     ],
 )
