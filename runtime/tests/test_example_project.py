@@ -67,9 +67,9 @@ def test_steps_names_each_file_of_the_example_it_skips(example: Path, tmp_path: 
     lines = done.stdout.splitlines()
     assert max(len(line) for line in lines) <= 100
     assert [line.split()[1] for line in lines[1 : lines.index("")]] == [
+        "CountOpenTickets",
         "GetTicket",
         "OpenTicket",
-        "CountOpenTickets",
         "TriageTicket",
     ]
     skipped = lines[lines.index("") + 1 :]

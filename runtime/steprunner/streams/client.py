@@ -6,14 +6,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from starlette.websockets import WebSocket
 
 from steprunner.log import runtime_log
-
-if TYPE_CHECKING:
-    from steprunner.streams.hub import Subscription
 
 MAX_QUEUED_BYTES = 8 * 1024 * 1024  # messages waiting for one client; past this it is dropped, not buffered
 TRY_AGAIN_LATER = 1013  # the close code of a dropped client (Motia's client reconnects and joins again)
@@ -75,3 +72,16 @@ class Client:
         self.writer.cancel()
         tasks = [self.writer] if self._closing is None else [self.writer, self._closing]
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+Room = tuple[str, str, str | None]  # (stream, group, item id or None for the whole group)
+
+
+@dataclass(eq=False)  # by identity: a room holds its subscriptions as dict keys
+class Subscription:
+    """One join of one client: the room it watches, and the last change its sync already held."""
+
+    client: Client
+    subscription_id: str
+    room: Room
+    after: int  # changes up to this seq are already in the sync this subscription got

@@ -12,7 +12,6 @@ import contextlib
 import inspect
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,7 +23,7 @@ from steprunner.log import runtime_log
 from steprunner.settings import Faults
 from steprunner.staff_key import header_bytes, is_staff_key, sent_in_header
 from steprunner.streams.api import Stream, StreamsNamespace, now_ms
-from steprunner.streams.client import Client
+from steprunner.streams.client import Client, Room, Subscription
 from steprunner.streams.config import StreamDef
 from steprunner.streams.frames import MAX_NAME_CHARS, ClientFrame, Verdict, parse
 from steprunner.streams.store import KEEP_SECONDS, Change, StreamStore
@@ -35,16 +34,6 @@ ACCESS_DENIED_CODE = "STREAM_ACCESS_DENIED"
 TOO_MANY_CODE = "STREAM_TOO_MANY_SUBSCRIPTIONS"
 BAD_FRAME_CODE = "STREAM_BAD_MESSAGE"
 INVALID_FRAME = 1007  # the close code for a frame that is not JSON (or is nested too deep)
-
-Room = tuple[str, str, str | None]  # (stream, group, item id or None for the whole group)
-
-
-@dataclass(eq=False)  # by identity: a room holds its subscriptions as dict keys
-class Subscription:
-    client: Client
-    subscription_id: str
-    room: Room
-    after: int  # changes up to this seq are already in the sync this subscription got
 
 
 def _message(stream: str, group_id: str, item_id: str | None, event: dict[str, Any], timestamp: int) -> dict[str, Any]:
