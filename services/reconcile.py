@@ -19,6 +19,16 @@ if TYPE_CHECKING:
     from steprunner.step_types import Context
 
 
+# What a reconcile pass may emit, for the config of each step that runs one (the cron and the restart pass).
+RECONCILE_EMITS: list[dict[str, Any]] = [
+    {"topic": "py.feeding.reminder.enqueued", "label": "Feeding reminder queued again", "conditional": True},
+    {"topic": "py.ai.profile.enrichment.requested", "label": "Missing profile requested", "conditional": True},
+    {"topic": "py.pet.status.update.requested", "label": "Automatic progression resumed", "conditional": True},
+    {"topic": "py.treatment.required", "label": "Missing treatment plan requested", "conditional": True},
+    {"topic": "py.adoption.posting.requested", "label": "Missing adoption posting requested", "conditional": True},
+]
+
+
 def pets_named_in(deliveries: Iterable[Any]) -> frozenset[str]:
     """The pets the data of journaled deliveries name (`petId`): their chains are still under way."""
     return frozenset(str(d["petId"]) for d in deliveries if isinstance(d, dict) and d.get("petId") is not None)

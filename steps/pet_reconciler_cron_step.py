@@ -22,7 +22,7 @@ import os
 from typing import TYPE_CHECKING
 
 from services.clock import now_ms
-from services.reconcile import reconcile
+from services.reconcile import RECONCILE_EMITS, reconcile
 
 if TYPE_CHECKING:
     from steprunner.step_types import Context
@@ -35,13 +35,7 @@ config = {
         " publishes stranded timeline items"
     ),
     "cron": "* * * * *",
-    "emits": [
-        {"topic": "py.feeding.reminder.enqueued", "label": "Feeding reminder queued again", "conditional": True},
-        {"topic": "py.ai.profile.enrichment.requested", "label": "Missing profile requested", "conditional": True},
-        {"topic": "py.pet.status.update.requested", "label": "Automatic progression resumed", "conditional": True},
-        {"topic": "py.treatment.required", "label": "Missing treatment plan requested", "conditional": True},
-        {"topic": "py.adoption.posting.requested", "label": "Missing adoption posting requested", "conditional": True},
-    ],
+    "emits": RECONCILE_EMITS,
     "flows": ["pets"],
 }
 

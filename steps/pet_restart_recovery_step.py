@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from services.clock import now_ms
-from services.reconcile import pets_named_in, reconcile
+from services.reconcile import RECONCILE_EMITS, pets_named_in, reconcile
 from steprunner.recovery import RESTARTED_TOPIC, work_in_flight
 
 if TYPE_CHECKING:
@@ -24,13 +24,7 @@ config = {
     "name": "PetRestartRecovery",
     "description": "After a crash: re-queues at once what the restarted node's pets are owed, leaving live work alone",
     "subscribes": [RESTARTED_TOPIC],
-    "emits": [
-        {"topic": "py.feeding.reminder.enqueued", "label": "Feeding reminder queued again", "conditional": True},
-        {"topic": "py.ai.profile.enrichment.requested", "label": "Missing profile requested", "conditional": True},
-        {"topic": "py.pet.status.update.requested", "label": "Automatic progression resumed", "conditional": True},
-        {"topic": "py.treatment.required", "label": "Missing treatment plan requested", "conditional": True},
-        {"topic": "py.adoption.posting.requested", "label": "Missing adoption posting requested", "conditional": True},
-    ],
+    "emits": RECONCILE_EMITS,
     "flows": ["pets"],
 }
 
